@@ -1,0 +1,327 @@
+package awsjson
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	ecsdocument "github.com/aws/aws-sdk-go-v2/service/ecs/document"
+)
+
+// DecodeError is a request body that does not fit the model: not JSON, or a
+// member of the wrong type. The protocol answers it as SerializationException.
+type DecodeError struct {
+	Path    string // e.g. "containerDefinitions[0].memory"
+	Message string
+}
+
+func (e *DecodeError) Error() string { return e.Message }
+
+// EnumError is a member whose string is not one of the model's enum values.
+// ECS answers these as client errors naming the member, not as
+// serialization failures, so the caller decides the wording.
+type EnumError struct {
+	Path  string
+	Value string
+}
+
+func (e *EnumError) Error() string {
+	return fmt.Sprintf("%s: %q is not a valid value", e.Path, e.Value)
+}
+
+// Unmarshal decodes an AWS JSON 1.1 body into v, a pointer to an SDK
+// struct. Unknown members are ignored, as AWS services do; null members are
+// treated as absent. Enum values outside the model are kept and reported as
+// the first *EnumError after the whole body has been decoded, so that a
+// structural error always wins.
+func Unmarshal(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("awsjson: Unmarshal needs a non-nil pointer, got %T", v)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		// The AWS CLI and SDKs always send at least "{}", but an empty body
+		// is what a bare curl sends; treat it as an empty structure.
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return &DecodeError{Message: "Unexpected character or end of input: the request body is not valid JSON."}
+	}
+	if dec.More() {
+		return &DecodeError{Message: "Unexpected content after the end of the JSON document."}
+	}
+	d := decoder{}
+	if err := d.value(tree, rv.Elem(), planFor(rv.Elem().Type()), ""); err != nil {
+		return err
+	}
+	if d.enumErr != nil {
+		return d.enumErr
+	}
+	return nil
+}
+
+type decoder struct {
+	enumErr *EnumError
+}
+
+func join(path, member string) string {
+	if path == "" {
+		return member
+	}
+	return path + "." + member
+}
+
+func typeName(j any) string {
+	switch j.(type) {
+	case map[string]any:
+		return "structure or map"
+	case []any:
+		return "list"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	}
+	return "value"
+}
+
+func mismatch(path, want string, got any) error {
+	what := path
+	if what == "" {
+		what = "the request"
+	}
+	return &DecodeError{Path: path, Message: fmt.Sprintf("Start of %s found where not expected: %s must be a %s.", typeName(got), what, want)}
+}
+
+func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
+	switch p.kind {
+	case kPointer:
+		if j == nil {
+			return nil
+		}
+		nv := reflect.New(p.t.Elem())
+		if err := d.value(j, nv.Elem(), p.elem, path); err != nil {
+			return err
+		}
+		v.Set(nv)
+		return nil
+	case kString:
+		s, ok := j.(string)
+		if !ok {
+			return mismatch(path, "string", j)
+		}
+		if p.enum != nil && !p.enum[s] && d.enumErr == nil {
+			d.enumErr = &EnumError{Path: path, Value: s}
+		}
+		v.SetString(s)
+	case kBool:
+		b, ok := j.(bool)
+		if !ok {
+			return mismatch(path, "boolean", j)
+		}
+		v.SetBool(b)
+	case kInt32, kInt64, kInt:
+		n, ok := j.(json.Number)
+		if !ok {
+			return mismatch(path, "number", j)
+		}
+		bits := 64
+		if p.kind == kInt32 {
+			bits = 32
+		}
+		i, err := strconv.ParseInt(string(n), 10, bits)
+		if err != nil {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("NUMBER_VALUE can not be converted to an Integer: %s must be a whole number within range, got %s.", path, n)}
+		}
+		v.SetInt(i)
+	case kFloat32, kFloat64:
+		n, ok := j.(json.Number)
+		if !ok {
+			return mismatch(path, "number", j)
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is out of range for a double: %s.", path, n)}
+		}
+		v.SetFloat(f)
+	case kTime:
+		n, ok := j.(json.Number)
+		if !ok {
+			return mismatch(path, "timestamp (epoch seconds)", j)
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not a valid timestamp: %s.", path, n)}
+		}
+		v.Set(reflect.ValueOf(epochToTime(f)))
+	case kBlob:
+		s, ok := j.(string)
+		if !ok {
+			return mismatch(path, "base64 string", j)
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not valid base64.", path)}
+		}
+		v.SetBytes(b)
+	case kBigInt:
+		n, ok := j.(json.Number)
+		if !ok {
+			return mismatch(path, "number", j)
+		}
+		if _, ok := v.Addr().Interface().(*big.Int).SetString(string(n), 10); !ok {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not an integer: %s.", path, n)}
+		}
+	case kBigFloat:
+		n, ok := j.(json.Number)
+		if !ok {
+			return mismatch(path, "number", j)
+		}
+		if _, ok := v.Addr().Interface().(*big.Float).SetString(string(n)); !ok {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not a number: %s.", path, n)}
+		}
+	case kDocument:
+		if j == nil {
+			return nil
+		}
+		v.Set(reflect.ValueOf(ecsdocument.NewLazyDocument(plainJSON(j))))
+	case kList:
+		if j == nil {
+			return nil
+		}
+		arr, ok := j.([]any)
+		if !ok {
+			return mismatch(path, "list", j)
+		}
+		s := reflect.MakeSlice(p.t, len(arr), len(arr))
+		for i, e := range arr {
+			if e == nil {
+				// Sparse lists are not part of the ECS model; a null entry
+				// stays the zero value, as the SDKs' deserialisers do.
+				continue
+			}
+			if err := d.value(e, s.Index(i), p.elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+	case kMap:
+		if j == nil {
+			return nil
+		}
+		obj, ok := j.(map[string]any)
+		if !ok {
+			return mismatch(path, "map", j)
+		}
+		m := reflect.MakeMapWithSize(p.t, len(obj))
+		for k, e := range obj {
+			if e == nil {
+				continue
+			}
+			ev := reflect.New(p.t.Elem()).Elem()
+			if err := d.value(e, ev, p.elem, path+"["+strconv.Quote(k)+"]"); err != nil {
+				return err
+			}
+			m.SetMapIndex(reflect.ValueOf(k).Convert(p.t.Key()), ev)
+		}
+		v.Set(m)
+	case kStruct:
+		obj, ok := j.(map[string]any)
+		if !ok {
+			return mismatch(path, "structure", j)
+		}
+		for name, e := range obj {
+			i, ok := p.byName[name]
+			if !ok || e == nil {
+				continue // unknown members are ignored, as AWS does
+			}
+			f := p.fields[i]
+			if err := d.value(e, v.Field(f.index), f.plan, join(path, name)); err != nil {
+				return err
+			}
+		}
+	case kUnion:
+		if j == nil {
+			return nil
+		}
+		obj, ok := j.(map[string]any)
+		if !ok {
+			return mismatch(path, "union", j)
+		}
+		var set []string
+		for name, e := range obj {
+			if e != nil {
+				set = append(set, name)
+			}
+		}
+		if len(set) != 1 {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s must set exactly one member, got %d.", path, len(set))}
+		}
+		vp, ok := p.variants[set[0]]
+		if !ok {
+			return &DecodeError{Path: path, Message: fmt.Sprintf("%s has no member %s.", path, set[0])}
+		}
+		nv := reflect.New(vp.t.Elem())
+		if err := d.value(obj[set[0]], nv.Elem().FieldByName("Value"), vp.elem, join(path, set[0])); err != nil {
+			return err
+		}
+		v.Set(nv)
+	default:
+		return fmt.Errorf("awsjson: no decoder for %v", p.t)
+	}
+	return nil
+}
+
+// plainJSON turns json.Number leaves into float64 or int64 so documents
+// hold ordinary Go values.
+func plainJSON(j any) any {
+	switch x := j.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = plainJSON(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = plainJSON(x[k])
+		}
+	}
+	return j
+}
+
+// epochToTime converts epoch seconds with a fraction to a time with
+// millisecond precision, the precision ECS keeps.
+func epochToTime(f float64) time.Time {
+	ms := math.Round(f * 1000)
+	return time.UnixMilli(int64(ms)).UTC()
+}
+
+// MemberName returns the wire member name of a Go field of an SDK struct,
+// for messages that must name members as the client spelled them.
+func MemberName(t reflect.Type, field string) string {
+	p := planFor(t)
+	for _, f := range p.fields {
+		if strings.EqualFold(f.name, field) {
+			return f.name
+		}
+	}
+	return field
+}

@@ -1,0 +1,3 @@
+package awsjson
+
+//go:generate go run ./genmodel

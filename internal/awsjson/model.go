@@ -1,0 +1,341 @@
+package awsjson
+
+import (
+	"fmt"
+	"math/big"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	smithydoc "github.com/aws/smithy-go/document"
+
+	smithy "github.com/aws/smithy-go"
+)
+
+// Operation is one operation of the official ECS model: its name and the
+// SDK's Input and Output types, discovered from the client's method set so
+// that no operation is listed by hand.
+type Operation struct {
+	Name   string
+	Input  reflect.Type // struct type, e.g. ecs.RegisterTaskDefinitionInput
+	Output reflect.Type // struct type
+}
+
+var (
+	opsOnce sync.Once
+	ops     map[string]Operation
+)
+
+// Operations returns every operation of the official ECS API, by name.
+func Operations() map[string]Operation {
+	opsOnce.Do(func() {
+		ops = map[string]Operation{}
+		ctxType := reflect.TypeFor[interface{ Done() <-chan struct{} }]()
+		client := reflect.TypeFor[*ecs.Client]()
+		for i := range client.NumMethod() {
+			m := client.Method(i)
+			t := m.Type // receiver, ctx, *Input, ...func(*Options)
+			if t.NumIn() != 4 || t.NumOut() != 2 || !t.In(1).Implements(ctxType) {
+				continue
+			}
+			in, out := t.In(2), t.Out(0)
+			if in.Kind() != reflect.Pointer || out.Kind() != reflect.Pointer ||
+				in.Elem().Name() != m.Name+"Input" || out.Elem().Name() != m.Name+"Output" {
+				continue
+			}
+			ops[m.Name] = Operation{Name: m.Name, Input: in.Elem(), Output: out.Elem()}
+		}
+	})
+	return ops
+}
+
+// schemaOf returns the model schema of a Go type of the SDK by running its
+// generated Serialize against a recorder that keeps the first schema written.
+func schemaOf(t reflect.Type) *smithy.Schema {
+	v := reflect.New(t).Interface()
+	s, ok := v.(smithy.Serializable)
+	if !ok {
+		return nil
+	}
+	var r schemaRecorder
+	func() {
+		// A zero value may make generated code dereference nil in unexpected
+		// places; the recorder only needs the first write.
+		defer func() { _ = recover() }()
+		s.Serialize(&r)
+	}()
+	return r.first
+}
+
+// plan is the cached description of how one Go type maps onto the wire.
+type plan struct {
+	kind   planKind
+	t      reflect.Type
+	schema *smithy.Schema // struct/union schema
+	fields []fieldPlan    // structs: in Go field order
+	byName map[string]int // member name -> index into fields
+	elem   *plan          // pointer, list and map values; union variant value
+	// unions
+	variants map[string]variantPlan // member name -> variant
+	byType   map[reflect.Type]string
+	enum     map[string]bool // allowed values of an enum string type
+}
+
+type variantPlan struct {
+	t    reflect.Type // pointer to the variant struct
+	elem *plan        // plan of its Value field
+}
+
+type fieldPlan struct {
+	name   string // wire member name
+	index  int
+	plan   *plan
+	member *smithy.Schema
+}
+
+type planKind int
+
+const (
+	kString planKind = iota
+	kBool
+	kInt32
+	kInt64
+	kInt
+	kFloat32
+	kFloat64
+	kTime
+	kBlob
+	kBigInt
+	kBigFloat
+	kPointer
+	kStruct
+	kList
+	kMap
+	kDocument
+	kUnion
+)
+
+var (
+	plansMu sync.Mutex
+	plans   sync.Map // reflect.Type -> *plan
+)
+
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	documentType = reflect.TypeFor[smithydoc.Marshaler]()
+	bigIntType   = reflect.TypeFor[big.Int]()
+	bigFloatType = reflect.TypeFor[big.Float]()
+)
+
+// planFor returns the plan for t, building and caching it on first use.
+func planFor(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	plansMu.Lock()
+	defer plansMu.Unlock()
+	building := map[reflect.Type]*plan{}
+	p, err := buildPlan(t, building)
+	if err != nil {
+		panic(err) // a model the codec cannot express is a programming error
+	}
+	for bt, bp := range building {
+		plans.LoadOrStore(bt, bp)
+	}
+	return p
+}
+
+func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan), nil
+	}
+	if p, ok := building[t]; ok {
+		return p, nil // recursive shapes
+	}
+	p := &plan{t: t}
+	building[t] = p
+	switch {
+	case t == timeType:
+		p.kind = kTime
+		return p, nil
+	case t == bigIntType:
+		p.kind = kBigInt
+		return p, nil
+	case t == bigFloatType:
+		p.kind = kBigFloat
+		return p, nil
+	case t.Kind() == reflect.Interface && t.Implements(documentType):
+		p.kind = kDocument
+		return p, nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		p.kind = kString
+		if t.PkgPath() != "" {
+			p.enum = enumValues(t)
+		}
+	case reflect.Bool:
+		p.kind = kBool
+	case reflect.Int32:
+		p.kind = kInt32
+	case reflect.Int64:
+		p.kind = kInt64
+	case reflect.Int:
+		p.kind = kInt
+	case reflect.Float32:
+		p.kind = kFloat32
+	case reflect.Float64:
+		p.kind = kFloat64
+	case reflect.Pointer:
+		p.kind = kPointer
+		e, err := buildPlan(t.Elem(), building)
+		if err != nil {
+			return nil, err
+		}
+		p.elem = e
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			p.kind = kBlob
+			return p, nil
+		}
+		p.kind = kList
+		e, err := buildPlan(t.Elem(), building)
+		if err != nil {
+			return nil, err
+		}
+		p.elem = e
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("awsjson: map key of %v is not a string", t)
+		}
+		p.kind = kMap
+		e, err := buildPlan(t.Elem(), building)
+		if err != nil {
+			return nil, err
+		}
+		p.elem = e
+	case reflect.Interface:
+		variants, ok := unionVariants[t]
+		if !ok {
+			return nil, fmt.Errorf("awsjson: interface %v is neither a document nor a known union", t)
+		}
+		p.kind = kUnion
+		p.variants = map[string]variantPlan{}
+		p.byType = map[reflect.Type]string{}
+		for _, v := range variants {
+			vt := reflect.TypeOf(v)
+			s := schemaOf(vt.Elem())
+			if s == nil || s.MemberName() == "" {
+				return nil, fmt.Errorf("awsjson: no member schema for union variant %v", vt)
+			}
+			vf, ok := vt.Elem().FieldByName("Value")
+			if !ok {
+				return nil, fmt.Errorf("awsjson: union variant %v has no Value", vt)
+			}
+			e, err := buildPlan(vf.Type, building)
+			if err != nil {
+				return nil, err
+			}
+			p.variants[s.MemberName()] = variantPlan{t: vt, elem: e}
+			p.byType[vt] = s.MemberName()
+		}
+	case reflect.Struct:
+		p.kind = kStruct
+		p.schema = schemaOf(t)
+		if p.schema == nil {
+			return nil, fmt.Errorf("awsjson: no schema for struct %v", t)
+		}
+		p.byName = map[string]int{}
+		members := p.schema.Members()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Name == "ResultMetadata" {
+				continue
+			}
+			name, member := memberFor(members, f.Name)
+			if member == nil {
+				return nil, fmt.Errorf("awsjson: field %v.%s has no member in schema %s", t, f.Name, p.schema.ID().Name)
+			}
+			fp, err := buildPlan(f.Type, building)
+			if err != nil {
+				return nil, err
+			}
+			p.byName[name] = len(p.fields)
+			p.fields = append(p.fields, fieldPlan{name: name, index: i, plan: fp, member: member})
+		}
+		if len(p.fields) != len(members) {
+			return nil, fmt.Errorf("awsjson: %v has %d fields for %d schema members", t, len(p.fields), len(members))
+		}
+	default:
+		return nil, fmt.Errorf("awsjson: unsupported kind %v for %v", t.Kind(), t)
+	}
+	return p, nil
+}
+
+// memberFor finds the schema member that a Go field stands for. Smithy's Go
+// generator capitalises member names, so the match is case-insensitive.
+func memberFor(members map[string]*smithy.Schema, field string) (string, *smithy.Schema) {
+	if m, ok := members[field]; ok {
+		return field, m
+	}
+	for name, m := range members {
+		if strings.EqualFold(name, field) {
+			return name, m
+		}
+	}
+	return "", nil
+}
+
+// enumValues returns the model's allowed values for an enum string type,
+// from its generated Values method.
+func enumValues(t reflect.Type) map[string]bool {
+	m, ok := t.MethodByName("Values")
+	if !ok || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 {
+		return nil
+	}
+	out := m.Func.Call([]reflect.Value{reflect.Zero(t)})[0]
+	vals := make(map[string]bool, out.Len())
+	for i := range out.Len() {
+		vals[out.Index(i).String()] = true
+	}
+	return vals
+}
+
+// schemaRecorder is a smithy.ShapeSerializer that remembers the first
+// schema it is handed and ignores everything else.
+type schemaRecorder struct{ first *smithy.Schema }
+
+func (r *schemaRecorder) keep(s *smithy.Schema) {
+	if r.first == nil {
+		r.first = s
+	}
+}
+
+func (r *schemaRecorder) Bytes() []byte                                     { return nil }
+func (r *schemaRecorder) WriteInt8(s *smithy.Schema, _ int8)                { r.keep(s) }
+func (r *schemaRecorder) WriteInt16(s *smithy.Schema, _ int16)              { r.keep(s) }
+func (r *schemaRecorder) WriteInt32(s *smithy.Schema, _ int32)              { r.keep(s) }
+func (r *schemaRecorder) WriteInt64(s *smithy.Schema, _ int64)              { r.keep(s) }
+func (r *schemaRecorder) WriteFloat32(s *smithy.Schema, _ float32)          { r.keep(s) }
+func (r *schemaRecorder) WriteFloat64(s *smithy.Schema, _ float64)          { r.keep(s) }
+func (r *schemaRecorder) WriteBool(s *smithy.Schema, _ bool)                { r.keep(s) }
+func (r *schemaRecorder) WriteString(s *smithy.Schema, _ string)            { r.keep(s) }
+func (r *schemaRecorder) WriteBigInt(s *smithy.Schema, _ *big.Int)          { r.keep(s) }
+func (r *schemaRecorder) WriteBigFloat(s *smithy.Schema, _ *big.Float)      { r.keep(s) }
+func (r *schemaRecorder) WriteBlob(s *smithy.Schema, _ []byte)              { r.keep(s) }
+func (r *schemaRecorder) WriteTime(s *smithy.Schema, _ time.Time)           { r.keep(s) }
+func (r *schemaRecorder) WriteUnion(s, _ *smithy.Schema)                    { r.keep(s) }
+func (r *schemaRecorder) CloseUnion()                                       {}
+func (r *schemaRecorder) WriteDocument(s *smithy.Schema, _ smithydoc.Value) { r.keep(s) }
+func (r *schemaRecorder) WriteNil(s *smithy.Schema)                         { r.keep(s) }
+func (r *schemaRecorder) WriteStruct(s *smithy.Schema)                      { r.keep(s) }
+func (r *schemaRecorder) CloseStruct()                                      {}
+func (r *schemaRecorder) WriteList(s *smithy.Schema)                        { r.keep(s) }
+func (r *schemaRecorder) CloseList()                                        {}
+func (r *schemaRecorder) WriteMap(s *smithy.Schema)                         { r.keep(s) }
+func (r *schemaRecorder) WriteKey(s *smithy.Schema, _ string)               { r.keep(s) }
+func (r *schemaRecorder) CloseMap()                                         {}
+
+var _ smithy.ShapeSerializer = (*schemaRecorder)(nil)

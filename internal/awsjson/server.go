@@ -1,0 +1,262 @@
+// Package awsjson speaks the AWS JSON 1.1 protocol as Amazon ECS does:
+// operation routing by X-Amz-Target, the request and response codec derived
+// from the official model in aws-sdk-go-v2/service/ecs, SigV4 scope parsing
+// for region and account, and the one function through which every error
+// leaves. It knows nothing of task definitions or storage.
+package awsjson
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+)
+
+// TargetPrefix is the X-Amz-Target namespace of the ECS API.
+const TargetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// DefaultMaxBodyBytes bounds what one request may send. The largest ECS
+// request, a task definition, is limited to 64 KiB of definition; the rest
+// is headroom for tags and overrides.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Request is what a handler learns about its caller.
+type Request struct {
+	Operation string
+	RequestID string
+	Account   string
+	Region    string
+	// Caller is the principal ARN ECS records in fields such as registeredBy.
+	Caller string
+}
+
+// Handler answers one operation. in is a pointer to the operation's SDK
+// Input struct, already decoded; the result is a pointer to its Output.
+type Handler func(ctx context.Context, req *Request, in any) (any, error)
+
+// Server routes ECS JSON requests to handlers.
+type Server struct {
+	DefaultAccount string
+	DefaultRegion  string
+	MaxBodyBytes   int64
+	Logger         *slog.Logger
+
+	handlers map[string]Handler
+}
+
+// NewServer returns a server that recognises every operation of the
+// official model; operations without a handler answer notImplemented.
+func NewServer(defaultAccount, defaultRegion string, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		DefaultAccount: defaultAccount,
+		DefaultRegion:  defaultRegion,
+		MaxBodyBytes:   DefaultMaxBodyBytes,
+		Logger:         logger,
+		handlers:       map[string]Handler{},
+	}
+}
+
+// Handle registers h for the named operation, which must exist in the model.
+func (s *Server) Handle(op string, h Handler) {
+	if _, ok := Operations()[op]; !ok {
+		panic("awsjson: no operation " + op + " in the ECS model")
+	}
+	s.handlers[op] = h
+}
+
+// Implemented reports whether op has a handler.
+func (s *Server) Implemented(op string) bool { return s.handlers[op] != nil }
+
+// HandleFunc adapts a typed handler for Handle.
+func HandleFunc[In, Out any](s *Server, op string, f func(context.Context, *Request, *In) (*Out, error)) {
+	o, ok := Operations()[op]
+	if !ok {
+		panic("awsjson: no operation " + op + " in the ECS model")
+	}
+	if reflect.TypeFor[In]() != o.Input || reflect.TypeFor[Out]() != o.Output {
+		panic(fmt.Sprintf("awsjson: handler for %s has types %v -> %v, want %v -> %v",
+			op, reflect.TypeFor[In](), reflect.TypeFor[Out](), o.Input, o.Output))
+	}
+	s.Handle(op, func(ctx context.Context, req *Request, in any) (any, error) {
+		return f(ctx, req, in.(*In))
+	})
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	req := &Request{RequestID: newRequestID()}
+	status, code := s.serve(w, r, req)
+	s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
+		slog.String("op", req.Operation),
+		slog.String("requestId", req.RequestID),
+		slog.String("account", req.Account),
+		slog.String("region", req.Region),
+		slog.Int("status", status),
+		slog.String("error", code),
+		slog.Duration("took", time.Since(start)))
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (int, string) {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", req.RequestID)
+	h.Set("Content-Type", "application/x-amz-json-1.1")
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException",
+			Message: fmt.Sprintf("ECS answers POST / with an X-Amz-Target header; got %s %s.", r.Method, r.URL.Path)}, nil)
+	}
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, TargetPrefix)
+	if _, known := Operations()[op]; !ok || !known {
+		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException"}, nil)
+	}
+	req.Operation = op
+	req.Account, req.Region = s.scope(r.Header.Get("Authorization"))
+	req.Caller = "arn:aws:iam::" + req.Account + ":root"
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.writeError(w, req, &ecs.Error{Code: "SerializationException",
+				Message: fmt.Sprintf("Request body is larger than the %d bytes ecsd accepts.", s.MaxBodyBytes)}, nil)
+		}
+		return s.writeError(w, req, &ecs.Error{Code: "SerializationException", Message: "Could not read the request body."}, err)
+	}
+
+	handler := s.handlers[op]
+	if handler == nil {
+		return s.writeError(w, req, ecs.UnsupportedFeatureException(
+			"ecsd does not implement %s yet; see docs/compat.md for the operations it supports.", op), nil)
+	}
+	in := reflect.New(Operations()[op].Input).Interface()
+	if err := Unmarshal(body, in); err != nil {
+		return s.writeError(w, req, requestError(err), nil)
+	}
+
+	out, err := s.call(r.Context(), handler, req, in)
+	if err != nil {
+		return s.writeError(w, req, err, nil)
+	}
+	b, err := Marshal(out)
+	if err != nil {
+		return s.writeError(w, req, ecs.ServerException(err), nil)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	return http.StatusOK, ""
+}
+
+// call runs a handler, turning a panic into a ServerException so that one
+// bad request can never take the server down.
+func (s *Server) call(ctx context.Context, h Handler, req *Request, in any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = ecs.ServerException(fmt.Errorf("panic in %s: %v", req.Operation, r))
+		}
+	}()
+	return h(ctx, req, in)
+}
+
+// requestError maps a decoding failure onto ECS's vocabulary. A value
+// outside an enum is a parameter problem, not a serialization one.
+func requestError(err error) error {
+	var enumErr *EnumError
+	if errors.As(err, &enumErr) {
+		return ecs.InvalidParameterException("Invalid value '%s' for %s.", enumErr.Value, enumErr.Path)
+	}
+	var decErr *DecodeError
+	if errors.As(err, &decErr) {
+		return &ecs.Error{Code: "SerializationException", Message: decErr.Message}
+	}
+	return ecs.ServerException(err)
+}
+
+// writeError is the one place an error response is written. The client
+// gets the ECS code and message; the cause, if any, goes to the log.
+func (s *Server) writeError(w http.ResponseWriter, req *Request, err error, cause error) (int, string) {
+	e := ecs.AsError(err)
+	status := http.StatusBadRequest
+	if e.Fault {
+		status = http.StatusInternalServerError
+	}
+	if e.Cause != nil || cause != nil {
+		s.Logger.Error("request failed", "op", req.Operation, "requestId", req.RequestID,
+			"code", e.Code, "cause", errors.Join(e.Cause, cause))
+	}
+	w.Header().Set("x-amzn-ErrorType", e.Code)
+	w.WriteHeader(status)
+	b := append([]byte(`{"__type":`), appendString(nil, e.Code)...)
+	if e.Message != "" {
+		b = append(b, `,"message":`...)
+		b = appendString(b, e.Message)
+	}
+	b = append(b, '}')
+	_, _ = w.Write(b)
+	return status, e.Code
+}
+
+// scope reads the region from the SigV4 credential scope and the account
+// from the access key id (a 12-digit key names its account, as moto and
+// LocalStack also do), falling back to the configured defaults.
+func (s *Server) scope(authorization string) (account, region string) {
+	account, region = s.DefaultAccount, s.DefaultRegion
+	_, cred, ok := strings.Cut(authorization, "Credential=")
+	if !ok {
+		return
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	// AKID/date/region/service/aws4_request
+	if len(parts) != 5 {
+		return
+	}
+	if isAccountID(parts[0]) {
+		account = parts[0]
+	}
+	if parts[2] != "" {
+		region = parts[2]
+	}
+	return
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}

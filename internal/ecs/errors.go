@@ -1,0 +1,88 @@
+// Package ecs is the domain: ARNs, statuses and their legal transitions,
+// validation rules and the error vocabulary of Amazon ECS.
+//
+// Its data types are the official model types of aws-sdk-go-v2/service/ecs
+// (types only, never the client): typing ECS's hundreds of shapes by hand is
+// exactly what the project forbids. It must never import net/http, the
+// store, the protocol or a driver.
+package ecs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is an ECS error as the client sees it: a modeled error code and the
+// message AWS writes. Fault says whether it is the server's fault (HTTP 500).
+type Error struct {
+	Code    string
+	Message string
+	Fault   bool
+	// Cause is for the log only; the client never sees it.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s (cause: %v)", e.Code, e.Message, e.Cause)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+func newError(code, format string, args ...any) *Error {
+	if len(args) == 0 {
+		return &Error{Code: code, Message: format}
+	}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ClientException is ECS's catch-all client error ("These errors are usually
+// caused by a client action").
+func ClientException(format string, args ...any) *Error {
+	return newError("ClientException", format, args...)
+}
+
+// InvalidParameterException is returned for a parameter that is not valid.
+func InvalidParameterException(format string, args ...any) *Error {
+	return newError("InvalidParameterException", format, args...)
+}
+
+// ResourceNotFoundException is returned for a resource that does not exist.
+func ResourceNotFoundException(format string, args ...any) *Error {
+	return newError("ResourceNotFoundException", format, args...)
+}
+
+// ClusterNotFoundException is returned for a cluster that does not exist.
+func ClusterNotFoundException() *Error {
+	return newError("ClusterNotFoundException", "Cluster not found.")
+}
+
+// ServiceNotFoundException is returned for a service that does not exist.
+func ServiceNotFoundException() *Error {
+	return newError("ServiceNotFoundException", "Service not found.")
+}
+
+// UnsupportedFeatureException is what ecsd answers for an official ECS
+// operation it does not implement yet. It is a modeled ECS error, so every
+// SDK surfaces it as a typed error naming the operation.
+func UnsupportedFeatureException(format string, args ...any) *Error {
+	return newError("UnsupportedFeatureException", format, args...)
+}
+
+// ServerException is a genuine server-side fault (HTTP 500). The message is
+// generic; the cause goes to the log.
+func ServerException(cause error) *Error {
+	return &Error{Code: "ServerException", Message: "Server exception.", Fault: true, Cause: cause}
+}
+
+// AsError returns err as an *Error, wrapping anything unknown as a
+// ServerException so that no Go error string ever reaches a client.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ServerException(err)
+}
