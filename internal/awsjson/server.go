@@ -1,8 +1,8 @@
 // Package awsjson speaks the AWS JSON 1.1 protocol as Amazon ECS does:
-// operation routing by X-Amz-Target, the request and response codec derived
-// from the official model in aws-sdk-go-v2/service/ecs, SigV4 scope parsing
-// for region and account, and the one function through which every error
-// leaves. It knows nothing of task definitions or storage.
+// operation routing by X-Amz-Target, SigV4 scope parsing for region and
+// account, request size limits, and the one function through which every
+// error leaves. Bodies are read and written by package wire. It knows
+// nothing of task definitions or storage.
 package awsjson
 
 import (
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/wire"
 )
 
 // TargetPrefix is the X-Amz-Target namespace of the ECS API.
@@ -70,7 +71,7 @@ func NewServer(defaultAccount, defaultRegion string, logger *slog.Logger) *Serve
 
 // Handle registers h for the named operation, which must exist in the model.
 func (s *Server) Handle(op string, h Handler) {
-	if _, ok := Operations()[op]; !ok {
+	if _, ok := wire.Operations()[op]; !ok {
 		panic("awsjson: no operation " + op + " in the ECS model")
 	}
 	s.handlers[op] = h
@@ -81,7 +82,7 @@ func (s *Server) Implemented(op string) bool { return s.handlers[op] != nil }
 
 // HandleFunc adapts a typed handler for Handle.
 func HandleFunc[In, Out any](s *Server, op string, f func(context.Context, *Request, *In) (*Out, error)) {
-	o, ok := Operations()[op]
+	o, ok := wire.Operations()[op]
 	if !ok {
 		panic("awsjson: no operation " + op + " in the ECS model")
 	}
@@ -118,7 +119,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, TargetPrefix)
-	if _, known := Operations()[op]; !ok || !known {
+	if _, known := wire.Operations()[op]; !ok || !known {
 		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException"}, nil)
 	}
 	req.Operation = op
@@ -140,8 +141,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		return s.writeError(w, req, ecs.UnsupportedFeatureException(
 			"ecsd does not implement %s yet; see docs/compat.md for the operations it supports.", op), nil)
 	}
-	in := reflect.New(Operations()[op].Input).Interface()
-	if err := Unmarshal(body, in); err != nil {
+	in := reflect.New(wire.Operations()[op].Input).Interface()
+	if err := wire.Unmarshal(body, in); err != nil {
 		return s.writeError(w, req, requestError(err), nil)
 	}
 
@@ -149,7 +150,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 	if err != nil {
 		return s.writeError(w, req, err, nil)
 	}
-	b, err := Marshal(out)
+	b, err := wire.Marshal(out)
 	if err != nil {
 		return s.writeError(w, req, ecs.ServerException(err), nil)
 	}
@@ -172,11 +173,11 @@ func (s *Server) call(ctx context.Context, h Handler, req *Request, in any) (out
 // requestError maps a decoding failure onto ECS's vocabulary. A value
 // outside an enum is a parameter problem, not a serialization one.
 func requestError(err error) error {
-	var enumErr *EnumError
+	var enumErr *wire.EnumError
 	if errors.As(err, &enumErr) {
 		return ecs.InvalidParameterException("Invalid value '%s' for %s.", enumErr.Value, enumErr.Path)
 	}
-	var decErr *DecodeError
+	var decErr *wire.DecodeError
 	if errors.As(err, &decErr) {
 		return &ecs.Error{Code: "SerializationException", Message: decErr.Message}
 	}
@@ -197,10 +198,10 @@ func (s *Server) writeError(w http.ResponseWriter, req *Request, err error, caus
 	}
 	w.Header().Set("x-amzn-ErrorType", e.Code)
 	w.WriteHeader(status)
-	b := append([]byte(`{"__type":`), appendString(nil, e.Code)...)
+	b := append([]byte(`{"__type":`), wire.AppendString(nil, e.Code)...)
 	if e.Message != "" {
 		b = append(b, `,"message":`...)
-		b = appendString(b, e.Message)
+		b = wire.AppendString(b, e.Message)
 	}
 	b = append(b, '}')
 	_, _ = w.Write(b)

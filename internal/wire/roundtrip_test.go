@@ -1,4 +1,4 @@
-package awsjson
+package wire
 
 import (
 	"context"
@@ -58,7 +58,7 @@ func (f *filler) fill(v reflect.Value, depth int) {
 	case reflect.Float32, reflect.Float64:
 		v.SetFloat(float64(f.rnd.IntN(1000)) + 0.25)
 	case reflect.Pointer:
-				n := reflect.New(t.Elem())
+		n := reflect.New(t.Elem())
 		f.fill(n.Elem(), depth)
 		v.Set(n)
 	case reflect.Slice:
@@ -66,13 +66,13 @@ func (f *filler) fill(v reflect.Value, depth int) {
 			v.SetBytes([]byte("blob"))
 			return
 		}
-				s := reflect.MakeSlice(t, 2, 2)
+		s := reflect.MakeSlice(t, 2, 2)
 		for i := range 2 {
 			f.fill(s.Index(i), depth)
 		}
 		v.Set(s)
 	case reflect.Map:
-				m := reflect.MakeMap(t)
+		m := reflect.MakeMap(t)
 		for _, k := range []string{"k1", "k2"} {
 			e := reflect.New(t.Elem()).Elem()
 			f.fill(e, depth)
@@ -134,8 +134,8 @@ func TestEveryOperationRoundTrips(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		body, _ := io.ReadAll(r.Body)
-		if got := r.Header.Get("X-Amz-Target"); got != TargetPrefix+op.Name {
-			t.Errorf("target %q, want %q", got, TargetPrefix+op.Name)
+		if got := r.Header.Get("X-Amz-Target"); got != "AmazonEC2ContainerServiceV20141113."+op.Name {
+			t.Errorf("target %q, want %q", got, "AmazonEC2ContainerServiceV20141113."+op.Name)
 		}
 		in := reflect.New(op.Input).Interface()
 		if err := Unmarshal(body, in); err != nil {

@@ -1,3 +1,3 @@
-package awsjson
+package wire
 
 //go:generate go run ./genmodel

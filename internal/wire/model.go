@@ -1,4 +1,4 @@
-package awsjson
+package wire
 
 import (
 	"fmt"

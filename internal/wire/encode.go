@@ -1,4 +1,4 @@
-package awsjson
+package wire
 
 import (
 	"encoding/base64"
@@ -50,7 +50,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 		}
 		return appendValue(b, v.Elem(), p.elem)
 	case kString:
-		return appendString(b, v.String()), nil
+		return AppendString(b, v.String()), nil
 	case kBool:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case kInt32, kInt64, kInt:
@@ -103,7 +103,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, it.Key().String())
+			b = AppendString(b, it.Key().String())
 			b = append(b, ':')
 			var err error
 			if b, err = appendValue(b, it.Value(), p.elem); err != nil {
@@ -123,7 +123,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, f.name)
+			b = AppendString(b, f.name)
 			b = append(b, ':')
 			var err error
 			if b, err = appendValue(b, fv, f.plan); err != nil {
@@ -141,7 +141,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 			return nil, fmt.Errorf("awsjson: unknown variant %v of union %v", variant.Type(), p.t)
 		}
 		b = append(b, '{')
-		b = appendString(b, name)
+		b = AppendString(b, name)
 		b = append(b, ':')
 		var err error
 		if b, err = appendValue(b, variant.Elem().FieldByName("Value"), p.variants[name].elem); err != nil {
@@ -187,9 +187,9 @@ func appendTime(b []byte, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD so
+// AppendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD so
 // the output is always valid JSON.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
