@@ -1,0 +1,436 @@
+// Package control holds ecsd's use-cases: each validates with the domain
+// rules, runs one store transaction and answers in the model's types. It
+// must never import net/http, the protocol server or a driver.
+package control
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/store"
+	"github.com/ecsd/ecsd/internal/wire"
+)
+
+// Control is the set of use-cases over one store.
+type Control struct {
+	Store   store.Store
+	NowFunc func() time.Time
+	Logger  *slog.Logger
+}
+
+// New returns a Control over st using the wall clock.
+func New(st store.Store, logger *slog.Logger) *Control {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Control{Store: st, NowFunc: time.Now, Logger: logger}
+}
+
+func (c *Control) now() time.Time { return c.NowFunc().UTC().Truncate(time.Millisecond) }
+
+// Caller identifies who asks, and in which account and region.
+type Caller struct {
+	store.Scope
+	// ARN is recorded in registeredBy.
+	ARN string
+}
+
+// RegisterTaskDefinition validates def as ECS does and stores it as the
+// family's next revision.
+func (c *Control) RegisterTaskDefinition(ctx context.Context, who Caller, def types.TaskDefinition, tags []types.Tag) (types.TaskDefinition, error) {
+	if err := ecs.ValidateTags(tags); err != nil {
+		return types.TaskDefinition{}, err
+	}
+	// ECS measures the definition as sent.
+	raw, err := wire.Marshal(def)
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
+	}
+	if len(raw) > ecs.MaxTaskDefinitionBytes {
+		return types.TaskDefinition{}, ecs.ClientException("Actual length: '%d'. Max allowed length is '%d' bytes.", len(raw), ecs.MaxTaskDefinitionBytes)
+	}
+	td, err := ecs.PrepareTaskDefinition(def)
+	if err != nil {
+		return types.TaskDefinition{}, err
+	}
+	td.RegisteredBy = &who.ARN
+	body, err := encodeBody(td)
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
+	}
+	rec, err := c.Store.RegisterTaskDefinition(ctx, store.TaskDefinition{
+		Scope:        who.Scope,
+		Family:       *td.Family,
+		Status:       store.StatusActive,
+		RegisteredAt: c.now(),
+		Body:         body,
+	}, storeTags(tags))
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
+	}
+	return materialize(rec)
+}
+
+// DescribeTaskDefinition resolves a family (latest ACTIVE revision),
+// family:revision or ARN, and returns the revision and, when asked, its tags.
+func (c *Control) DescribeTaskDefinition(ctx context.Context, who Caller, ident string, withTags bool) (types.TaskDefinition, []types.Tag, error) {
+	rec, err := c.resolve(ctx, who, ident)
+	if err != nil {
+		return types.TaskDefinition{}, nil, err
+	}
+	td, err := materialize(rec)
+	if err != nil {
+		return types.TaskDefinition{}, nil, err
+	}
+	if !withTags {
+		return td, nil, nil
+	}
+	tags, err := c.Store.ListTags(ctx, tdResource(rec))
+	if errors.Is(err, store.ErrNotFound) {
+		return types.TaskDefinition{}, nil, ecs.ClientException(ecs.MsgUnableToDescribe)
+	}
+	if err != nil {
+		return types.TaskDefinition{}, nil, ecs.ServerException(err)
+	}
+	return td, modelTags(tags), nil
+}
+
+// resolve finds the revision an identifier names, answering ECS's
+// describe error for anything that does not name an existing revision.
+func (c *Control) resolve(ctx context.Context, who Caller, ident string) (store.TaskDefinition, error) {
+	ref, err := ecs.ParseTaskDefinitionRef(ident)
+	var revErr *ecs.RevisionError
+	if errors.As(err, &revErr) {
+		return store.TaskDefinition{}, ecs.ClientException("%s", revErr.Error())
+	}
+	if !ecs.ValidFamily(ref.Family) || !inScope(ref, who.Scope) {
+		return store.TaskDefinition{}, ecs.ClientException(ecs.MsgUnableToDescribe)
+	}
+	var rec store.TaskDefinition
+	if ref.HasRevision {
+		rec, err = c.Store.GetTaskDefinition(ctx, who.Scope, ref.Family, ref.Revision)
+	} else {
+		rec, err = c.Store.LatestActiveTaskDefinition(ctx, who.Scope, ref.Family)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.TaskDefinition{}, ecs.ClientException(ecs.MsgUnableToDescribe)
+	}
+	if err != nil {
+		return store.TaskDefinition{}, ecs.ServerException(err)
+	}
+	return rec, nil
+}
+
+// inScope reports whether an ARN identifier names the caller's own account
+// and region; ECS never finds another account's task definitions.
+func inScope(ref ecs.TaskDefinitionRef, scope store.Scope) bool {
+	return !ref.IsARN || (ref.Account == scope.Account && ref.Region == scope.Region)
+}
+
+// DeregisterTaskDefinition marks a revision INACTIVE. Deregistering an
+// INACTIVE revision again succeeds and changes nothing.
+func (c *Control) DeregisterTaskDefinition(ctx context.Context, who Caller, ident string) (types.TaskDefinition, error) {
+	ref, err := ecs.ParseTaskDefinitionRef(ident)
+	var revErr *ecs.RevisionError
+	switch {
+	case errors.As(err, &revErr):
+		return types.TaskDefinition{}, ecs.ClientException("%s", revErr.Error())
+	case !ref.HasRevision:
+		return types.TaskDefinition{}, ecs.ClientException(ecs.MsgRevisionMissing)
+	case !ecs.ValidFamily(ref.Family) || !inScope(ref, who.Scope):
+		return types.TaskDefinition{}, ecs.ClientException(ecs.MsgTaskDefDoesNotExist)
+	}
+	now := c.now()
+	var before store.TaskDefinition
+	res, err := c.Store.UpdateTaskDefinitions(ctx, who.Scope,
+		[]store.TaskDefinitionKey{{Family: ref.Family, Revision: ref.Revision}},
+		func(cur store.TaskDefinition) (store.TaskDefinition, error) {
+			before = cur
+			switch cur.Status {
+			case store.StatusActive:
+				cur.Status, cur.DeregisteredAt = store.StatusInactive, now
+			case store.StatusDeleteInProgress:
+				return cur, ecs.ClientException(ecs.MsgTaskDefBeingDeleted)
+			}
+			return cur, nil
+		})
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
+	}
+	if err := res[0].Err; err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return types.TaskDefinition{}, ecs.ClientException(ecs.MsgTaskDefDoesNotExist)
+		}
+		return types.TaskDefinition{}, err
+	}
+	td, err := materialize(res[0].TaskDefinition)
+	if err != nil {
+		return types.TaskDefinition{}, err
+	}
+	// ECS's DeregisterTaskDefinition response carries the new status but
+	// not deregisteredAt when the call made the change (recorded in 2023;
+	// DescribeTaskDefinition shows it afterwards).
+	if before.Status == store.StatusActive {
+		td.DeregisteredAt = nil
+	}
+	return td, nil
+}
+
+// DeleteTaskDefinitions requests deletion of INACTIVE revisions. Each moves
+// to DELETE_IN_PROGRESS at once and is purged by the deletion sweeper when
+// nothing uses it any more. Per-revision problems are failures, not errors.
+func (c *Control) DeleteTaskDefinitions(ctx context.Context, who Caller, idents []string) ([]types.TaskDefinition, []types.Failure, error) {
+	switch {
+	case len(idents) == 0:
+		return nil, nil, ecs.InvalidParameterException(ecs.MsgDeleteListEmpty)
+	case len(idents) > 10:
+		return nil, nil, ecs.InvalidParameterException(ecs.MsgDeleteListTooLong)
+	}
+	failures := []types.Failure{}
+	fail := func(ident, reason string) {
+		failures = append(failures, types.Failure{Arn: &ident, Reason: &reason})
+	}
+	var keys []store.TaskDefinitionKey
+	var keyIdents []string
+	for _, ident := range idents {
+		ref, err := ecs.ParseTaskDefinitionRef(ident)
+		switch {
+		case err != nil || !ref.HasRevision || !ecs.ValidFamily(ref.Family):
+			fail(ident, ecs.MsgDeleteInvalidIdent)
+		case !inScope(ref, who.Scope):
+			fail(ident, ecs.MsgDeleteDoesNotExist)
+		default:
+			keys = append(keys, store.TaskDefinitionKey{Family: ref.Family, Revision: ref.Revision})
+			keyIdents = append(keyIdents, ident)
+		}
+	}
+	deleted := []types.TaskDefinition{}
+	if len(keys) == 0 {
+		return deleted, failures, nil
+	}
+	now := c.now()
+	errStillActive := errors.New(ecs.MsgDeleteStillActive)
+	res, err := c.Store.UpdateTaskDefinitions(ctx, who.Scope, keys, func(cur store.TaskDefinition) (store.TaskDefinition, error) {
+		switch cur.Status {
+		case store.StatusActive:
+			return cur, errStillActive
+		case store.StatusInactive:
+			cur.Status, cur.DeleteRequestedAt = store.StatusDeleteInProgress, now
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return nil, nil, ecs.ServerException(err)
+	}
+	for i, r := range res {
+		switch {
+		case errors.Is(r.Err, store.ErrNotFound):
+			fail(keyIdents[i], ecs.MsgDeleteDoesNotExist)
+		case errors.Is(r.Err, errStillActive):
+			fail(keyIdents[i], ecs.MsgDeleteStillActive)
+		case r.Err != nil:
+			return nil, nil, ecs.ServerException(r.Err)
+		default:
+			td, err := materialize(r.TaskDefinition)
+			if err != nil {
+				return nil, nil, err
+			}
+			deleted = append(deleted, td)
+		}
+	}
+	return deleted, failures, nil
+}
+
+// ListTaskDefinitionsRequest is ListTaskDefinitions' input in domain terms.
+type ListTaskDefinitionsRequest struct {
+	FamilyPrefix string
+	Status       types.TaskDefinitionStatus
+	Sort         types.SortOrder
+	MaxResults   *int32
+	NextToken    string
+}
+
+// ListTaskDefinitions lists revision ARNs. familyPrefix is, as ECS
+// documents, the full family name.
+func (c *Control) ListTaskDefinitions(ctx context.Context, who Caller, r ListTaskDefinitionsRequest) ([]string, string, error) {
+	limit, err := pageSize(r.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	status := string(r.Status)
+	if status == "" {
+		status = store.StatusActive
+	}
+	q := store.ListTaskDefinitionsQuery{
+		Family: r.FamilyPrefix,
+		Status: status,
+		Desc:   r.Sort == types.SortOrderDesc,
+		Limit:  limit + 1,
+	}
+	if r.FamilyPrefix != "" && !ecs.ValidFamily(r.FamilyPrefix) {
+		return []string{}, "", nil // no family can match
+	}
+	// The token binds the query it came from so a token is never replayed
+	// against a different listing.
+	query := fmt.Sprintf("td|%s|%s|%t", q.Family, q.Status, q.Desc)
+	if r.NextToken != "" {
+		var after store.TaskDefinitionKey
+		if err := decodeToken(r.NextToken, query, &after); err != nil {
+			return nil, "", err
+		}
+		q.After = &after
+	}
+	keys, err := c.Store.ListTaskDefinitions(ctx, who.Scope, q)
+	if err != nil {
+		return nil, "", ecs.ServerException(err)
+	}
+	var next string
+	if len(keys) > limit {
+		keys = keys[:limit]
+		next = encodeToken(query, keys[len(keys)-1])
+	}
+	arns := make([]string, len(keys))
+	for i, k := range keys {
+		arns[i] = ecs.TaskDefinitionARN(who.Region, who.Account, k.Family, k.Revision)
+	}
+	return arns, next, nil
+}
+
+// ListTaskDefinitionFamilies lists family names. By default both ACTIVE and
+// INACTIVE families are listed, as ECS documents.
+func (c *Control) ListTaskDefinitionFamilies(ctx context.Context, who Caller, prefix string, status types.TaskDefinitionFamilyStatus, maxResults *int32, nextToken string) ([]string, string, error) {
+	limit, err := pageSize(maxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	st := string(status)
+	if st == "" {
+		st = store.FamilyStatusAll
+	}
+	q := store.ListFamiliesQuery{Prefix: prefix, Status: st, Limit: limit + 1}
+	query := fmt.Sprintf("fam|%s|%s", prefix, st)
+	if nextToken != "" {
+		if err := decodeToken(nextToken, query, &q.After); err != nil {
+			return nil, "", err
+		}
+	}
+	fams, err := c.Store.ListTaskDefinitionFamilies(ctx, who.Scope, q)
+	if err != nil {
+		return nil, "", ecs.ServerException(err)
+	}
+	var next string
+	if len(fams) > limit {
+		fams = fams[:limit]
+		next = encodeToken(query, fams[len(fams)-1])
+	}
+	return fams, next, nil
+}
+
+func pageSize(maxResults *int32) (int, error) {
+	if maxResults == nil {
+		return 100, nil
+	}
+	if *maxResults < 1 || *maxResults > 100 {
+		return 0, ecs.InvalidParameterException("maxResults must be between 1 and 100.")
+	}
+	return int(*maxResults), nil
+}
+
+type pageToken struct {
+	Query string          `json:"q"`
+	After json.RawMessage `json:"a"`
+}
+
+func encodeToken(query string, after any) string {
+	a, _ := json.Marshal(after)
+	b, _ := json.Marshal(pageToken{Query: query, After: a})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(tok, query string, after any) error {
+	invalid := ecs.InvalidParameterException("Invalid nextToken: the token is malformed or was issued for a different request.")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return invalid
+	}
+	var pt pageToken
+	if err := json.Unmarshal(raw, &pt); err != nil || pt.Query != query {
+		return invalid
+	}
+	if err := json.Unmarshal(pt.After, after); err != nil {
+		return invalid
+	}
+	return nil
+}
+
+// encodeBody stores the immutable part of a revision: everything but the
+// members the lifecycle owns.
+func encodeBody(td types.TaskDefinition) ([]byte, error) {
+	td.TaskDefinitionArn, td.Revision, td.Status = nil, 0, ""
+	td.RegisteredAt, td.DeregisteredAt, td.DeleteRequestedAt = nil, nil, nil
+	return wire.Marshal(td)
+}
+
+// materialize rebuilds the revision a client sees from a stored record.
+func materialize(rec store.TaskDefinition) (types.TaskDefinition, error) {
+	var td types.TaskDefinition
+	if err := wire.Unmarshal(rec.Body, &td); err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(fmt.Errorf("stored task definition %s:%d: %w", rec.Family, rec.Revision, err))
+	}
+	td.TaskDefinitionArn = ptr(ecs.TaskDefinitionARN(rec.Region, rec.Account, rec.Family, rec.Revision))
+	td.Family = ptr(rec.Family)
+	td.Revision = int32(rec.Revision)
+	td.Status = types.TaskDefinitionStatus(rec.Status)
+	td.RegisteredAt = timePtr(rec.RegisteredAt)
+	td.DeregisteredAt = timePtr(rec.DeregisteredAt)
+	td.DeleteRequestedAt = timePtr(rec.DeleteRequestedAt)
+	return td, nil
+}
+
+func tdResource(rec store.TaskDefinition) store.Resource {
+	return store.Resource{
+		Scope:          rec.Scope,
+		ARN:            ecs.TaskDefinitionARN(rec.Region, rec.Account, rec.Family, rec.Revision),
+		TaskDefinition: &store.TaskDefinitionKey{Family: rec.Family, Revision: rec.Revision},
+	}
+}
+
+func storeTags(tags []types.Tag) []store.Tag {
+	out := make([]store.Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, store.Tag{Key: deref(t.Key), Value: deref(t.Value)})
+	}
+	return out
+}
+
+func modelTags(tags []store.Tag) []types.Tag {
+	out := make([]types.Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, types.Tag{Key: ptr(t.Key), Value: ptr(t.Value)})
+	}
+	return out
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

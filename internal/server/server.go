@@ -1,0 +1,139 @@
+// Package server assembles ecsd: it opens the store, wires the protocol
+// server, the api handlers and the worker loops together, serves HTTP and
+// shuts everything down in order. cmd/ecsd and the end-to-end tests both
+// start ecsd through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/api"
+	"github.com/ecsd/ecsd/internal/awsjson"
+	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/store/sqlitestore"
+	"github.com/ecsd/ecsd/internal/worker"
+)
+
+// Config is everything ecsd can be told at start-up.
+type Config struct {
+	Listen    string // host:port
+	DataDir   string
+	AccountID string
+	Region    string
+	// DeletionDelay is how long an unused DELETE_IN_PROGRESS task
+	// definition waits before it is purged.
+	DeletionDelay time.Duration
+	// DeletionInterval is the pause between sweeps (default 10s).
+	DeletionInterval time.Duration
+	MaxBodyBytes     int64
+	Logger           *slog.Logger
+}
+
+// Server is a running ecsd.
+type Server struct {
+	cfg      Config
+	store    *sqlitestore.Store
+	http     *http.Server
+	deletion *worker.Deletion
+	ln       net.Listener
+}
+
+// Start opens the store, starts the loops and begins serving on cfg.Listen.
+// The returned server answers /health with 200 from the moment Start
+// returns.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if !validAccount(cfg.AccountID) {
+		return nil, fmt.Errorf("account id %q is not 12 digits", cfg.AccountID)
+	}
+	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ctl := control.New(st, cfg.Logger)
+	proto := awsjson.NewServer(cfg.AccountID, cfg.Region, cfg.Logger)
+	if cfg.MaxBodyBytes > 0 {
+		proto.MaxBodyBytes = cfg.MaxBodyBytes
+	}
+	api.Register(proto, ctl)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := st.Ping(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.Handle("/", proto)
+
+	s := &Server{
+		cfg:   cfg,
+		store: st,
+		ln:    ln,
+		http: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		},
+		deletion: worker.NewDeletion(worker.DeletionConfig{
+			Delay:    cfg.DeletionDelay,
+			Interval: cfg.DeletionInterval,
+			Logger:   cfg.Logger,
+		}, st),
+	}
+	s.deletion.Start(context.WithoutCancel(ctx))
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+		"account", cfg.AccountID, "region", cfg.Region)
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the endpoint to give AWS clients.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Shutdown stops accepting requests, lets in-flight ones finish (until ctx
+// ends), stops the loops and closes the store cleanly.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	s.deletion.Stop()
+	return errors.Join(err, s.store.Close())
+}
+
+func validAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
