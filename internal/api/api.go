@@ -6,7 +6,6 @@ package api
 import (
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
-	"github.com/ecsd/ecsd/internal/store"
 )
 
 // Register installs every implemented operation on srv.
@@ -16,7 +15,7 @@ func Register(srv *awsjson.Server, c *control.Control) {
 }
 
 func caller(req *awsjson.Request) control.Caller {
-	return control.Caller{Scope: store.Scope{Account: req.Account, Region: req.Region}, ARN: req.Caller}
+	return control.NewCaller(req.Account, req.Region, req.Caller)
 }
 
 func deref(s *string) string {

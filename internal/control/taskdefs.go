@@ -43,6 +43,11 @@ type Caller struct {
 	ARN string
 }
 
+// NewCaller names a caller: the principal ARN within an account and region.
+func NewCaller(account, region, arn string) Caller {
+	return Caller{Scope: store.Scope{Account: account, Region: region}, ARN: arn}
+}
+
 // RegisterTaskDefinition validates def as ECS does and stores it as the
 // family's next revision.
 func (c *Control) RegisterTaskDefinition(ctx context.Context, who Caller, def types.TaskDefinition, tags []types.Tag) (types.TaskDefinition, error) {

@@ -1,0 +1,40 @@
+package internal_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection enforces the layering of DESIGN.md: the protocol,
+// codec and domain never reach up into use-cases or storage, and use-cases
+// never reach the protocol.
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/ecsd/ecsd/internal/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/ecsd/ecsd/internal/"
+	forbidden := map[string][]string{
+		"ecs":         {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http"},
+		"wire":        {"awsjson", "api", "control", "store", "worker", "server", "ecs", "net/http"},
+		"awsjson":     {"api", "control", "store", "worker", "server"},
+		"control":     {"awsjson", "api", "worker", "server", "net/http"},
+		"api":         {"store", "worker", "server"},
+		"store":       {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
+		"sqlitestore": {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
+		"worker":      {"awsjson", "api", "control", "server", "net/http"},
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod)
+		name := pkg[strings.LastIndex(pkg, "/")+1:]
+		for _, imp := range fields[1:] {
+			for _, bad := range forbidden[name] {
+				if imp == mod+bad || strings.HasPrefix(imp, mod+bad+"/") || imp == bad {
+					t.Errorf("%s imports %s", pkg, imp)
+				}
+			}
+		}
+	}
+}
