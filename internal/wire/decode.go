@@ -56,7 +56,7 @@ func Unmarshal(data []byte, v any) error {
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		return &DecodeError{Message: "Unexpected character or end of input: the request body is not valid JSON."}
+		return &DecodeError{Message: "The request body is not valid JSON."}
 	}
 	if dec.More() {
 		return &DecodeError{Message: "Unexpected content after the end of the JSON document."}
@@ -82,28 +82,45 @@ func join(path, member string) string {
 	return path + "." + member
 }
 
-func typeName(j any) string {
-	switch j.(type) {
-	case map[string]any:
-		return "structure or map"
-	case []any:
-		return "list"
+// valueToken names a JSON scalar the way AWS's JSON parser does in its
+// SerializationException messages.
+func valueToken(j any) string {
+	switch x := j.(type) {
 	case string:
-		return "string"
+		return "STRING_VALUE"
 	case json.Number:
-		return "number"
+		return "NUMBER_VALUE"
 	case bool:
-		return "boolean"
+		if x {
+			return "TRUE_VALUE"
+		}
+		return "FALSE_VALUE"
 	}
-	return "value"
+	return "VALUE"
 }
 
+// mismatch words a type error exactly as AWS JSON 1.1 services do, e.g.
+// "STRING_VALUE can not be converted to an Integer".
 func mismatch(path, want string, got any) error {
-	what := path
-	if what == "" {
-		what = "the request"
+	var msg string
+	switch got.(type) {
+	case map[string]any:
+		msg = "Start of structure or map found where not expected."
+	case []any:
+		msg = "Start of list found where not expected"
+	default:
+		switch want {
+		case "list":
+			msg = "Expected list or null"
+		case "map":
+			msg = "Expected map or null"
+		case "structure", "union":
+			msg = "Expected null"
+		default:
+			msg = valueToken(got) + " can not be converted to " + want
+		}
 	}
-	return &DecodeError{Path: path, Message: fmt.Sprintf("Start of %s found where not expected: %s must be a %s.", typeName(got), what, want)}
+	return &DecodeError{Path: path, Message: msg}
 }
 
 func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
@@ -121,7 +138,7 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 	case kString:
 		s, ok := j.(string)
 		if !ok {
-			return mismatch(path, "string", j)
+			return mismatch(path, "a String", j)
 		}
 		if p.enum != nil && !p.enum[s] && d.enumErr == nil {
 			d.enumErr = &EnumError{Path: path, Value: s}
@@ -130,27 +147,36 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 	case kBool:
 		b, ok := j.(bool)
 		if !ok {
-			return mismatch(path, "boolean", j)
+			return mismatch(path, "a Boolean", j)
 		}
 		v.SetBool(b)
 	case kInt32, kInt64, kInt:
 		n, ok := j.(json.Number)
-		if !ok {
-			return mismatch(path, "number", j)
-		}
-		bits := 64
+		want := "a Long"
 		if p.kind == kInt32 {
-			bits = 32
+			want = "an Integer"
 		}
-		i, err := strconv.ParseInt(string(n), 10, bits)
+		if !ok {
+			return mismatch(path, want, j)
+		}
+		// AWS truncates a fraction rather than refusing it.
+		f, err := strconv.ParseFloat(string(n), 64)
+		lim := math.MaxInt64
+		if p.kind == kInt32 {
+			lim = math.MaxInt32
+		}
+		if err != nil || math.Trunc(f) > float64(lim) || math.Trunc(f) < -float64(lim)-1 {
+			return &DecodeError{Path: path, Message: "NUMBER_VALUE can not be converted to " + want}
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
 		if err != nil {
-			return &DecodeError{Path: path, Message: fmt.Sprintf("NUMBER_VALUE can not be converted to an Integer: %s must be a whole number within range, got %s.", path, n)}
+			i = int64(math.Trunc(f))
 		}
 		v.SetInt(i)
 	case kFloat32, kFloat64:
 		n, ok := j.(json.Number)
 		if !ok {
-			return mismatch(path, "number", j)
+			return mismatch(path, "a Double", j)
 		}
 		f, err := strconv.ParseFloat(string(n), 64)
 		if err != nil || math.IsInf(f, 0) {
@@ -160,7 +186,7 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 	case kTime:
 		n, ok := j.(json.Number)
 		if !ok {
-			return mismatch(path, "timestamp (epoch seconds)", j)
+			return mismatch(path, "a Date", j)
 		}
 		f, err := strconv.ParseFloat(string(n), 64)
 		if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
@@ -170,7 +196,7 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 	case kBlob:
 		s, ok := j.(string)
 		if !ok {
-			return mismatch(path, "base64 string", j)
+			return mismatch(path, "a ByteBuffer", j)
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
@@ -180,15 +206,15 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 	case kBigInt:
 		n, ok := j.(json.Number)
 		if !ok {
-			return mismatch(path, "number", j)
+			return mismatch(path, "a BigDecimal", j)
 		}
 		if _, ok := v.Addr().Interface().(*big.Int).SetString(string(n), 10); !ok {
-			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not an integer: %s.", path, n)}
+			return &DecodeError{Path: path, Message: "NUMBER_VALUE can not be converted to a BigInteger"}
 		}
 	case kBigFloat:
 		n, ok := j.(json.Number)
 		if !ok {
-			return mismatch(path, "number", j)
+			return mismatch(path, "a BigDecimal", j)
 		}
 		if _, ok := v.Addr().Interface().(*big.Float).SetString(string(n)); !ok {
 			return &DecodeError{Path: path, Message: fmt.Sprintf("%s is not a number: %s.", path, n)}
