@@ -1,0 +1,459 @@
+// Package sqlitestore is the embedded store.Store: one SQLite file in the
+// data directory, written through a single group-committing writer and read
+// through a pool of read-only connections.
+//
+// It owns the SQL schema and its migrations. It must never import net/http,
+// the protocol, the api, control or a driver.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ store.Store = (*Store)(nil)
+
+// ErrClosed is returned by writes submitted after Close.
+var ErrClosed = errors.New("sqlitestore: closed")
+
+// FileName is the database file inside the data directory.
+const FileName = "ecsd.db"
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	maxBatch    int
+	readConns   int
+	busyTimeout time.Duration
+}
+
+// WithMaxBatch bounds how many writes share one transaction (default 128).
+// 1 turns group commit off: one fsync per write.
+func WithMaxBatch(n int) Option {
+	return func(o *options) { o.maxBatch = max(n, 1) }
+}
+
+// WithReadConns sizes the read-only connection pool (default
+// max(4, GOMAXPROCS)).
+func WithReadConns(n int) Option {
+	return func(o *options) { o.readConns = max(n, 1) }
+}
+
+// WithBusyTimeout sets how long a connection waits for a lock held by
+// another process before failing with SQLITE_BUSY (default 5s). Within one
+// process the writer never contends with itself.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busyTimeout = d }
+}
+
+// Store is a store.Store on SQLite. It is safe for concurrent use.
+type Store struct {
+	wdb  *sql.DB
+	conn *sql.Conn // the writer's connection; only run touches it
+	rdb  *sql.DB
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	queue  chan *request
+	done   chan struct{} // closed when run returns
+
+	maxBatch int
+	commits  atomic.Uint64
+	writes   atomic.Uint64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	Commits uint64 // transactions committed, each with at most one WAL fsync
+	Writes  uint64 // successful write calls those transactions made durable
+}
+
+// Stats reports how well writes are being grouped: Writes/Commits is the
+// mean batch size.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Writes: s.writes.Load()}
+}
+
+// Open opens (creating if needed) the database in dir, brings its schema up
+// to date and starts the writer. A database whose schema is newer than this
+// binary knows is refused with an error wrapping store.ErrNewerSchema.
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	o := options{maxBatch: 128, readConns: max(4, runtime.GOMAXPROCS(0)), busyTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+
+	wdb, err := sql.Open("sqlite", dsn(path, o, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	fail := func(err error) (*Store, error) {
+		conn.Close()
+		wdb.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, conn, dir); err != nil {
+		return fail(err)
+	}
+	// The database and WAL files now exist; without syncing their directory
+	// entries a power cut could lose the files and with them every
+	// acknowledged write.
+	if err := syncDir(dir); err != nil {
+		return fail(fmt.Errorf("sqlitestore: %w", err))
+	}
+
+	rdb, err := sql.Open("sqlite", dsn(path, o, true))
+	if err != nil {
+		return fail(fmt.Errorf("sqlitestore: %w", err))
+	}
+	rdb.SetMaxOpenConns(o.readConns)
+	rdb.SetMaxIdleConns(o.readConns)
+	if err := rdb.PingContext(ctx); err != nil {
+		rdb.Close()
+		return fail(fmt.Errorf("sqlitestore: %w", err))
+	}
+
+	s := &Store{
+		wdb:      wdb,
+		conn:     conn,
+		rdb:      rdb,
+		queue:    make(chan *request, o.maxBatch),
+		done:     make(chan struct{}),
+		maxBatch: o.maxBatch,
+	}
+	go s.run()
+	return s, nil
+}
+
+func dsn(path string, o options, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
+	q.Set("_foreign_keys", "1")
+	// FULL makes every COMMIT fsync the WAL: a write we acknowledge survives
+	// power loss, not only a crash of this process.
+	q.Set("_synchronous", "FULL")
+	if readOnly {
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		// Take the write lock at BEGIN so a batch never fails half-way on
+		// a lock upgrade.
+		q.Set("_txlock", "immediate")
+	}
+	return (&url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}).String()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Ping reports whether the store is open and the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	var one int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops accepting writes, commits those already queued, checkpoints
+// the WAL into the database file and closes it. It is safe to call more
+// than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.queue)
+		s.mu.Unlock()
+		<-s.done
+
+		errs := []error{s.rdb.Close()}
+		if _, err := s.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.conn.Close(), s.wdb.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("sqlitestore: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// dbtx is a transaction as the helpers see it: a *sql.Tx for reads, a
+// *batchTx in the writer.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// read runs fn in a read-only transaction so that a method's several
+// queries see one snapshot.
+func (s *Store) read(ctx context.Context, fn func(ctx context.Context, tx dbtx) error) error {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(ctx, tx)
+}
+
+// A writeFunc is one write. The writer calls it with its own context, not
+// the caller's; see write.
+type writeFunc func(ctx context.Context, tx dbtx) error
+
+// A request is one write waiting for the writer.
+type request struct {
+	fn    writeFunc
+	state atomic.Int32
+	done  chan struct{} // closed once err and panic are final
+	err   error
+	panic any
+}
+
+// Request states. A request leaves queued exactly once, by a CAS from
+// either the writer (taken) or its caller giving up (abandoned), so each
+// write is either applied and reported or dropped and reported as dropped.
+const (
+	queued int32 = iota
+	taken
+	abandoned
+)
+
+// write submits fn to the writer and waits until the batch holding it has
+// committed. fn runs in its own savepoint, so an error from fn undoes only
+// fn's changes and is returned as is.
+//
+// ctx bounds the wait only while the request is still queued: cancelling
+// then withdraws it and returns ctx.Err() with nothing written. Once the
+// writer has taken it, the outcome is already being decided in a
+// transaction shared with other callers, and returning ctx.Err() could
+// report a committed write as failed (a client retry would then register a
+// second revision). So write waits for the commit, which takes one batch,
+// and reports what actually happened.
+func (s *Store) write(ctx context.Context, fn writeFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{fn: fn, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.queue <- r:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return ctx.Err()
+		}
+		<-r.done
+	}
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+// run is the writer: it owns s.conn and turns whatever is queued into one
+// transaction, so concurrent writers share one fsync.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*request, 0, s.maxBatch)
+	for r := range s.queue {
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+		clear(batch) // let finished requests be collected while idle
+	}
+}
+
+func (s *Store) commit(batch []*request) {
+	var work []*request
+	for _, r := range batch {
+		if r.state.CompareAndSwap(queued, taken) {
+			work = append(work, r)
+		}
+	}
+	if len(work) == 0 {
+		return
+	}
+	defer func() {
+		for _, r := range work {
+			close(r.done)
+		}
+	}()
+	failAll := func(err error) {
+		for _, r := range work {
+			if r.err == nil && r.panic == nil {
+				r.err = err
+			}
+		}
+	}
+
+	// Statements run without the callers' contexts: cancelling one would
+	// interrupt SQLite, and an interrupted write inside a transaction rolls
+	// back the whole batch.
+	ctx := context.Background()
+	sqlTx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(fmt.Errorf("begin: %w", err))
+		return
+	}
+	tx := &batchTx{Tx: sqlTx, stmts: make(map[string]*sql.Stmt)}
+	for _, r := range work {
+		if err := apply(ctx, tx, r); err != nil {
+			// The savepoint machinery itself failed (I/O error, disk full):
+			// the transaction's state is unknown, so nothing in it commits.
+			tx.Rollback()
+			failAll(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		// A failed COMMIT can leave SQLite's transaction open, and the
+		// next BEGIN would then fail forever.
+		s.conn.ExecContext(ctx, "ROLLBACK")
+		failAll(fmt.Errorf("commit: %w", err))
+		return
+	}
+	s.commits.Add(1)
+	var n uint64
+	for _, r := range work {
+		if r.err == nil && r.panic == nil {
+			n++
+		}
+	}
+	s.writes.Add(n)
+}
+
+// apply runs r.fn inside a savepoint, recording its outcome in r. Its own
+// error is reserved for failures that poison the whole transaction.
+func apply(ctx context.Context, tx *batchTx, r *request) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return err
+	}
+	r.err, r.panic = call(ctx, tx, r.fn)
+	if r.err != nil || r.panic != nil {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, "RELEASE w")
+	return err
+}
+
+// call runs fn, capturing a panic so it can be re-raised in the caller's
+// goroutine: a bug in a caller's UpdateFunc must crash (or be recovered by)
+// that caller, not the writer every caller depends on.
+func call(ctx context.Context, tx dbtx, fn writeFunc) (err error, panicked any) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = fmt.Sprintf("%v [recovered in the sqlitestore writer]\n\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(ctx, tx), nil
+}
+
+// batchTx is the writer's transaction. It prepares each distinct statement
+// once per batch: parsing SQL took about 40% of the writer's CPU, and the
+// writer is what every write waits on. The statements close with the
+// transaction.
+type batchTx struct {
+	*sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (t *batchTx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.Tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	t.stmts[query] = st
+	return st, nil
+}
+
+func (t *batchTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (t *batchTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (t *batchTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.prepare(ctx, query)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, query, args...) // a *sql.Row carrying the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}

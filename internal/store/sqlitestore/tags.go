@@ -1,0 +1,135 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// ListTags implements store.Store.
+func (s *Store) ListTags(ctx context.Context, r store.Resource) ([]store.Tag, error) {
+	var tags []store.Tag
+	err := s.read(ctx, func(ctx context.Context, tx dbtx) error {
+		arn, err := tagTarget(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT key, value FROM tags WHERE arn = ? ORDER BY key`, arn)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t store.Tag
+			if err := rows.Scan(&t.Key, &t.Value); err != nil {
+				return err
+			}
+			tags = append(tags, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// TagResource implements store.Store.
+func (s *Store) TagResource(ctx context.Context, r store.Resource, tags []store.Tag, limit int) error {
+	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+		arn, err := tagTarget(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if err := putTags(ctx, tx, r.Scope, arn, tags); err != nil {
+			return err
+		}
+		// Counting after the merge gets overwrites right; the savepoint
+		// undoes the merge when it is over the limit.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tags WHERE arn = ?`, arn).Scan(&n); err != nil {
+			return err
+		}
+		if n > limit {
+			return fmt.Errorf("%w: %s would have %d tags, the limit is %d", store.ErrTooManyTags, arn, n, limit)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: tag resource: %w", err)
+	}
+	return nil
+}
+
+// UntagResource implements store.Store.
+func (s *Store) UntagResource(ctx context.Context, r store.Resource, keys []string) error {
+	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+		arn, err := tagTarget(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE arn = ? AND key = ?`, arn, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: untag resource: %w", err)
+	}
+	return nil
+}
+
+// tagTarget checks, in tx, that r exists and returns the ARN its tags are
+// stored under. For a revision that is store.TaskDefinitionARN of the typed
+// key, not r.ARN, so the tags RegisterTaskDefinition stored are found
+// however the caller spelled the ARN.
+func tagTarget(ctx context.Context, tx dbtx, r store.Resource) (string, error) {
+	k := r.TaskDefinition
+	if k == nil {
+		return "", fmt.Errorf("%w: %q is not a resource this store can tag", store.ErrNotFound, r.ARN)
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM task_definitions
+WHERE account = ? AND region = ? AND family = ? AND revision = ?`, r.Account, r.Region, k.Family, k.Revision).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: task definition %s:%d", store.ErrNotFound, k.Family, k.Revision)
+	}
+	if err != nil {
+		return "", err
+	}
+	return store.TaskDefinitionARN(r.Scope, k.Family, k.Revision), nil
+}
+
+func putTags(ctx context.Context, tx dbtx, scope store.Scope, arn string, tags []store.Tag) error {
+	for _, t := range tags {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tags (account, region, arn, key, value) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value`, scope.Account, scope.Region, arn, t.Key, t.Value)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reset implements store.Store. Revision counters go too: after a reset the
+// store is indistinguishable from a new one.
+func (s *Store) Reset(ctx context.Context) error {
+	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+		// Children before parents, for the foreign key.
+		for _, table := range []string{"tags", "task_definitions", "families"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: reset: %w", err)
+	}
+	return nil
+}
