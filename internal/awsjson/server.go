@@ -124,7 +124,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 	}
 	req.Operation = op
 	req.Account, req.Region = s.scope(r.Header.Get("Authorization"))
-	req.Caller = "arn:aws:iam::" + req.Account + ":root"
+	req.Caller = ecs.RootARN(req.Region, req.Account)
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
@@ -226,10 +226,25 @@ func (s *Server) scope(authorization string) (account, region string) {
 	if isAccountID(parts[0]) {
 		account = parts[0]
 	}
-	if parts[2] != "" {
+	if isRegionName(parts[2]) {
 		region = parts[2]
 	}
 	return
+}
+
+// isRegionName accepts what can stand in an ARN's region field, so that a
+// hostile credential scope can never forge ARN structure.
+func isRegionName(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {

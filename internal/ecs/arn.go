@@ -5,9 +5,35 @@ import (
 	"strings"
 )
 
+// Partition returns the AWS partition a region belongs to, which is the
+// second field of every ARN in it.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "eu-isoe-"):
+		return "aws-iso-e"
+	case strings.HasPrefix(region, "us-isof-"):
+		return "aws-iso-f"
+	}
+	return "aws"
+}
+
 // TaskDefinitionARN returns the ARN of one task-definition revision.
 func TaskDefinitionARN(region, account, family string, revision int) string {
-	return "arn:aws:ecs:" + region + ":" + account + ":task-definition/" + family + ":" + strconv.Itoa(revision)
+	return "arn:" + Partition(region) + ":ecs:" + region + ":" + account + ":task-definition/" + family + ":" + strconv.Itoa(revision)
+}
+
+// RootARN is the principal ARN of an account's root user in a region's
+// partition, which ecsd records as the caller (it has no IAM).
+func RootARN(region, account string) string {
+	return "arn:" + Partition(region) + ":iam::" + account + ":root"
 }
 
 // TaskDefinitionRef is a parsed task-definition identifier as ECS accepts
