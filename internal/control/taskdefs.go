@@ -199,57 +199,68 @@ func (c *Control) DeleteTaskDefinitions(ctx context.Context, who Caller, idents 
 	case len(idents) > 10:
 		return nil, nil, ecs.InvalidParameterException(ecs.MsgDeleteListTooLong)
 	}
-	failures := []types.Failure{}
-	fail := func(ident, reason string) {
-		failures = append(failures, types.Failure{Arn: &ident, Reason: &reason})
+	// Each identifier either fails before the store is asked (reason set)
+	// or names the key the store reports on (key >= 0); the answers are
+	// assembled afterwards so that failures keep the order of the input.
+	type item struct {
+		reason string
+		key    int
 	}
+	items := make([]item, len(idents))
 	var keys []store.TaskDefinitionKey
-	var keyIdents []string
-	for _, ident := range idents {
+	for i, ident := range idents {
 		ref, err := ecs.ParseTaskDefinitionRef(ident)
 		switch {
 		case err != nil || !ref.HasRevision || !ecs.ValidFamily(ref.Family):
-			fail(ident, ecs.MsgDeleteInvalidIdent)
+			items[i] = item{reason: ecs.MsgDeleteInvalidIdent, key: -1}
 		case !inScope(ref, who.Scope):
-			fail(ident, ecs.MsgDeleteDoesNotExist)
+			items[i] = item{reason: ecs.MsgDeleteDoesNotExist, key: -1}
 		default:
+			items[i] = item{key: len(keys)}
 			keys = append(keys, store.TaskDefinitionKey{Family: ref.Family, Revision: ref.Revision})
-			keyIdents = append(keyIdents, ident)
+		}
+	}
+	var res []store.UpdateResult
+	errStillActive := errors.New(ecs.MsgDeleteStillActive)
+	if len(keys) > 0 {
+		now := c.now()
+		var err error
+		res, err = c.Store.UpdateTaskDefinitions(ctx, who.Scope, keys, func(cur store.TaskDefinition) (store.TaskDefinition, error) {
+			switch cur.Status {
+			case store.StatusActive:
+				return cur, errStillActive
+			case store.StatusInactive:
+				cur.Status, cur.DeleteRequestedAt = store.StatusDeleteInProgress, now
+			}
+			return cur, nil
+		})
+		if err != nil {
+			return nil, nil, ecs.ServerException(err)
 		}
 	}
 	deleted := []types.TaskDefinition{}
-	if len(keys) == 0 {
-		return deleted, failures, nil
-	}
-	now := c.now()
-	errStillActive := errors.New(ecs.MsgDeleteStillActive)
-	res, err := c.Store.UpdateTaskDefinitions(ctx, who.Scope, keys, func(cur store.TaskDefinition) (store.TaskDefinition, error) {
-		switch cur.Status {
-		case store.StatusActive:
-			return cur, errStillActive
-		case store.StatusInactive:
-			cur.Status, cur.DeleteRequestedAt = store.StatusDeleteInProgress, now
-		}
-		return cur, nil
-	})
-	if err != nil {
-		return nil, nil, ecs.ServerException(err)
-	}
-	for i, r := range res {
-		switch {
-		case errors.Is(r.Err, store.ErrNotFound):
-			fail(keyIdents[i], ecs.MsgDeleteDoesNotExist)
-		case errors.Is(r.Err, errStillActive):
-			fail(keyIdents[i], ecs.MsgDeleteStillActive)
-		case r.Err != nil:
-			return nil, nil, ecs.ServerException(r.Err)
-		default:
-			td, err := materialize(r.TaskDefinition)
-			if err != nil {
-				return nil, nil, err
+	failures := []types.Failure{}
+	for i, it := range items {
+		reason := it.reason
+		if it.key >= 0 {
+			r := res[it.key]
+			switch {
+			case errors.Is(r.Err, store.ErrNotFound):
+				reason = ecs.MsgDeleteDoesNotExist
+			case errors.Is(r.Err, errStillActive):
+				reason = ecs.MsgDeleteStillActive
+			case r.Err != nil:
+				return nil, nil, ecs.ServerException(r.Err)
+			default:
+				td, err := materialize(r.TaskDefinition)
+				if err != nil {
+					return nil, nil, err
+				}
+				deleted = append(deleted, td)
+				continue
 			}
-			deleted = append(deleted, td)
 		}
+		failures = append(failures, types.Failure{Arn: ptr(idents[i]), Reason: ptr(reason)})
 	}
 	return deleted, failures, nil
 }
@@ -330,6 +341,9 @@ func (c *Control) ListTaskDefinitionFamilies(ctx context.Context, who Caller, pr
 	fams, err := c.Store.ListTaskDefinitionFamilies(ctx, who.Scope, q)
 	if err != nil {
 		return nil, "", ecs.ServerException(err)
+	}
+	if fams == nil {
+		fams = []string{} // ECS answers "families": [], never omits it
 	}
 	var next string
 	if len(fams) > limit {

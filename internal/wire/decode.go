@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -159,18 +160,24 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 		if !ok {
 			return mismatch(path, want, j)
 		}
-		// AWS truncates a fraction rather than refusing it.
-		f, err := strconv.ParseFloat(string(n), 64)
-		lim := math.MaxInt64
-		if p.kind == kInt32 {
-			lim = math.MaxInt32
-		}
-		if err != nil || math.Trunc(f) > float64(lim) || math.Trunc(f) < -float64(lim)-1 {
-			return &DecodeError{Path: path, Message: "NUMBER_VALUE can not be converted to " + want}
-		}
+		overflow := &DecodeError{Path: path, Message: "NUMBER_VALUE can not be converted to " + want}
+		// Whole numbers are parsed exactly: as a float64, 2^63 and a little
+		// more look like MaxInt64 and would wrap. Only a fraction or an
+		// exponent goes through float64, truncated as AWS does.
 		i, err := strconv.ParseInt(string(n), 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return overflow
+		}
 		if err != nil {
-			i = int64(math.Trunc(f))
+			f, err := strconv.ParseFloat(string(n), 64)
+			t := math.Trunc(f)
+			if err != nil || !(t >= math.MinInt64 && t < -math.MinInt64) {
+				return overflow
+			}
+			i = int64(t)
+		}
+		if p.kind == kInt32 && (i < math.MinInt32 || i > math.MaxInt32) {
+			return overflow
 		}
 		v.SetInt(i)
 	case kFloat32, kFloat64:
@@ -223,7 +230,19 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 		if j == nil {
 			return nil
 		}
-		v.Set(reflect.ValueOf(ecsdocument.NewLazyDocument(plainJSON(j))))
+		// Keep only documents the SDK's encoder can write back (it refuses
+		// empty object keys and numbers beyond float64), so that whatever
+		// decodes can be encoded again.
+		invalid := &DecodeError{Path: path, Message: fmt.Sprintf("%s is not a document ecsd can represent.", path)}
+		plain, ok := plainJSON(j)
+		if !ok {
+			return invalid
+		}
+		doc := ecsdocument.NewLazyDocument(plain)
+		if raw, err := doc.MarshalSmithyDocument(); err != nil || !json.Valid(raw) {
+			return invalid
+		}
+		v.Set(reflect.ValueOf(doc))
 	case kList:
 		if j == nil {
 			return nil
@@ -232,16 +251,20 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 		if !ok {
 			return mismatch(path, "list", j)
 		}
-		s := reflect.MakeSlice(p.t, len(arr), len(arr))
+		s := reflect.MakeSlice(p.t, 0, len(arr))
 		for i, e := range arr {
 			if e == nil {
-				// Sparse lists are not part of the ECS model; a null entry
-				// stays the zero value, as the SDKs' deserialisers do.
+				// Sparse lists are not part of the ECS model. AWS's JSON
+				// services drop null entries; a zero entry in their place
+				// would be a phantom (an empty container definition) or
+				// not encodable at all (an empty enum is not a value).
 				continue
 			}
-			if err := d.value(e, s.Index(i), p.elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			ev := reflect.New(p.t.Elem()).Elem()
+			if err := d.value(e, ev, p.elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
+			s = reflect.Append(s, ev)
 		}
 		v.Set(s)
 	case kMap:
@@ -312,25 +335,34 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 }
 
 // plainJSON turns json.Number leaves into float64 or int64 so documents
-// hold ordinary Go values.
-func plainJSON(j any) any {
+// hold ordinary Go values. It reports false for a number beyond float64,
+// which the SDK's document encoder cannot write (it panics on infinities).
+func plainJSON(j any) (any, bool) {
 	switch x := j.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
-			return i
+			return i, true
 		}
-		f, _ := x.Float64()
-		return f
+		f, err := x.Float64()
+		return f, err == nil
 	case []any:
 		for i := range x {
-			x[i] = plainJSON(x[i])
+			v, ok := plainJSON(x[i])
+			if !ok {
+				return j, false
+			}
+			x[i] = v
 		}
 	case map[string]any:
 		for k := range x {
-			x[k] = plainJSON(x[k])
+			v, ok := plainJSON(x[k])
+			if !ok {
+				return j, false
+			}
+			x[k] = v
 		}
 	}
-	return j
+	return j, true
 }
 
 // epochToTime converts epoch seconds with a fraction to a time with

@@ -169,11 +169,15 @@ func omit(v reflect.Value, p *plan) bool {
 // way ECS does (1700000000.123).
 func appendTime(b []byte, t time.Time) []byte {
 	ms := t.UnixMilli()
-	sec, frac := ms/1000, ms%1000
-	if frac < 0 {
-		sec, frac = sec-1, frac+1000
+	// The text is sign, magnitude: -1.5 s is "-1.5", so split the
+	// magnitude, not the signed value (which would floor to "-2.5").
+	mag := uint64(ms)
+	if ms < 0 {
+		b = append(b, '-')
+		mag = -mag
 	}
-	b = strconv.AppendInt(b, sec, 10)
+	sec, frac := mag/1000, mag%1000
+	b = strconv.AppendUint(b, sec, 10)
 	if frac != 0 {
 		b = append(b, '.')
 		s := strconv.Itoa(int(frac) + 1000)[1:] // zero-padded to 3 digits

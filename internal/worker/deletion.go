@@ -6,6 +6,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func (d *Deletion) RunOnce(ctx context.Context) (int, error) {
 				purged++
 				d.cfg.Logger.Info("task definition deleted", "account", td.Account, "region", td.Region,
 					"family", td.Family, "revision", td.Revision)
-			case err == store.ErrNotFound:
+			case errors.Is(err, store.ErrNotFound): // stores wrap it
 				// Purged by another replica, or no longer DELETE_IN_PROGRESS.
 			default:
 				return purged, err
