@@ -392,7 +392,7 @@ func parseCPU(s string) (int, error) {
 	if n, ok := strings.CutSuffix(v, "vcpu"); ok {
 		v, mult = strings.TrimSpace(n), 1024
 	}
-	f, err := strconv.ParseFloat(v, 64)
+	f, err := parseDecimal(v)
 	units := f * mult
 	if err != nil || units < 128 || units > 196608 || units != math.Trunc(units) {
 		return 0, ClientException(invalidTaskCPUMessage)
@@ -408,12 +408,30 @@ func parseMemory(s string) (int, error) {
 	if n, ok := strings.CutSuffix(v, "gb"); ok {
 		v, mult = strings.TrimSpace(n), 1024
 	}
-	f, err := strconv.ParseFloat(v, 64)
+	f, err := parseDecimal(v)
 	mib := f * mult
 	if err != nil || mib < 6 || mib > 1<<24 || mib != math.Trunc(mib) {
 		return 0, ClientException(invalidTaskMemMessage)
 	}
 	return int(mib), nil
+}
+
+// parseDecimal accepts plain decimals ("1024", "0.5") only, not the
+// exponents and hex floats strconv.ParseFloat would also take.
+func parseDecimal(s string) (float64, error) {
+	dots := 0
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '.':
+			dots++
+		case c < '0' || c > '9':
+			return 0, strconv.ErrSyntax
+		}
+	}
+	if dots > 1 || s == "" || s == "." {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseFloat(s, 64)
 }
 
 func requires(list []types.Compatibility, c types.Compatibility) bool {
