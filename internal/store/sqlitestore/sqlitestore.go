@@ -226,6 +226,24 @@ type dbtx interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, tx dbtx, query string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // read runs fn in a read-only transaction so that a method's several
 // queries see one snapshot.
 func (s *Store) read(ctx context.Context, fn func(ctx context.Context, tx dbtx) error) error {

@@ -17,19 +17,11 @@ func (s *Store) ListTags(ctx context.Context, r store.Resource) ([]store.Tag, er
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT key, value FROM tags WHERE arn = ? ORDER BY key`, arn)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var t store.Tag
-			if err := rows.Scan(&t.Key, &t.Value); err != nil {
-				return err
-			}
-			tags = append(tags, t)
-		}
-		return rows.Err()
+		tags, err = queryAll(ctx, tx, `SELECT key, value FROM tags WHERE arn = ? ORDER BY key`, []any{arn},
+			func(rows *sql.Rows) (t store.Tag, err error) {
+				return t, rows.Scan(&t.Key, &t.Value)
+			})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list tags: %w", err)

@@ -204,19 +204,11 @@ func (s *Store) ListTaskDefinitions(ctx context.Context, scope store.Scope, q st
 	}
 	var keys []store.TaskDefinitionKey
 	err = s.read(ctx, func(ctx context.Context, tx dbtx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k store.TaskDefinitionKey
-			if err := rows.Scan(&k.Family, &k.Revision); err != nil {
-				return err
-			}
-			keys = append(keys, k)
-		}
-		return rows.Err()
+		var err error
+		keys, err = queryAll(ctx, tx, query, args, func(rows *sql.Rows) (k store.TaskDefinitionKey, err error) {
+			return k, rows.Scan(&k.Family, &k.Revision)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list task definitions: %w", err)
@@ -276,19 +268,11 @@ func (s *Store) ListTaskDefinitionFamilies(ctx context.Context, scope store.Scop
 	}
 	var families []string
 	err = s.read(ctx, func(ctx context.Context, tx dbtx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var f string
-			if err := rows.Scan(&f); err != nil {
-				return err
-			}
-			families = append(families, f)
-		}
-		return rows.Err()
+		var err error
+		families, err = queryAll(ctx, tx, query, args, func(rows *sql.Rows) (f string, err error) {
+			return f, rows.Scan(&f)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list task definition families: %w", err)
@@ -355,19 +339,10 @@ func (s *Store) TaskDefinitionsToPurge(ctx context.Context, requestedBefore time
 	}
 	var tds []store.TaskDefinition
 	err := s.read(ctx, func(ctx context.Context, tx dbtx) error {
-		rows, err := tx.QueryContext(ctx, toPurgeSQL, requestedBefore.UnixMilli(), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			td, err := scanTaskDefinition(rows)
-			if err != nil {
-				return err
-			}
-			tds = append(tds, td)
-		}
-		return rows.Err()
+		var err error
+		tds, err = queryAll(ctx, tx, toPurgeSQL, []any{requestedBefore.UnixMilli(), limit},
+			func(rows *sql.Rows) (store.TaskDefinition, error) { return scanTaskDefinition(rows) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: task definitions to purge: %w", err)
