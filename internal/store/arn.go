@@ -1,10 +1,11 @@
 package store
 
-import "strconv"
+import "github.com/ecsd/ecsd/internal/ecs"
 
-// TaskDefinitionARN returns the ARN of one revision. Stores key the tags of
-// a revision by it: RegisterTaskDefinition receives tags but no ARN, and the
-// tags must still be found under the ARN a client later sends.
+// TaskDefinitionARN returns the ARN of one revision, exactly as clients
+// see it. Stores key the tags of a revision by it: RegisterTaskDefinition
+// receives tags but no ARN, and the tags must still be found under the ARN
+// a client later sends.
 func TaskDefinitionARN(s Scope, family string, revision int) string {
-	return "arn:aws:ecs:" + s.Region + ":" + s.Account + ":task-definition/" + family + ":" + strconv.Itoa(revision)
+	return ecs.TaskDefinitionARN(s.Region, s.Account, family, revision)
 }
