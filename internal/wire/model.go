@@ -190,36 +190,21 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 		p.kind = kFloat64
 	case reflect.Pointer:
 		p.kind = kPointer
-		e, err := buildPlan(t.Elem(), building)
-		if err != nil {
-			return nil, err
-		}
-		p.elem = e
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			p.kind = kBlob
 			return p, nil
 		}
 		p.kind = kList
-		e, err := buildPlan(t.Elem(), building)
-		if err != nil {
-			return nil, err
-		}
-		p.elem = e
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
-			return nil, fmt.Errorf("awsjson: map key of %v is not a string", t)
+			return nil, fmt.Errorf("wire: map key of %v is not a string", t)
 		}
 		p.kind = kMap
-		e, err := buildPlan(t.Elem(), building)
-		if err != nil {
-			return nil, err
-		}
-		p.elem = e
 	case reflect.Interface:
 		variants, ok := unionVariants[t]
 		if !ok {
-			return nil, fmt.Errorf("awsjson: interface %v is neither a document nor a known union", t)
+			return nil, fmt.Errorf("wire: interface %v is neither a document nor a known union", t)
 		}
 		p.kind = kUnion
 		p.variants = map[string]variantPlan{}
@@ -228,11 +213,11 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 			vt := reflect.TypeOf(v)
 			s := schemaOf(vt.Elem())
 			if s == nil || s.MemberName() == "" {
-				return nil, fmt.Errorf("awsjson: no member schema for union variant %v", vt)
+				return nil, fmt.Errorf("wire: no member schema for union variant %v", vt)
 			}
 			vf, ok := vt.Elem().FieldByName("Value")
 			if !ok {
-				return nil, fmt.Errorf("awsjson: union variant %v has no Value", vt)
+				return nil, fmt.Errorf("wire: union variant %v has no Value", vt)
 			}
 			e, err := buildPlan(vf.Type, building)
 			if err != nil {
@@ -245,7 +230,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 		p.kind = kStruct
 		p.schema = schemaOf(t)
 		if p.schema == nil {
-			return nil, fmt.Errorf("awsjson: no schema for struct %v", t)
+			return nil, fmt.Errorf("wire: no schema for struct %v", t)
 		}
 		p.byName = map[string]int{}
 		members := p.schema.Members()
@@ -256,7 +241,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 			}
 			name, member := memberFor(members, f.Name)
 			if member == nil {
-				return nil, fmt.Errorf("awsjson: field %v.%s has no member in schema %s", t, f.Name, p.schema.ID().Name)
+				return nil, fmt.Errorf("wire: field %v.%s has no member in schema %s", t, f.Name, p.schema.ID().Name)
 			}
 			fp, err := buildPlan(f.Type, building)
 			if err != nil {
@@ -266,10 +251,18 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 			p.fields = append(p.fields, fieldPlan{name: name, index: i, plan: fp, member: member})
 		}
 		if len(p.fields) != len(members) {
-			return nil, fmt.Errorf("awsjson: %v has %d fields for %d schema members", t, len(p.fields), len(members))
+			return nil, fmt.Errorf("wire: %v has %d fields for %d schema members", t, len(p.fields), len(members))
 		}
 	default:
-		return nil, fmt.Errorf("awsjson: unsupported kind %v for %v", t.Kind(), t)
+		return nil, fmt.Errorf("wire: unsupported kind %v for %v", t.Kind(), t)
+	}
+	// Pointers, lists and maps share one rule: plan the element type.
+	if p.kind == kPointer || p.kind == kList || p.kind == kMap {
+		e, err := buildPlan(t.Elem(), building)
+		if err != nil {
+			return nil, err
+		}
+		p.elem = e
 	}
 	return p, nil
 }
