@@ -45,7 +45,7 @@ func (e *EnumError) Error() string {
 func Unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("awsjson: Unmarshal needs a non-nil pointer, got %T", v)
+		return fmt.Errorf("wire: Unmarshal needs a non-nil pointer, got %T", v)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
@@ -329,7 +329,7 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 		}
 		v.Set(nv)
 	default:
-		return fmt.Errorf("awsjson: no decoder for %v", p.t)
+		return fmt.Errorf("wire: no decoder for %v", p.t)
 	}
 	return nil
 }

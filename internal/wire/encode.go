@@ -36,7 +36,7 @@ func AppendMarshal(b []byte, v any) (out []byte, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("awsjson: marshal %T: %v", v, r)
+			err = fmt.Errorf("wire: marshal %T: %v", v, r)
 		}
 	}()
 	return appendValue(b, rv, planFor(rv.Type()))
@@ -82,7 +82,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 			return nil, err
 		}
 		if !json.Valid(raw) {
-			return nil, fmt.Errorf("awsjson: document is not JSON")
+			return nil, fmt.Errorf("wire: document is not JSON")
 		}
 		return append(b, raw...), nil
 	case kList:
@@ -138,7 +138,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 		variant := v.Elem()
 		name, ok := p.byType[variant.Type()]
 		if !ok {
-			return nil, fmt.Errorf("awsjson: unknown variant %v of union %v", variant.Type(), p.t)
+			return nil, fmt.Errorf("wire: unknown variant %v of union %v", variant.Type(), p.t)
 		}
 		b = append(b, '{')
 		b = AppendString(b, name)
@@ -149,7 +149,7 @@ func appendValue(b []byte, v reflect.Value, p *plan) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	}
-	return nil, fmt.Errorf("awsjson: no encoder for %v", p.t)
+	return nil, fmt.Errorf("wire: no encoder for %v", p.t)
 }
 
 // omit reports whether a struct member is absent on the wire.
