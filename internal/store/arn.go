@@ -9,3 +9,20 @@ import "github.com/ecsd/ecsd/internal/ecs"
 func TaskDefinitionARN(s Scope, family string, revision int) string {
 	return ecs.TaskDefinitionARN(s.Region, s.Account, family, revision)
 }
+
+// ClusterARN, ServiceARN and TaskARN return the canonical (long-format)
+// ARNs that stores key the tags of clusters, services and tasks by, so the
+// tags are found however a client spelled the ARN (or the bare name).
+func ClusterARN(s Scope, cluster string) string {
+	return ecs.ClusterARN(s.Region, s.Account, cluster)
+}
+
+// ServiceARN: see ClusterARN.
+func ServiceARN(s Scope, cluster, service string) string {
+	return ecs.ServiceARN(s.Region, s.Account, cluster, service)
+}
+
+// TaskARN: see ClusterARN.
+func TaskARN(s Scope, cluster, id string) string {
+	return ecs.TaskARN(s.Region, s.Account, cluster, id)
+}

@@ -58,6 +58,110 @@ CREATE TABLE tags (
 	PRIMARY KEY (arn, key)
 ) WITHOUT ROWID;
 `,
+	// 2: orchestration state. Each record keeps its ECS document in body
+	// and copies into columns only what is filtered or sorted on; every
+	// listing has an index that serves its filter and its order, so a page
+	// is a seek (TestQueryPlans). Tables with a body keep their rowid: WITHOUT
+	// ROWID tables suit small rows, and bodies run to kilobytes.
+	`
+CREATE TABLE clusters (
+	account TEXT NOT NULL,
+	region  TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	status  TEXT NOT NULL,
+	body    BLOB NOT NULL,
+	PRIMARY KEY (account, region, name)
+);
+CREATE INDEX clusters_by_status ON clusters (account, region, status, name);
+
+CREATE TABLE services (
+	account             TEXT    NOT NULL,
+	region              TEXT    NOT NULL,
+	cluster             TEXT    NOT NULL,
+	name                TEXT    NOT NULL,
+	status              TEXT    NOT NULL,
+	launch_type         TEXT    NOT NULL,
+	scheduling_strategy TEXT    NOT NULL,
+	family              TEXT    NOT NULL, -- the primary deployment's task definition
+	revision            INTEGER NOT NULL,
+	created_at          INTEGER, -- unix milliseconds; NULL is the zero time
+	body                BLOB    NOT NULL,
+	PRIMARY KEY (account, region, cluster, name)
+);
+-- The scheduler's walk over every live service, and the cluster's count of
+-- ACTIVE and DRAINING services (status makes it covering).
+CREATE INDEX services_to_schedule ON services (account, region, cluster, name, status) WHERE status <> 'INACTIVE';
+CREATE INDEX services_by_task_definition ON services (account, region, family, revision) WHERE status <> 'INACTIVE';
+
+CREATE TABLE tasks (
+	account        TEXT    NOT NULL,
+	region         TEXT    NOT NULL,
+	cluster        TEXT    NOT NULL,
+	id             TEXT    NOT NULL,
+	family         TEXT    NOT NULL,
+	revision       INTEGER NOT NULL,
+	service        TEXT    NOT NULL, -- '' unless a service started the task
+	started_by     TEXT    NOT NULL,
+	launch_type    TEXT    NOT NULL,
+	desired_status TEXT    NOT NULL,
+	last_status    TEXT    NOT NULL,
+	created_at     INTEGER,
+	stopped_at     INTEGER,
+	body           BLOB    NOT NULL,
+	PRIMARY KEY (account, region, cluster, id)
+);
+-- ListTasks across every cluster of a scope, in ID order.
+CREATE INDEX tasks_by_id ON tasks (account, region, id);
+CREATE INDEX tasks_by_service ON tasks (account, region, cluster, service, id);
+-- The supervisor's walk over every task not yet STOPPED.
+CREATE INDEX tasks_to_supervise ON tasks (id) WHERE last_status <> 'STOPPED';
+-- The reaper's walk over STOPPED tasks, oldest first.
+CREATE INDEX tasks_stopped ON tasks (stopped_at) WHERE last_status = 'STOPPED';
+-- A cluster's running and pending counts, covering and over live tasks only.
+CREATE INDEX tasks_live ON tasks (account, region, cluster, last_status) WHERE last_status <> 'STOPPED';
+CREATE INDEX tasks_by_task_definition ON tasks (account, region, family, revision) WHERE last_status <> 'STOPPED';
+
+CREATE TABLE service_deployments (
+	arn        TEXT NOT NULL PRIMARY KEY,
+	account    TEXT NOT NULL,
+	region     TEXT NOT NULL,
+	cluster    TEXT NOT NULL,
+	service    TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	created_at INTEGER,
+	body       BLOB NOT NULL
+);
+CREATE INDEX service_deployments_by_service ON service_deployments (account, region, cluster, service, created_at);
+
+CREATE TABLE service_revisions (
+	arn     TEXT NOT NULL PRIMARY KEY,
+	account TEXT NOT NULL,
+	region  TEXT NOT NULL,
+	cluster TEXT NOT NULL,
+	service TEXT NOT NULL,
+	body    BLOB NOT NULL
+);
+
+CREATE TABLE account_settings (
+	account   TEXT NOT NULL,
+	region    TEXT NOT NULL,
+	principal TEXT NOT NULL, -- '' for the account default
+	name      TEXT NOT NULL,
+	value     TEXT NOT NULL,
+	PRIMARY KEY (account, region, principal, name)
+) WITHOUT ROWID;
+
+CREATE TABLE attributes (
+	account     TEXT NOT NULL,
+	region      TEXT NOT NULL,
+	cluster     TEXT NOT NULL,
+	target_type TEXT NOT NULL,
+	target_id   TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	value       TEXT NOT NULL,
+	PRIMARY KEY (account, region, cluster, target_id, name)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -77,24 +77,45 @@ func (s *Store) UntagResource(ctx context.Context, r store.Resource, keys []stri
 }
 
 // tagTarget checks, in tx, that r exists and returns the ARN its tags are
-// stored under. For a revision that is store.TaskDefinitionARN of the typed
-// key, not r.ARN, so the tags RegisterTaskDefinition stored are found
-// however the caller spelled the ARN.
+// stored under: the canonical ARN of the typed target (for a revision
+// store.TaskDefinitionARN, for a service or task the long format), not
+// r.ARN, so tags are found however the caller spelled the ARN. A cluster
+// or service exists for tagging while its row does, INACTIVE included;
+// whether an INACTIVE one may be tagged is ECS's decision, not the store's.
 func tagTarget(ctx context.Context, tx dbtx, r store.Resource) (string, error) {
-	k := r.TaskDefinition
-	if k == nil {
+	var (
+		query, what, arn string
+		args             []any
+	)
+	switch k := r.TaskDefinition; {
+	case k != nil && r.Cluster == "" && r.Service == "" && r.Task == "":
+		query = `SELECT 1 FROM task_definitions WHERE account = ? AND region = ? AND family = ? AND revision = ?`
+		args = []any{r.Account, r.Region, k.Family, k.Revision}
+		what, arn = fmt.Sprintf("task definition %s:%d", k.Family, k.Revision), store.TaskDefinitionARN(r.Scope, k.Family, k.Revision)
+	case k != nil || r.Cluster == "" || (r.Service != "" && r.Task != ""):
 		return "", fmt.Errorf("%w: %q is not a resource this store can tag", store.ErrNotFound, r.ARN)
+	case r.Service != "":
+		query = `SELECT 1 FROM services WHERE account = ? AND region = ? AND cluster = ? AND name = ?`
+		args = []any{r.Account, r.Region, r.Cluster, r.Service}
+		what, arn = fmt.Sprintf("service %s in cluster %s", r.Service, r.Cluster), store.ServiceARN(r.Scope, r.Cluster, r.Service)
+	case r.Task != "":
+		query = `SELECT 1 FROM tasks WHERE account = ? AND region = ? AND cluster = ? AND id = ?`
+		args = []any{r.Account, r.Region, r.Cluster, r.Task}
+		what, arn = fmt.Sprintf("task %s in cluster %s", r.Task, r.Cluster), store.TaskARN(r.Scope, r.Cluster, r.Task)
+	default:
+		query = `SELECT 1 FROM clusters WHERE account = ? AND region = ? AND name = ?`
+		args = []any{r.Account, r.Region, r.Cluster}
+		what, arn = "cluster "+r.Cluster, store.ClusterARN(r.Scope, r.Cluster)
 	}
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM task_definitions
-WHERE account = ? AND region = ? AND family = ? AND revision = ?`, r.Account, r.Region, k.Family, k.Revision).Scan(&one)
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%w: task definition %s:%d", store.ErrNotFound, k.Family, k.Revision)
+		return "", fmt.Errorf("%w: %s", store.ErrNotFound, what)
 	}
 	if err != nil {
 		return "", err
 	}
-	return store.TaskDefinitionARN(r.Scope, k.Family, k.Revision), nil
+	return arn, nil
 }
 
 func putTags(ctx context.Context, tx dbtx, scope store.Scope, arn string, tags []store.Tag) error {
@@ -113,7 +134,10 @@ ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value`, scope.Account, sco
 func (s *Store) Reset(ctx context.Context) error {
 	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
 		// Children before parents, for the foreign key.
-		for _, table := range []string{"tags", "task_definitions", "families"} {
+		for _, table := range []string{
+			"tags", "task_definitions", "families",
+			"clusters", "services", "tasks", "service_deployments", "service_revisions", "account_settings", "attributes",
+		} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return err
 			}
