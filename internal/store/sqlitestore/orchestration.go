@@ -357,7 +357,13 @@ WHERE account = ? AND region = ? AND cluster = ? AND id = ?`, scope.Account, sco
 
 func tasksSQL(scope store.Scope, q store.TasksQuery) (string, []any) {
 	var b strings.Builder
-	b.WriteString(`SELECT ` + taskColumns + ` FROM tasks WHERE account = ? AND region = ?`)
+	b.WriteString(`SELECT ` + taskColumns + ` FROM tasks`)
+	if q.Cluster != "" && q.Service != "" {
+		// Without INDEXED BY the planner prefers the primary key once
+		// there is a cursor, walking every later task of the cluster.
+		b.WriteString(" INDEXED BY tasks_by_service")
+	}
+	b.WriteString(" WHERE account = ? AND region = ?")
 	args := []any{scope.Account, scope.Region}
 	for _, f := range []struct {
 		column, value string
@@ -552,9 +558,11 @@ ON CONFLICT (arn) DO UPDATE SET account = excluded.account, region = excluded.re
 
 // Account settings.
 
+const settingsSQL = `SELECT account, region, principal, name, value FROM account_settings
+WHERE account = ? AND region = ? AND principal = ? ORDER BY name`
+
 func (t *tx) Settings(scope store.Scope, principal string) ([]store.Setting, error) {
-	ss, err := queryAll(t.ctx, t.db, `SELECT account, region, principal, name, value FROM account_settings
-WHERE account = ? AND region = ? AND principal = ? ORDER BY name`, []any{scope.Account, scope.Region, principal},
+	ss, err := queryAll(t.ctx, t.db, settingsSQL, []any{scope.Account, scope.Region, principal},
 		func(rows *sql.Rows) (s store.Setting, err error) {
 			return s, rows.Scan(&s.Account, &s.Region, &s.Principal, &s.Name, &s.Value)
 		})
@@ -600,7 +608,7 @@ func deleted(res sql.Result, err error, what string) error {
 
 // Attributes.
 
-func (t *tx) Attributes(scope store.Scope, cluster, targetType, name string) ([]store.Attribute, error) {
+func attributesSQL(scope store.Scope, cluster, targetType, name string) (string, []any) {
 	query := `SELECT account, region, cluster, target_type, target_id, name, value FROM attributes
 WHERE account = ? AND region = ? AND cluster = ?`
 	args := []any{scope.Account, scope.Region, cluster}
@@ -612,7 +620,11 @@ WHERE account = ? AND region = ? AND cluster = ?`
 		query += " AND name = ?"
 		args = append(args, name)
 	}
-	query += " ORDER BY target_id, name"
+	return query + " ORDER BY target_id, name", args
+}
+
+func (t *tx) Attributes(scope store.Scope, cluster, targetType, name string) ([]store.Attribute, error) {
+	query, args := attributesSQL(scope, cluster, targetType, name)
 	as, err := queryAll(t.ctx, t.db, query, args, func(rows *sql.Rows) (a store.Attribute, err error) {
 		return a, rows.Scan(&a.Account, &a.Region, &a.Cluster, &a.TargetType, &a.TargetID, &a.Name, &a.Value)
 	})
