@@ -64,6 +64,37 @@ func ServiceNotFoundException() *Error {
 	return newError("ServiceNotFoundException", "Service not found.")
 }
 
+// ClusterInactiveException is ECS's answer for a cluster that was deleted
+// and is INACTIVE: the same ClusterNotFoundException code as a cluster
+// that never existed, with its own message.
+func ClusterInactiveException() *Error {
+	return newError("ClusterNotFoundException", "The referenced cluster was inactive.")
+}
+
+// ClusterContainsServicesException refuses DeleteCluster while the cluster
+// has ACTIVE or DRAINING services.
+func ClusterContainsServicesException() *Error {
+	return newError("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
+}
+
+// ClusterContainsTasksException refuses DeleteCluster while the cluster
+// has tasks that are not STOPPED.
+func ClusterContainsTasksException() *Error {
+	return newError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
+}
+
+// TargetNotFoundException is returned for an attribute target that does
+// not exist.
+func TargetNotFoundException(format string, args ...any) *Error {
+	return newError("TargetNotFoundException", format, args...)
+}
+
+// AttributeLimitExceededException is returned when a resource would hold
+// more than 10 custom attributes.
+func AttributeLimitExceededException(format string, args ...any) *Error {
+	return newError("AttributeLimitExceededException", format, args...)
+}
+
 // UnsupportedFeatureException is what ecsd answers for an official ECS
 // operation it does not implement yet. It is a modeled ECS error, so every
 // SDK surfaces it as a typed error naming the operation.
