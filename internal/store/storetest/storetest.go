@@ -60,6 +60,27 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reset", testReset},
 		{"BodyRoundTrip", testBodyRoundTrip},
 		{"CanceledContext", testCanceledContext},
+		// Orchestration transactions (orchestration.go).
+		{"RecordsRoundTrip", testRecordsRoundTrip},
+		{"GettersNotFound", testGettersNotFound},
+		{"TxReadsItsOwnWrites", testTxReadsItsOwnWrites},
+		{"RecordsAreCopies", testRecordsAreCopies},
+		{"ClustersQuery", testClustersQuery},
+		{"ServicesQuery", testServicesQuery},
+		{"ServicesToSchedule", testServicesToSchedule},
+		{"TasksQuery", testTasksQuery},
+		{"TasksToSuperviseAndReap", testTasksToSuperviseAndReap},
+		{"ServiceDeploymentsQuery", testServiceDeploymentsQuery},
+		{"ClusterCounts", testClusterCounts},
+		{"TaskDefinitionInUse", testTaskDefinitionInUse},
+		{"SettingsAndAttributes", testSettingsAndAttributes},
+		{"OrchestrationScopeIsolation", testOrchestrationScopeIsolation},
+		{"UpdateAtomicity", testUpdateAtomicity},
+		{"UpdateCanceledContext", testUpdateCanceledContext},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ViewIsSnapshot", testViewIsSnapshot},
+		{"ResourceTags", testResourceTags},
+		{"ResetOrchestration", testResetOrchestration},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +114,7 @@ func RunRestart(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 	}
 	register(t, s, scopeA, "api")
 	setStatus(t, s, scopeA, "api", 1, store.StatusInactive)
+	writeRestartRecords(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -116,6 +138,7 @@ func RunRestart(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 	}
 	wantFamilies(t, s, scopeA, store.ListFamiliesQuery{Status: store.FamilyStatusActive, Limit: 10}, []string{"web"})
 	wantFamilies(t, s, scopeA, store.ListFamiliesQuery{Status: store.FamilyStatusInactive, Limit: 10}, []string{"api"})
+	checkRestartRecords(t, s)
 }
 
 func testRegister(t *testing.T, s store.Store) {
