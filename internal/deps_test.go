@@ -19,11 +19,17 @@ func TestImportDirection(t *testing.T) {
 		"ecs":         {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http"},
 		"wire":        {"awsjson", "api", "control", "store", "worker", "server", "ecs", "net/http"},
 		"awsjson":     {"api", "control", "store", "worker", "server"},
-		"control":     {"awsjson", "api", "worker", "server", "net/http"},
+		"control":     {"awsjson", "api", "worker", "server", "net/http", "driver"},
 		"api":         {"store", "worker", "server"},
 		"store":       {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
 		"sqlitestore": {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
 		"worker":      {"awsjson", "api", "control", "server", "net/http"},
+		"records":     {"awsjson", "api", "control", "worker", "server", "net/http", "driver"},
+		"reconcile":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver", "records"},
+		// Drivers know containers, not ECS.
+		"driver":     {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"fakedriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"drivertest": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -12,6 +12,10 @@ import (
 func Register(srv *awsjson.Server, c *control.Control) {
 	registerTaskDefinitions(srv, c)
 	registerTags(srv, c)
+	registerClusters(srv, c)
+	registerAccount(srv, c)
+	registerTasks(srv, c)
+	registerServices(srv, c)
 }
 
 func caller(req *awsjson.Request) control.Caller {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/wire"
 )
@@ -24,6 +25,15 @@ type Control struct {
 	Store   store.Store
 	NowFunc func() time.Time
 	Logger  *slog.Logger
+	// InactiveGrace is how long after deregistration an INACTIVE or
+	// DELETE_IN_PROGRESS revision may still start tasks and be used by
+	// CreateService/UpdateService. AWS admits "up to a 10-minute window";
+	// 0 enforces the rule at once.
+	InactiveGrace time.Duration
+	// NotifyFunc, when set, is told which resource a use-case changed so
+	// the loops can act at once instead of on their next resync. topic is
+	// TopicTask or TopicService; key is the resource ARN.
+	NotifyFunc func(topic, key string)
 }
 
 // New returns a Control over st using the wall clock.
@@ -390,27 +400,15 @@ func decodeToken(tok, query string, after any) error {
 	return nil
 }
 
-// encodeBody stores the immutable part of a revision: everything but the
-// members the lifecycle owns.
-func encodeBody(td types.TaskDefinition) ([]byte, error) {
-	td.TaskDefinitionArn, td.Revision, td.Status = nil, 0, ""
-	td.RegisteredAt, td.DeregisteredAt, td.DeleteRequestedAt = nil, nil, nil
-	return wire.Marshal(td)
-}
+// encodeBody stores the immutable part of a revision.
+func encodeBody(td types.TaskDefinition) ([]byte, error) { return records.TaskDefinitionBody(td) }
 
 // materialize rebuilds the revision a client sees from a stored record.
 func materialize(rec store.TaskDefinition) (types.TaskDefinition, error) {
-	var td types.TaskDefinition
-	if err := wire.Unmarshal(rec.Body, &td); err != nil {
-		return types.TaskDefinition{}, ecs.ServerException(fmt.Errorf("stored task definition %s:%d: %w", rec.Family, rec.Revision, err))
+	td, err := records.TaskDefinition(rec)
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
 	}
-	td.TaskDefinitionArn = ptr(ecs.TaskDefinitionARN(rec.Region, rec.Account, rec.Family, rec.Revision))
-	td.Family = ptr(rec.Family)
-	td.Revision = int32(rec.Revision)
-	td.Status = types.TaskDefinitionStatus(rec.Status)
-	td.RegisteredAt = timePtr(rec.RegisteredAt)
-	td.DeregisteredAt = timePtr(rec.DeregisteredAt)
-	td.DeleteRequestedAt = timePtr(rec.DeleteRequestedAt)
 	return td, nil
 }
 

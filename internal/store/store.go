@@ -161,6 +161,16 @@ type Store interface {
 	// returns ErrNotFound when the resource does not exist.
 	UntagResource(ctx context.Context, r Resource, keys []string) error
 
+	// Update runs fn in one write transaction: what fn writes commits
+	// together, durably, before Update returns nil; when fn returns an
+	// error nothing it wrote is kept and Update returns that error as is.
+	// fn runs on the store's single writer, so it must be quick and must not
+	// block on I/O or on other store calls.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+
+	// View runs fn on one read-only snapshot.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+
 	// Reset removes all state (test suites' reset endpoint).
 	Reset(ctx context.Context) error
 
@@ -176,8 +186,14 @@ type Store interface {
 type Resource struct {
 	Scope
 	ARN string
+	// Exactly one of the following names the target.
 	// TaskDefinition is set for a task-definition revision ARN.
 	TaskDefinition *TaskDefinitionKey
+	// Cluster is set, alone, for a cluster ARN; with Service for a service
+	// ARN; with Task (the task ID) for a task ARN.
+	Cluster string
+	Service string
+	Task    string
 }
 
 // ErrTooManyTags reports that a TagResource would exceed the tag limit.

@@ -1,0 +1,8 @@
+package api
+
+import (
+	"github.com/ecsd/ecsd/internal/awsjson"
+	"github.com/ecsd/ecsd/internal/control"
+)
+
+func registerServices(srv *awsjson.Server, c *control.Control) {}

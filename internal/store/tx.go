@@ -1,0 +1,231 @@
+package store
+
+import "time"
+
+// Orchestration state (clusters, services, tasks, service deployments and
+// revisions, account settings, attributes) is read and written through
+// transactions: the use-cases and the loops need several reads and writes
+// to be atomic together (RunTask checks its task definition and cluster and
+// inserts tasks; DeleteCluster counts services and tasks and then marks the
+// cluster; a scheduler pass reads a service and its tasks and writes both).
+//
+// Records keep their ECS document as wire JSON in Body and copy into columns
+// only what is filtered or sorted on; the store never parses Body.
+
+// Cluster statuses.
+const (
+	ClusterActive   = "ACTIVE"
+	ClusterInactive = "INACTIVE"
+)
+
+// Service statuses.
+const (
+	ServiceActive   = "ACTIVE"
+	ServiceDraining = "DRAINING"
+	ServiceInactive = "INACTIVE"
+)
+
+// Task statuses (desired and last). Only these are stored in columns; the
+// intermediate ECS states (ACTIVATING, DEACTIVATING, ...) are stored as is
+// in LastStatus too.
+const (
+	TaskStopped = "STOPPED"
+	TaskRunning = "RUNNING"
+	TaskPending = "PENDING"
+)
+
+// Cluster is one ECS cluster.
+type Cluster struct {
+	Scope
+	Name   string
+	Status string
+	Body   []byte // types.Cluster as wire JSON, without live counts
+}
+
+// Service is one ECS service, keyed by cluster and name. A name is reused
+// once the service is INACTIVE: putting a new service under it replaces
+// the INACTIVE record.
+type Service struct {
+	Scope
+	Cluster            string
+	Name               string
+	Status             string
+	LaunchType         string
+	SchedulingStrategy string
+	// TaskDefinition is the primary deployment's revision; the deletion
+	// sweeper treats it as in use while the service is not INACTIVE.
+	TaskDefinition TaskDefinitionKey
+	CreatedAt      time.Time
+	Body           []byte // types.Service as wire JSON
+}
+
+// Task is one ECS task, keyed by cluster and task ID.
+type Task struct {
+	Scope
+	Cluster        string
+	ID             string
+	TaskDefinition TaskDefinitionKey
+	// Service is the service name when a service started the task.
+	Service       string
+	StartedBy     string
+	LaunchType    string
+	DesiredStatus string
+	LastStatus    string
+	CreatedAt     time.Time
+	StoppedAt     time.Time // zero until LastStatus is STOPPED
+	Body          []byte    // types.Task as wire JSON
+}
+
+// ServiceDeployment is one record of ListServiceDeployments /
+// DescribeServiceDeployments.
+type ServiceDeployment struct {
+	Scope
+	ARN       string
+	Cluster   string
+	Service   string // service name
+	Status    string
+	CreatedAt time.Time
+	Body      []byte // types.ServiceDeployment as wire JSON
+}
+
+// ServiceRevision is one record of DescribeServiceRevisions.
+type ServiceRevision struct {
+	Scope
+	ARN     string
+	Cluster string
+	Service string
+	Body    []byte // types.ServiceRevision as wire JSON
+}
+
+// Setting is one account setting. Principal "" is the account default
+// (PutAccountSettingDefault); otherwise the principal ARN it applies to.
+type Setting struct {
+	Scope
+	Principal string
+	Name      string
+	Value     string
+}
+
+// Attribute is one custom attribute on a target in a cluster.
+type Attribute struct {
+	Scope
+	Cluster    string
+	TargetType string
+	TargetID   string
+	Name       string
+	Value      string // "" when the attribute has no value
+}
+
+// ClustersQuery selects clusters in name order.
+type ClustersQuery struct {
+	Status string // "" for any
+	After  string // resume strictly after this name
+	Limit  int    // 0 for no limit
+}
+
+// ServicesQuery selects services of one cluster in name order.
+type ServicesQuery struct {
+	Cluster            string   // required
+	Statuses           []string // empty for any
+	LaunchType         string
+	SchedulingStrategy string
+	After              string
+	Limit              int
+}
+
+// TasksQuery selects tasks in ID order. Empty fields do not filter.
+type TasksQuery struct {
+	Cluster        string // "" for every cluster of the scope
+	Family         string
+	Service        string
+	StartedBy      string
+	LaunchType     string
+	DesiredStatus  string
+	NotLastStatus  string // excludes tasks whose LastStatus equals it
+	TaskDefinition *TaskDefinitionKey
+	After          string // task ID
+	Limit          int
+}
+
+// ServiceDeploymentsQuery selects one service's deployments, newest first.
+type ServiceDeploymentsQuery struct {
+	Cluster       string
+	Service       string
+	Statuses      []string // empty for any
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+}
+
+// ClusterCounts are the live counts DescribeClusters reports.
+type ClusterCounts struct {
+	RunningTasks   int // tasks with LastStatus RUNNING
+	PendingTasks   int // tasks with LastStatus neither RUNNING nor STOPPED
+	ActiveServices int // services ACTIVE or DRAINING
+}
+
+// ReadTx reads one consistent snapshot. Every getter returns ErrNotFound
+// (wrapped) for a missing record. Returned records are copies: changing
+// them changes nothing stored.
+type ReadTx interface {
+	TaskDefinition(scope Scope, family string, revision int) (TaskDefinition, error)
+	LatestActiveTaskDefinition(scope Scope, family string) (TaskDefinition, error)
+	// TaskDefinitionInUse reports whether a task not yet STOPPED or a
+	// service not INACTIVE uses the revision.
+	TaskDefinitionInUse(scope Scope, family string, revision int) (bool, error)
+
+	Cluster(scope Scope, name string) (Cluster, error)
+	Clusters(scope Scope, q ClustersQuery) ([]Cluster, error)
+	ClusterCounts(scope Scope, cluster string) (ClusterCounts, error)
+
+	Service(scope Scope, cluster, name string) (Service, error)
+	Services(scope Scope, q ServicesQuery) ([]Service, error)
+	// ServicesToSchedule returns services that are not INACTIVE, in any
+	// scope, ordered by (account, region, cluster, name) after the cursor.
+	ServicesToSchedule(after *Service, limit int) ([]Service, error)
+
+	Task(scope Scope, cluster, id string) (Task, error)
+	Tasks(scope Scope, q TasksQuery) ([]Task, error)
+	// TasksToSupervise returns tasks, in any scope, whose LastStatus is not
+	// STOPPED, ordered by ID after the cursor.
+	TasksToSupervise(afterID string, limit int) ([]Task, error)
+	// StoppedTasksBefore returns STOPPED tasks, in any scope, stopped at or
+	// before t, oldest first.
+	StoppedTasksBefore(t time.Time, limit int) ([]Task, error)
+
+	ServiceDeployment(scope Scope, arn string) (ServiceDeployment, error)
+	ServiceDeployments(scope Scope, q ServiceDeploymentsQuery) ([]ServiceDeployment, error)
+	ServiceRevision(scope Scope, arn string) (ServiceRevision, error)
+
+	// Settings returns the settings of a principal ("" for the account
+	// defaults), ordered by name.
+	Settings(scope Scope, principal string) ([]Setting, error)
+	// Attributes returns a cluster's attributes ordered by (target, name);
+	// empty targetType or name do not filter.
+	Attributes(scope Scope, cluster, targetType, name string) ([]Attribute, error)
+
+	// Tags returns the tags stored under an ARN, ordered by key.
+	Tags(arn string) ([]Tag, error)
+}
+
+// Tx is a write transaction. Put* inserts or replaces by key.
+type Tx interface {
+	ReadTx
+	PutCluster(c Cluster) error
+	PutService(s Service) error
+	PutTask(t Task) error
+	// DeleteTask removes a task and its tags.
+	DeleteTask(scope Scope, cluster, id string) error
+	PutServiceDeployment(d ServiceDeployment) error
+	PutServiceRevision(r ServiceRevision) error
+	PutSetting(s Setting) error
+	// DeleteSetting removes a setting; a missing one is ErrNotFound.
+	DeleteSetting(scope Scope, principal, name string) error
+	PutAttribute(a Attribute) error
+	// DeleteAttribute removes an attribute; a missing one is ErrNotFound.
+	DeleteAttribute(scope Scope, cluster, targetID, name string) error
+	// PutTags adds or overwrites tags under an ARN.
+	PutTags(scope Scope, arn string, tags []Tag) error
+	// DeleteTags removes every tag under an ARN.
+	DeleteTags(arn string) error
+}
