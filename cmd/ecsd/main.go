@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/server"
 )
 
@@ -39,8 +40,14 @@ func run(args []string) error {
 	logLevel := fs.String("log-level", env("ECSD_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs one line per request (env ECSD_LOG_LEVEL)")
 	deletionDelay := fs.Duration("deletion-delay", envDuration("ECSD_DELETION_DELAY", time.Hour),
 		"how long an unused DELETE_IN_PROGRESS task definition waits before it is deleted (env ECSD_DELETION_DELAY)")
+	inactiveGrace := fs.Duration("inactive-grace", envDuration("ECSD_INACTIVE_GRACE", 0),
+		"window after DeregisterTaskDefinition in which the INACTIVE revision may still start tasks and be deployed; AWS admits up to 10m; 0 = strict (env ECSD_INACTIVE_GRACE)")
+	enableReset := fs.Bool("enable-reset", envBool("ECSD_ENABLE_RESET"), "serve POST /moto-api/reset, which deletes all state (env ECSD_ENABLE_RESET=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *inactiveGrace < 0 || *inactiveGrace > control.MaxInactiveGrace {
+		return fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
@@ -56,6 +63,8 @@ func run(args []string) error {
 		AccountID:     *account,
 		Region:        *region,
 		DeletionDelay: *deletionDelay,
+		InactiveGrace: *inactiveGrace,
+		EnableReset:   *enableReset,
 		Logger:        logger,
 	})
 	if err != nil {
@@ -66,6 +75,15 @@ func run(args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// envBool reads a boolean environment variable: 1, true, yes or on.
+func envBool(name string) bool {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 func envDuration(name string, def time.Duration) time.Duration {

@@ -32,16 +32,31 @@ type Config struct {
 	// DeletionInterval is the pause between sweeps (default 10s).
 	DeletionInterval time.Duration
 	MaxBodyBytes     int64
-	Logger           *slog.Logger
+	// InactiveGrace is the window after deregistration in which an
+	// INACTIVE revision may still be used (AWS: up to 10 minutes; 0 =
+	// strict).
+	InactiveGrace time.Duration
+	// EnableReset serves POST /moto-api/reset, which clears all state.
+	EnableReset bool
+	Logger      *slog.Logger
+}
+
+// loop is a background worker: level-triggered, started once, stopped on
+// shutdown.
+type loop interface {
+	Start(ctx context.Context)
+	Stop()
 }
 
 // Server is a running ecsd.
 type Server struct {
-	cfg      Config
-	store    *sqlitestore.Store
-	http     *http.Server
-	deletion *worker.Deletion
-	ln       net.Listener
+	cfg   Config
+	store *sqlitestore.Store
+	http  *http.Server
+	loops []loop // started in order, stopped in reverse
+	// resetters run after the store is cleared by POST /moto-api/reset.
+	resetters []func(ctx context.Context) error
+	ln        net.Listener
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -63,7 +78,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	s := &Server{}
 	ctl := control.New(st, cfg.Logger)
+	ctl.InactiveGrace = cfg.InactiveGrace
+	// kick routes a use-case's change notice to the loops that act on it.
+	kick := map[string][]func(key string){}
+	ctl.NotifyFunc = func(topic, key string) {
+		for _, f := range kick[topic] {
+			f(key)
+		}
+	}
 	proto := awsjson.NewServer(cfg.AccountID, cfg.Region, cfg.Logger)
 	if cfg.MaxBodyBytes > 0 {
 		proto.MaxBodyBytes = cfg.MaxBodyBytes
@@ -80,28 +104,41 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	if cfg.EnableReset {
+		// moto_server's reset path, so suites written for moto run
+		// unchanged. Loops keep running: they are level-triggered and find
+		// nothing left to do.
+		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if err := s.reset(r.Context()); err != nil {
+				cfg.Logger.Error("reset failed", "err", err)
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"status":"error"}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"status":"ok"}`))
+		})
+	}
 	mux.Handle("/", proto)
 
-	s := &Server{
-		cfg:   cfg,
-		store: st,
-		ln:    ln,
-		http: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       60 * time.Second,
-			WriteTimeout:      60 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-		},
-		deletion: worker.NewDeletion(worker.DeletionConfig{
-			Delay:    cfg.DeletionDelay,
-			Interval: cfg.DeletionInterval,
-			Logger:   cfg.Logger,
-		}, st),
+	s.cfg, s.store, s.ln = cfg, st, ln
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	s.deletion.Start(context.WithoutCancel(ctx))
+	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
+		Delay:    cfg.DeletionDelay,
+		Interval: cfg.DeletionInterval,
+		Logger:   cfg.Logger,
+	}, st))
+	for _, l := range s.loops {
+		l.Start(context.WithoutCancel(ctx))
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("http server stopped", "err", err)
@@ -110,6 +147,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
 		"account", cfg.AccountID, "region", cfg.Region)
 	return s, nil
+}
+
+// reset clears every piece of state: the store, then whatever each
+// resetter (a runtime's containers) holds.
+func (s *Server) reset(ctx context.Context) error {
+	if err := s.store.Reset(ctx); err != nil {
+		return err
+	}
+	for _, f := range s.resetters {
+		if err := f(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Addr is the address the server listens on.
@@ -122,7 +173,9 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // ends), stops the loops and closes the store cleanly.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	s.deletion.Stop()
+	for i := len(s.loops) - 1; i >= 0; i-- {
+		s.loops[i].Stop()
+	}
 	return errors.Join(err, s.store.Close())
 }
 
