@@ -686,3 +686,44 @@ func BenchmarkRegisterParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUpdateTaskParallel measures a RunTask-shaped transaction (read
+// the cluster, insert a task, count the cluster's tasks) from many
+// goroutines through group commit.
+func BenchmarkUpdateTaskParallel(b *testing.B) {
+	s := openStore(b, b.TempDir())
+	defer s.Close()
+	err := s.Update(b.Context(), func(tx store.Tx) error {
+		return tx.PutCluster(store.Cluster{Scope: scope, Name: "default", Status: store.ClusterActive, Body: []byte(`{}`)})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(strings.Repeat("x", 2048))
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("%032x", n.Add(1))
+			err := s.Update(context.Background(), func(tx store.Tx) error {
+				if _, err := tx.Cluster(scope, "default"); err != nil {
+					return err
+				}
+				if err := tx.PutTask(store.Task{Scope: scope, Cluster: "default", ID: id, LastStatus: store.TaskPending,
+					DesiredStatus: store.TaskRunning, CreatedAt: time.Now(), Body: body}); err != nil {
+					return err
+				}
+				_, err := tx.ClusterCounts(scope, "default")
+				return err
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	st := s.Stats()
+	b.ReportMetric(float64(st.Writes)/float64(st.Commits), "writes/commit")
+}
