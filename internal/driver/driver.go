@@ -1,0 +1,217 @@
+// Package driver is the interface between ecsd and a container runtime:
+// the simulated runtime (fakedriver), Docker, later Kubernetes. Drivers
+// know groups of containers started together, not ECS: no task ARNs, no
+// lifecycle states, no stop codes. The task supervisor (internal/worker)
+// turns an ECS task into a GroupSpec and the runtime's GroupState back
+// into ECS statuses.
+//
+// It must never import ecs, the store, the protocol or the use-cases.
+package driver
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (possibly wrapped) for a group the runtime does
+// not know.
+var ErrNotFound = errors.New("container group not found")
+
+// Driver runs groups of containers. Every method is safe for concurrent
+// use. Calls are idempotent where the name says so, because the
+// supervisor is level-triggered and repeats itself after a crash.
+type Driver interface {
+	// Start creates and starts a group. It is idempotent by spec.ID: a
+	// second Start of a known group changes nothing and returns nil. It
+	// returns once the runtime has accepted the group; containers are
+	// pulled, created and started in the background (dependsOn order), and
+	// failures to start show up in Inspect as containers that exited
+	// without starting (Reason set), not as an error here. An error means
+	// the runtime itself could not be reached or refused the spec.
+	Start(ctx context.Context, spec GroupSpec) error
+	// Stop asks every container of the group to stop: SIGTERM (or the
+	// image's stop signal), then SIGKILL once the container's stop timeout
+	// has passed. timeout applies to containers whose spec has no
+	// StopTimeout. Stop returns once the request is recorded; Inspect
+	// shows when the containers have exited. Stopping a stopping or
+	// stopped group is a no-op.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Inspect reports the group's containers now.
+	Inspect(ctx context.Context, id string) (GroupState, error)
+	// List reports every group whose labels include all of labels.
+	List(ctx context.Context, labels map[string]string) ([]GroupState, error)
+	// Remove deletes a group and everything the runtime keeps for it,
+	// killing containers still running. A missing group is ErrNotFound.
+	Remove(ctx context.Context, id string) error
+}
+
+// Network modes, as ECS names them.
+const (
+	NetworkAwsvpc = "awsvpc"
+	NetworkBridge = "bridge"
+	NetworkHost   = "host"
+	NetworkNone   = "none"
+)
+
+// GroupSpec is a group of containers that start, share a network and stop
+// together.
+type GroupSpec struct {
+	// ID names the group; it is the idempotency key of Start. Letters,
+	// digits, '-', '_' and '.' only.
+	ID string
+	// Labels are attached to the group (and, in Docker, to each
+	// container) so List can find groups after a restart.
+	Labels map[string]string
+	// NetworkMode is one of the Network* constants; "" is bridge.
+	NetworkMode string
+	Containers  []ContainerSpec
+}
+
+// ContainerSpec is one container of a group.
+type ContainerSpec struct {
+	Name      string
+	Image     string
+	Essential bool
+	// Command and EntryPoint override the image's; nil keeps them.
+	Command    []string
+	EntryPoint []string
+	// Env is the container's environment, in order (later entries win).
+	Env              []EnvVar
+	Labels           map[string]string
+	WorkingDirectory string
+	User             string
+	PortMappings     []PortMapping
+	HealthCheck      *HealthCheck
+	DependsOn        []Dependency
+	// StopTimeout is how long the container has to exit after SIGTERM
+	// before it is killed; 0 uses Stop's timeout.
+	StopTimeout time.Duration
+	// StartTimeout is how long to wait for dependencies before giving up;
+	// 0 waits for ever.
+	StartTimeout time.Duration
+	// CPU is in CPU units (1024 = one vCPU); 0 is unlimited.
+	CPU int
+	// MemoryMiB is the hard limit and MemoryReservationMiB the soft
+	// limit; 0 is none.
+	MemoryMiB            int
+	MemoryReservationMiB int
+	Privileged           bool
+	ReadonlyRootFS       bool
+	Interactive          bool
+	PseudoTerminal       bool
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct{ Name, Value string }
+
+// PortMapping publishes a container port. HostPort 0 in bridge mode asks
+// for an ephemeral host port.
+type PortMapping struct {
+	ContainerPort int
+	HostPort      int
+	Protocol      string // "tcp" or "udp"
+}
+
+// HealthCheck is a container health check, as Docker runs it.
+type HealthCheck struct {
+	Command     []string
+	Interval    time.Duration
+	Timeout     time.Duration
+	StartPeriod time.Duration
+	Retries     int
+}
+
+// Dependency conditions, as ECS names them.
+const (
+	ConditionStart    = "START"
+	ConditionComplete = "COMPLETE"
+	ConditionSuccess  = "SUCCESS"
+	ConditionHealthy  = "HEALTHY"
+)
+
+// Dependency makes a container wait for another of its group.
+type Dependency struct {
+	Container string
+	Condition string // one of the Condition* constants
+}
+
+// Status is a container's runtime status.
+type Status string
+
+const (
+	// StatusCreated: created (or being pulled and created), not started.
+	StatusCreated Status = "created"
+	// StatusRunning: started and not exited.
+	StatusRunning Status = "running"
+	// StatusExited: exited, or gave up starting (StartedAt zero).
+	StatusExited Status = "exited"
+)
+
+// Health is a container's health-check status.
+type Health string
+
+const (
+	HealthUnknown   Health = "UNKNOWN"
+	HealthHealthy   Health = "HEALTHY"
+	HealthUnhealthy Health = "UNHEALTHY"
+)
+
+// GroupState is what the runtime reports about a group.
+type GroupState struct {
+	ID     string
+	Labels map[string]string
+	// CreatedAt is when the runtime accepted the group.
+	CreatedAt time.Time
+	// StopRequestedAt is when Stop was first called; zero if never.
+	StopRequestedAt time.Time
+	Containers      []ContainerState
+}
+
+// ContainerState is one container's state.
+type ContainerState struct {
+	Name   string
+	Status Status
+	// ExitCode is set once a container that started has exited.
+	ExitCode *int
+	// Reason says why a container exited or could not start, in ECS's
+	// words where ECS has them ("CannotPullContainerError: ...",
+	// "OutOfMemoryError: Container killed due to memory usage").
+	Reason string
+	// Health is UNKNOWN for containers without a health check.
+	Health      Health
+	RuntimeID   string
+	ImageDigest string
+	// PulledAt is when the image was available (pull finished).
+	PulledAt   time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// PrivateIP is the container's address on its network, if any.
+	PrivateIP       string
+	NetworkBindings []NetworkBinding
+}
+
+// NetworkBinding is a published port.
+type NetworkBinding struct {
+	BindIP        string
+	ContainerPort int
+	HostPort      int
+	Protocol      string
+}
+
+// FailedToStart reports whether a container gave up starting: it exited
+// without ever running and says why.
+func (c ContainerState) FailedToStart() bool {
+	return c.Status == StatusExited && c.StartedAt.IsZero() && c.Reason != ""
+}
+
+// Running reports whether any container of the group is created or
+// running.
+func (g GroupState) Running() bool {
+	for _, c := range g.Containers {
+		if c.Status != StatusExited {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,360 @@
+// Package drivertest is the conformance suite every driver passes: the
+// simulated runtime with a virtual clock, Docker with real containers.
+// A driver's test calls Run with a Harness that knows how to make
+// containers behave (run for ever, exit with a code, fail to start,
+// ignore SIGTERM) on that runtime and how to let time pass.
+//
+// It must never import ecs or anything above the driver.
+package drivertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/driver"
+)
+
+// Harness adapts the suite to one runtime.
+type Harness struct {
+	// New returns a fresh driver with no groups.
+	New func(t *testing.T) driver.Driver
+	// Advance lets d of time pass: the simulated runtime moves its
+	// clock, a real one sleeps.
+	Advance func(d time.Duration)
+	// RunsForever is a container that runs until stopped and exits
+	// promptly on SIGTERM.
+	RunsForever func(name string) driver.ContainerSpec
+	// Exits is a container that exits on its own with code after about
+	// after.
+	Exits func(name string, code int, after time.Duration) driver.ContainerSpec
+	// FailsToStart is a container that cannot start (an image that cannot
+	// be pulled); reason is a prefix of the reason the runtime reports.
+	FailsToStart func(name string) (spec driver.ContainerSpec, reason string)
+	// IgnoresSIGTERM is a container that keeps running after SIGTERM, so
+	// it is killed once its stop timeout passes.
+	IgnoresSIGTERM func(name string) driver.ContainerSpec
+	// Patience is how long to wait for something to happen before
+	// failing (in Advance steps of Patience/100).
+	Patience time.Duration
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, h Harness) {
+	if h.Patience <= 0 {
+		h.Patience = time.Minute
+	}
+	s := suite{h: h}
+	t.Run("StartInspect", s.startInspect)
+	t.Run("StartIsIdempotent", s.startIdempotent)
+	t.Run("ExitCodes", s.exitCodes)
+	t.Run("FailureToStart", s.failureToStart)
+	t.Run("Stop", s.stop)
+	t.Run("StopKillsAfterTimeout", s.stopKills)
+	t.Run("StopIsIdempotent", s.stopIdempotent)
+	t.Run("ListByLabels", s.list)
+	t.Run("Remove", s.remove)
+	t.Run("NotFound", s.notFound)
+}
+
+type suite struct{ h Harness }
+
+var ctx = context.Background()
+
+// groupID makes IDs unique per test, so a shared runtime (Docker) never
+// mixes tests up.
+func groupID(t *testing.T, suffix string) string {
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	return strings.ToLower(fmt.Sprintf("dt-%s-%s-%d", name, suffix, time.Now().UnixNano()%1e6))
+}
+
+func (s suite) start(t *testing.T, d driver.Driver, spec driver.GroupSpec) {
+	t.Helper()
+	if err := d.Start(ctx, spec); err != nil {
+		t.Fatalf("Start(%s): %v", spec.ID, err)
+	}
+	t.Cleanup(func() { _ = d.Remove(context.Background(), spec.ID) })
+}
+
+// waitFor lets time pass until cond holds for the group's state.
+func (s suite) waitFor(t *testing.T, d driver.Driver, id, what string, cond func(driver.GroupState) bool) driver.GroupState {
+	t.Helper()
+	step := s.h.Patience / 100
+	var last driver.GroupState
+	for i := 0; i <= 100; i++ {
+		g, err := d.Inspect(ctx, id)
+		if err != nil {
+			t.Fatalf("Inspect(%s): %v", id, err)
+		}
+		if cond(g) {
+			return g
+		}
+		last = g
+		s.h.Advance(step)
+	}
+	t.Fatalf("%s: not reached within %v; last state %+v", what, s.h.Patience, last)
+	return last
+}
+
+func container(g driver.GroupState, name string) driver.ContainerState {
+	for _, c := range g.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	return driver.ContainerState{}
+}
+
+func (s suite) startInspect(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	spec := driver.GroupSpec{ID: id, Labels: map[string]string{"suite": "start"},
+		Containers: []driver.ContainerSpec{s.h.RunsForever("app"), s.h.RunsForever("sidecar")}}
+	s.start(t, d, spec)
+	g := s.waitFor(t, d, id, "both containers running", func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning && container(g, "sidecar").Status == driver.StatusRunning
+	})
+	if g.ID != id {
+		t.Errorf("Inspect ID = %q, want %q", g.ID, id)
+	}
+	if len(g.Containers) != 2 || g.Containers[0].Name != "app" || g.Containers[1].Name != "sidecar" {
+		t.Errorf("containers = %+v, want app and sidecar in spec order", g.Containers)
+	}
+	for _, c := range g.Containers {
+		if c.RuntimeID == "" || c.StartedAt.IsZero() || c.ExitCode != nil || !c.FinishedAt.IsZero() {
+			t.Errorf("running container %s = %+v: want runtime id and start time, no exit", c.Name, c)
+		}
+		if c.Health != driver.HealthUnknown {
+			t.Errorf("container %s without health check has health %q, want UNKNOWN", c.Name, c.Health)
+		}
+	}
+	if g.Labels["suite"] != "start" {
+		t.Errorf("labels = %v, want suite=start", g.Labels)
+	}
+	if !g.StopRequestedAt.IsZero() {
+		t.Errorf("StopRequestedAt = %v before any Stop", g.StopRequestedAt)
+	}
+}
+
+func (s suite) startIdempotent(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	spec := driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}}
+	s.start(t, d, spec)
+	first := s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning
+	})
+	s.h.Advance(s.h.Patience / 100)
+	if err := d.Start(ctx, spec); err != nil {
+		t.Fatalf("second Start: %v", err)
+	}
+	again, err := d.Inspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := container(first, "app"), container(again, "app")
+	if a.RuntimeID != b.RuntimeID || !a.StartedAt.Equal(b.StartedAt) || b.Status != driver.StatusRunning {
+		t.Errorf("second Start changed the container: before %+v, after %+v", a, b)
+	}
+	list, err := d.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range list {
+		if g.ID == id {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("List has group %s %d times, want once", id, n)
+	}
+}
+
+func (s suite) exitCodes(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{
+		s.h.Exits("zero", 0, time.Second),
+		s.h.Exits("three", 3, time.Second),
+		s.h.RunsForever("stays"),
+	}})
+	g := s.waitFor(t, d, id, "both exited", func(g driver.GroupState) bool {
+		return container(g, "zero").Status == driver.StatusExited && container(g, "three").Status == driver.StatusExited
+	})
+	for name, want := range map[string]int{"zero": 0, "three": 3} {
+		c := container(g, name)
+		if c.ExitCode == nil || *c.ExitCode != want {
+			t.Errorf("%s exit code = %v, want %d", name, c.ExitCode, want)
+		}
+		if c.StartedAt.IsZero() || c.FinishedAt.Before(c.StartedAt) || c.FailedToStart() {
+			t.Errorf("%s = %+v: want started, then finished", name, c)
+		}
+	}
+	if c := container(g, "stays"); c.Status != driver.StatusRunning {
+		t.Errorf("a container exiting must not stop the others: stays = %+v", c)
+	}
+}
+
+func (s suite) failureToStart(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	bad, reason := s.h.FailsToStart("bad")
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{bad}})
+	g := s.waitFor(t, d, id, "gave up starting", func(g driver.GroupState) bool {
+		return container(g, "bad").Status == driver.StatusExited
+	})
+	c := container(g, "bad")
+	if !c.FailedToStart() || c.ExitCode != nil || !strings.HasPrefix(c.Reason, reason) {
+		t.Errorf("container = %+v: want failed to start with reason %q..., no exit code", c, reason)
+	}
+}
+
+func (s suite) stop(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}})
+	s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning
+	})
+	if err := d.Stop(ctx, id, 30*time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	g := s.waitFor(t, d, id, "exited after SIGTERM", func(g driver.GroupState) bool {
+		return !g.Running()
+	})
+	c := container(g, "app")
+	if c.ExitCode == nil || *c.ExitCode == 137 {
+		t.Errorf("container exiting on SIGTERM = %+v: want an exit code other than 137 (killed)", c)
+	}
+	if g.StopRequestedAt.IsZero() {
+		t.Errorf("StopRequestedAt is zero after Stop")
+	}
+}
+
+func (s suite) stopKills(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	spec := s.h.IgnoresSIGTERM("stubborn")
+	spec.StopTimeout = 2 * time.Second
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{spec}})
+	s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "stubborn").Status == driver.StatusRunning
+	})
+	if err := d.Stop(ctx, id, time.Hour); err != nil { // the container's own timeout wins
+		t.Fatalf("Stop: %v", err)
+	}
+	g := s.waitFor(t, d, id, "killed", func(g driver.GroupState) bool { return !g.Running() })
+	c := container(g, "stubborn")
+	if c.ExitCode == nil || *c.ExitCode != 137 {
+		t.Errorf("killed container exit code = %v, want 137", c.ExitCode)
+	}
+	if took := c.FinishedAt.Sub(g.StopRequestedAt); took < 2*time.Second || took > 2*time.Second+s.h.Patience/10 {
+		t.Errorf("killed %v after the stop request, want about the 2s stop timeout", took)
+	}
+}
+
+func (s suite) stopIdempotent(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}})
+	s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning
+	})
+	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := d.Inspect(ctx, id)
+	s.h.Advance(s.h.Patience / 100)
+	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	s.waitFor(t, d, id, "stopped", func(g driver.GroupState) bool { return !g.Running() })
+	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
+		t.Fatalf("Stop of a stopped group: %v", err)
+	}
+	g, _ := d.Inspect(ctx, id)
+	if !g.StopRequestedAt.Equal(first.StopRequestedAt) {
+		t.Errorf("StopRequestedAt moved from %v to %v: a repeated Stop must keep the first", first.StopRequestedAt, g.StopRequestedAt)
+	}
+}
+
+func (s suite) list(t *testing.T) {
+	d := s.h.New(t)
+	run := groupID(t, "run")
+	a, b, c := groupID(t, "a"), groupID(t, "b"), groupID(t, "c")
+	s.start(t, d, driver.GroupSpec{ID: a, Labels: map[string]string{"run": run, "role": "web"}, Containers: []driver.ContainerSpec{s.h.RunsForever("x")}})
+	s.start(t, d, driver.GroupSpec{ID: b, Labels: map[string]string{"run": run, "role": "worker"}, Containers: []driver.ContainerSpec{s.h.RunsForever("x")}})
+	s.start(t, d, driver.GroupSpec{ID: c, Labels: map[string]string{"run": "other"}, Containers: []driver.ContainerSpec{s.h.RunsForever("x")}})
+	ids := func(labels map[string]string) []string {
+		gs, err := d.List(ctx, labels)
+		if err != nil {
+			t.Fatalf("List(%v): %v", labels, err)
+		}
+		var out []string
+		for _, g := range gs {
+			if g.ID == a || g.ID == b || g.ID == c {
+				out = append(out, g.ID)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	want := []string{a, b}
+	sort.Strings(want)
+	if got := ids(map[string]string{"run": run}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("List(run) = %v, want %v", got, want)
+	}
+	if got := ids(map[string]string{"run": run, "role": "worker"}); fmt.Sprint(got) != fmt.Sprint([]string{b}) {
+		t.Errorf("List(run, role=worker) = %v, want [%s]", got, b)
+	}
+	if got := ids(map[string]string{"run": "nobody"}); len(got) != 0 {
+		t.Errorf("List(run=nobody) = %v, want none", got)
+	}
+	if got := ids(nil); len(got) != 3 {
+		t.Errorf("List(nil) = %v, want all three", got)
+	}
+}
+
+func (s suite) remove(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	if err := d.Start(ctx, driver.GroupSpec{ID: id, Labels: map[string]string{"rm": id}, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning
+	})
+	if err := d.Remove(ctx, id); err != nil {
+		t.Fatalf("Remove of a running group: %v", err)
+	}
+	if _, err := d.Inspect(ctx, id); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Inspect after Remove: %v, want ErrNotFound", err)
+	}
+	if gs, _ := d.List(ctx, map[string]string{"rm": id}); len(gs) != 0 {
+		t.Errorf("List after Remove = %+v, want none", gs)
+	}
+	if err := d.Remove(ctx, id); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("second Remove: %v, want ErrNotFound", err)
+	}
+	// The ID is free again.
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}})
+}
+
+func (s suite) notFound(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "missing")
+	if _, err := d.Inspect(ctx, id); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Inspect: %v, want ErrNotFound", err)
+	}
+	if err := d.Stop(ctx, id, time.Second); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Stop: %v, want ErrNotFound", err)
+	}
+	if err := d.Remove(ctx, id); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Remove: %v, want ErrNotFound", err)
+	}
+}
