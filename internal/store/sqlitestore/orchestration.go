@@ -162,6 +162,13 @@ func (t *tx) TaskDefinitionInUse(scope store.Scope, family string, revision int)
 	return inUse, nil
 }
 
+func (t *tx) PurgeTaskDefinition(scope store.Scope, family string, revision int) error {
+	if err := purgeTaskDefinition(t.ctx, t.db, scope, family, revision); err != nil {
+		return fail("purge task definition", err)
+	}
+	return nil
+}
+
 // Clusters.
 
 const clusterColumns = "account, region, name, status, body"

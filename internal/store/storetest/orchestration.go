@@ -1147,3 +1147,53 @@ func first[T any](v []T) any {
 	}
 	return v[0]
 }
+
+// testTxPurgeTaskDefinition: the sweeper's in-use check and purge share
+// one transaction.
+func testTxPurgeTaskDefinition(t *testing.T, s store.Store) {
+	register(t, s, scopeA, "web", store.Tag{Key: "k", Value: "v"})
+	register(t, s, scopeA, "web")
+	register(t, s, scopeA, "web")
+	setStatus(t, s, scopeA, "web", 1, store.StatusDeleteInProgress)
+	setStatus(t, s, scopeA, "web", 2, store.StatusDeleteInProgress)
+
+	err := s.Update(t.Context(), func(tx store.Tx) error {
+		if err := tx.PurgeTaskDefinition(scopeA, "web", 3); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("PurgeTaskDefinition of an ACTIVE revision: error = %v, want ErrNotFound", err)
+		}
+		if err := tx.PurgeTaskDefinition(scopeB, "web", 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("PurgeTaskDefinition in another scope: error = %v, want ErrNotFound", err)
+		}
+		inUse, err := tx.TaskDefinitionInUse(scopeA, "web", 1)
+		if err != nil || inUse {
+			t.Errorf("TaskDefinitionInUse(web:1) = %v, %v; want false", inUse, err)
+		}
+		return tx.PurgeTaskDefinition(scopeA, "web", 1)
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if _, err := s.GetTaskDefinition(t.Context(), scopeA, "web", 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("web:1 after the purge: error = %v, want ErrNotFound", err)
+	}
+	if tags := read(t, s, func(tx store.ReadTx) ([]store.Tag, error) { return tx.Tags(store.TaskDefinitionARN(scopeA, "web", 1)) }); len(tags) != 0 {
+		t.Errorf("tags outlived the purged revision: %v", tags)
+	}
+
+	// A purge in an Update that fails is undone.
+	errAbort := &testErr{"abort"}
+	err = s.Update(t.Context(), func(tx store.Tx) error {
+		if err := tx.PurgeTaskDefinition(scopeA, "web", 2); err != nil {
+			return err
+		}
+		return errAbort
+	})
+	if err != errAbort {
+		t.Fatalf("Update returned %v, want %v", err, errAbort)
+	}
+	get(t, s, scopeA, "web", 2)
+	wantFamilies(t, s, scopeA, store.ListFamiliesQuery{Status: store.FamilyStatusAll, Limit: 10}, []string{"web"})
+	if td := register(t, s, scopeA, "web"); td.Revision != 4 {
+		t.Errorf("revision after the purges = %d, want 4", td.Revision)
+	}
+}

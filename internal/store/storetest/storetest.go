@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ViewIsSnapshot", testViewIsSnapshot},
 		{"ResourceTags", testResourceTags},
 		{"ResetOrchestration", testResetOrchestration},
+		{"TxPurgeTaskDefinition", testTxPurgeTaskDefinition},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
