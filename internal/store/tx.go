@@ -211,6 +211,10 @@ type ReadTx interface {
 // Tx is a write transaction. Put* inserts or replaces by key.
 type Tx interface {
 	ReadTx
+	// PurgeTaskDefinition is Store.PurgeTaskDefinition inside the
+	// transaction, so the deletion sweeper's in-use check and the purge are
+	// atomic.
+	PurgeTaskDefinition(scope Scope, family string, revision int) error
 	PutCluster(c Cluster) error
 	PutService(s Service) error
 	PutTask(t Task) error

@@ -16,20 +16,26 @@ import (
 
 // DeletionConfig tunes the task-definition deletion sweeper.
 type DeletionConfig struct {
-	// Delay is how long a revision stays DELETE_IN_PROGRESS after nothing
-	// uses it. ECS documents "up to 1 hour" after the last task stops.
+	// Delay is how long a revision stays DELETE_IN_PROGRESS after the
+	// delete request and after its last task stopped. ECS documents "up to
+	// 1 hour" after the last task stops.
 	Delay time.Duration
 	// Interval is the pause between passes.
 	Interval time.Duration
-	// Batch is the most revisions purged in one pass.
+	// Batch is how many due revisions one pass considers, oldest request
+	// first. Revisions still in use are skipped and looked at again on the
+	// next pass.
 	Batch   int
 	NowFunc func() time.Time
 	Logger  *slog.Logger
 }
 
-// Deletion purges DELETE_IN_PROGRESS task definitions once their delay has
-// passed. Until ecsd runs tasks and services nothing can use a revision, so
-// the delay alone decides; the in-use check arrives with the scheduler.
+// Deletion purges DELETE_IN_PROGRESS task definitions as ECS does: it
+// "periodically verifies that the target task definition is not being
+// referenced by any active tasks or deployments, and then deletes the task
+// definition permanently". A revision is purged once its delete request is
+// Delay old, no task that is not STOPPED and no service that is not
+// INACTIVE uses it, and no task of it stopped less than Delay ago.
 type Deletion struct {
 	cfg   DeletionConfig
 	store store.Store
@@ -45,7 +51,7 @@ func NewDeletion(cfg DeletionConfig, st store.Store) *Deletion {
 		cfg.Interval = 10 * time.Second
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 100
+		cfg.Batch = 1000
 	}
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
@@ -56,30 +62,75 @@ func NewDeletion(cfg DeletionConfig, st store.Store) *Deletion {
 	return &Deletion{cfg: cfg, store: st}
 }
 
-// RunOnce purges every revision that is due and reports how many it purged.
+// RunOnce purges every due revision that nothing uses and reports how many
+// it purged.
 func (d *Deletion) RunOnce(ctx context.Context) (int, error) {
+	cutoff := d.cfg.NowFunc().Add(-d.cfg.Delay)
 	purged := 0
 	for {
-		due, err := d.store.TaskDefinitionsToPurge(ctx, d.cfg.NowFunc().Add(-d.cfg.Delay), d.cfg.Batch)
+		due, err := d.store.TaskDefinitionsToPurge(ctx, cutoff, d.cfg.Batch)
 		if err != nil {
 			return purged, err
 		}
-		for _, td := range due {
-			err := d.store.PurgeTaskDefinition(ctx, td.Scope, td.Family, td.Revision)
-			switch {
-			case err == nil:
-				purged++
-				d.cfg.Logger.Info("task definition deleted", "account", td.Account, "region", td.Region,
-					"family", td.Family, "revision", td.Revision)
-			case errors.Is(err, store.ErrNotFound): // stores wrap it
-				// Purged by another replica, or no longer DELETE_IN_PROGRESS.
-			default:
-				return purged, err
+		n, err := d.purge(ctx, due, cutoff)
+		purged += n
+		// A short page is the end; a full page with nothing purgeable
+		// would come back identical.
+		if err != nil || len(due) < d.cfg.Batch || n == 0 {
+			return purged, err
+		}
+	}
+}
+
+func (d *Deletion) purge(ctx context.Context, due []store.TaskDefinition, cutoff time.Time) (int, error) {
+	purged := 0
+	for _, td := range due {
+		var used bool
+		// The check and the purge share one transaction: a task cannot
+		// start on the revision in between.
+		err := d.store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			if used, err = inUse(tx, td, cutoff); err != nil || used {
+				return err
+			}
+			return tx.PurgeTaskDefinition(td.Scope, td.Family, td.Revision)
+		})
+		switch {
+		case err == nil && used:
+		case err == nil:
+			purged++
+			d.cfg.Logger.Info("task definition deleted", "account", td.Account, "region", td.Region,
+				"family", td.Family, "revision", td.Revision)
+		case errors.Is(err, store.ErrNotFound): // stores wrap it
+			// Purged by another replica, or no longer DELETE_IN_PROGRESS.
+		default:
+			return purged, err
+		}
+	}
+	return purged, nil
+}
+
+// inUse reports whether a revision is still referenced, or was until less
+// than the delay ago.
+func inUse(tx store.ReadTx, td store.TaskDefinition, cutoff time.Time) (bool, error) {
+	if used, err := tx.TaskDefinitionInUse(td.Scope, td.Family, td.Revision); err != nil || used {
+		return used, err
+	}
+	key := store.TaskDefinitionKey{Family: td.Family, Revision: td.Revision}
+	for after := ""; ; {
+		tasks, err := tx.Tasks(td.Scope, store.TasksQuery{TaskDefinition: &key, After: after, Limit: 500})
+		if err != nil {
+			return false, err
+		}
+		for _, t := range tasks {
+			if t.StoppedAt.After(cutoff) {
+				return true, nil
 			}
 		}
-		if len(due) < d.cfg.Batch {
-			return purged, nil
+		if len(tasks) < 500 {
+			return false, nil
 		}
+		after = tasks[len(tasks)-1].ID
 	}
 }
 
