@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -274,8 +275,15 @@ func platformFamily(td types.TaskDefinition) string {
 // code and reason, stoppingAt now. A task already asked to stop keeps its
 // first code and reason, as in ECS.
 func RequestStop(t types.Task, code types.TaskStopCode, reason string, now time.Time) types.Task {
+	if requestStop(&t, code, reason, now) {
+		t.Version++
+	}
+	return t
+}
+
+func requestStop(t *types.Task, code types.TaskStopCode, reason string, now time.Time) bool {
 	if deref(t.DesiredStatus) == TaskStopped || deref(t.LastStatus) == TaskStopped {
-		return t
+		return false
 	}
 	t.DesiredStatus = ptr(TaskStopped)
 	t.StopCode = code
@@ -284,8 +292,7 @@ func RequestStop(t types.Task, code types.TaskStopCode, reason string, now time.
 	}
 	at := now.UTC()
 	t.StoppingAt = &at
-	t.Version++
-	return t
+	return true
 }
 
 // TaskID returns the ID part of a task ARN (or the input when it is not
@@ -327,4 +334,433 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// Observed container states, as the supervisor maps a runtime's report.
+const (
+	ObservedCreated = "CREATED" // pulled or pulling, not started
+	ObservedRunning = "RUNNING"
+	ObservedExited  = "EXITED" // exited, or gave up starting (StartedAt zero, Reason set)
+)
+
+// ObservedContainer is what the runtime reports about one container.
+type ObservedContainer struct {
+	Name            string
+	State           string // one of the Observed* constants
+	ExitCode        *int32
+	Reason          string
+	Health          types.HealthStatus
+	RuntimeID       string
+	ImageDigest     string
+	PulledAt        time.Time
+	StartedAt       time.Time
+	FinishedAt      time.Time
+	NetworkBindings []types.NetworkBinding
+}
+
+// failedToStart reports whether the container gave up starting.
+func (c ObservedContainer) failedToStart() bool {
+	return c.State == ObservedExited && c.StartedAt.IsZero() && c.Reason != ""
+}
+
+// Observation is what the runtime reports about a task's containers.
+type Observation struct {
+	// Present is false when the runtime has no containers for the task
+	// (not started yet, or lost).
+	Present    bool
+	Containers []ObservedContainer
+}
+
+// StepInput is everything one lifecycle step depends on besides the task.
+type StepInput struct {
+	// Definition is the task's revision: which containers are essential
+	// and which have health checks.
+	Definition types.TaskDefinition
+	Observed   Observation
+	Now        time.Time
+	// Due says the transition delay since the task's last change has
+	// passed; lastStatus moves only when it has. Container states and
+	// stop triggers are recorded at once.
+	Due bool
+}
+
+// RuntimeWant is what the runtime should be doing for a task in its
+// current state; the supervisor makes it so before the next step.
+type RuntimeWant int
+
+const (
+	// WantNothing: no containers yet (PROVISIONING, PENDING), or done.
+	WantNothing RuntimeWant = iota
+	// WantRunning: the containers must have been started.
+	WantRunning
+	// WantStopped: the containers must have been asked to stop.
+	WantStopped
+)
+
+// WantFor says what the runtime should be doing for a task.
+func WantFor(t types.Task) RuntimeWant {
+	switch deref(t.LastStatus) {
+	case TaskActivating, TaskRunning, TaskDeactivating:
+		return WantRunning
+	case TaskStopping, TaskDeprovisioning, TaskStopped:
+		return WantStopped
+	}
+	return WantNothing
+}
+
+// AdvanceTask is one step of a task's lifecycle: it records what the
+// runtime reports about the containers, asks the task to stop when an
+// essential container exited or a container failed to start, and, when
+// the step is due, moves lastStatus one state on. It reports whether
+// anything changed; every change increments the task's version. t is
+// not modified.
+//
+// awsvpc tasks: PROVISIONING -> PENDING (interface attached) ->
+// ACTIVATING (images pulled, containers started) -> RUNNING ->
+// DEACTIVATING -> STOPPING (containers stopped) -> DEPROVISIONING
+// (interface released) -> STOPPED. Other tasks skip PROVISIONING and
+// DEPROVISIONING.
+func AdvanceTask(t types.Task, in StepInput) (types.Task, bool) {
+	last := deref(t.LastStatus)
+	if last == TaskStopped {
+		return t, false
+	}
+	now := in.Now.UTC()
+	next := cloneTask(t)
+	changed := false
+	if in.Observed.Present {
+		changed = syncContainers(&next, in.Observed, UsesENI(in.Definition)) || changed
+		if h := taskHealth(next, in.Definition); h != next.HealthStatus {
+			next.HealthStatus, changed = h, true
+		}
+	}
+
+	// Stop triggers, recorded as soon as they are seen.
+	if deref(next.DesiredStatus) == TaskRunning && (last == TaskActivating || last == TaskRunning) {
+		if code, reason, ok := stopTrigger(next, in); ok {
+			requestStop(&next, code, reason, now)
+			changed = true
+		}
+	}
+
+	if in.Due {
+		if moved := transition(&next, in, now); moved {
+			changed = true
+		}
+	}
+	if !changed {
+		return t, false
+	}
+	next.Version = t.Version + 1
+	return next, true
+}
+
+// stopTrigger finds why a starting or running task must stop on its own.
+func stopTrigger(t types.Task, in StepInput) (types.TaskStopCode, string, bool) {
+	obs := in.Observed
+	if !obs.Present {
+		if deref(t.LastStatus) == TaskRunning {
+			// The runtime lost the containers (removed behind ecsd's back).
+			return types.TaskStopCodeEssentialContainerExited, ReasonEssentialContainerExited, true
+		}
+		return "", "", false
+	}
+	essential := essentials(in.Definition)
+	for _, c := range obs.Containers {
+		if c.failedToStart() {
+			return types.TaskStopCodeTaskFailedToStart, c.Reason, true
+		}
+	}
+	for _, c := range obs.Containers {
+		if c.State == ObservedExited && essential[c.Name] {
+			return types.TaskStopCodeEssentialContainerExited, ReasonEssentialContainerExited, true
+		}
+	}
+	return "", "", false
+}
+
+// transition moves lastStatus one state on, if the task may move.
+func transition(t *types.Task, in StepInput, now time.Time) bool {
+	eni := UsesENI(in.Definition)
+	stopping := deref(t.DesiredStatus) == TaskStopped
+	switch deref(t.LastStatus) {
+	case TaskProvisioning:
+		if stopping {
+			finish(t, now)
+			return true
+		}
+		attachENI(t, now)
+		t.LastStatus = ptr(TaskPending)
+	case TaskPending:
+		if stopping {
+			if eni {
+				t.LastStatus = ptr(TaskDeprovisioning)
+			} else {
+				finish(t, now)
+			}
+			return true
+		}
+		if t.Connectivity == "" {
+			t.Connectivity, t.ConnectivityAt = types.ConnectivityConnected, &now
+		}
+		t.PullStartedAt = &now
+		t.LastStatus = ptr(TaskActivating)
+	case TaskActivating:
+		if stopping {
+			t.LastStatus = ptr(TaskDeactivating)
+			return true
+		}
+		if !in.Observed.Present || !allStarted(in.Observed) {
+			return false
+		}
+		if t.PullStoppedAt == nil {
+			t.PullStoppedAt = &now
+		}
+		t.StartedAt = &now
+		t.LastStatus = ptr(TaskRunning)
+	case TaskRunning:
+		if !stopping {
+			return false
+		}
+		t.LastStatus = ptr(TaskDeactivating)
+	case TaskDeactivating:
+		t.LastStatus = ptr(TaskStopping)
+	case TaskStopping:
+		if in.Observed.Present && anyAlive(in.Observed) {
+			return false
+		}
+		at := latestFinish(in.Observed)
+		if at.IsZero() {
+			at = now
+		}
+		t.ExecutionStoppedAt = &at
+		stopContainers(t)
+		if eni {
+			t.LastStatus = ptr(TaskDeprovisioning)
+		} else {
+			finish(t, now)
+		}
+	case TaskDeprovisioning:
+		finish(t, now)
+	default:
+		return false
+	}
+	return true
+}
+
+// finish makes a task STOPPED: its interface released, every container
+// STOPPED.
+func finish(t *types.Task, now time.Time) {
+	stopContainers(t)
+	if t.ExecutionStoppedAt == nil {
+		t.ExecutionStoppedAt = &now
+	}
+	if t.StoppingAt == nil {
+		t.StoppingAt = &now
+	}
+	t.StoppedAt = &now
+	for i, a := range t.Attachments {
+		if deref(a.Type) == AttachmentTypeENI {
+			a.Status = ptr(AttachmentDeleted)
+			t.Attachments[i] = a
+		}
+	}
+	t.LastStatus = ptr(TaskStopped)
+}
+
+func stopContainers(t *types.Task) {
+	for i, c := range t.Containers {
+		if deref(c.LastStatus) != ContainerStopped {
+			c.LastStatus = ptr(ContainerStopped)
+			t.Containers[i] = c
+		}
+	}
+}
+
+// attachENI attaches the simulated network interface: the attachment
+// gains the details ECS reports and every container its address.
+func attachENI(t *types.Task, now time.Time) {
+	if t.Connectivity == "" {
+		t.Connectivity, t.ConnectivityAt = types.ConnectivityConnected, &now
+	}
+	id := TaskID(deref(t.TaskArn))
+	eni, mac, ip := simulatedENI(id)
+	region := arnRegion(deref(t.TaskArn))
+	for i, a := range t.Attachments {
+		if deref(a.Type) != AttachmentTypeENI {
+			continue
+		}
+		details := []types.KeyValuePair{}
+		for _, d := range a.Details {
+			if deref(d.Name) == "subnetId" {
+				details = append(details, d)
+			}
+		}
+		details = append(details,
+			types.KeyValuePair{Name: ptr("networkInterfaceId"), Value: ptr(eni)},
+			types.KeyValuePair{Name: ptr("macAddress"), Value: ptr(mac)},
+			types.KeyValuePair{Name: ptr("privateDnsName"), Value: ptr(privateDNSName(region, ip))},
+			types.KeyValuePair{Name: ptr("privateIPv4Address"), Value: ptr(ip)},
+		)
+		a.Details, a.Status = details, ptr(AttachmentAttached)
+		t.Attachments[i] = a
+		for j, c := range t.Containers {
+			c.NetworkInterfaces = []types.NetworkInterface{{AttachmentId: a.Id, PrivateIpv4Address: ptr(ip)}}
+			t.Containers[j] = c
+		}
+	}
+}
+
+// syncContainers copies the runtime's report into the task's containers
+// and reports whether anything changed.
+func syncContainers(t *types.Task, obs Observation, eni bool) bool {
+	byName := map[string]ObservedContainer{}
+	for _, c := range obs.Containers {
+		byName[c.Name] = c
+	}
+	changed := false
+	for i, c := range t.Containers {
+		o, ok := byName[deref(c.Name)]
+		if !ok {
+			continue
+		}
+		before := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
+			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings))
+		switch o.State {
+		case ObservedCreated:
+			c.LastStatus = ptr(ContainerPending)
+		case ObservedRunning:
+			c.LastStatus = ptr(ContainerRunning)
+		case ObservedExited:
+			c.LastStatus = ptr(ContainerStopped)
+		}
+		if !o.StartedAt.IsZero() {
+			c.RuntimeId = ptr(o.RuntimeID)
+			c.HealthStatus = o.Health
+			if o.Health == "" {
+				c.HealthStatus = types.HealthStatusUnknown
+			}
+			if eni {
+				c.NetworkBindings = []types.NetworkBinding{}
+			} else if o.NetworkBindings != nil {
+				c.NetworkBindings = o.NetworkBindings
+			} else {
+				c.NetworkBindings = []types.NetworkBinding{}
+			}
+		}
+		if o.ImageDigest != "" && !o.PulledAt.IsZero() {
+			c.ImageDigest = ptr(o.ImageDigest)
+		}
+		if o.ExitCode != nil {
+			c.ExitCode = ptr(*o.ExitCode)
+		}
+		if o.Reason != "" {
+			c.Reason = ptr(o.Reason)
+		}
+		after := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
+			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings))
+		if before != after {
+			t.Containers[i] = c
+			changed = true
+		}
+	}
+	return changed
+}
+
+func bindingsKey(bs []types.NetworkBinding) string {
+	var b strings.Builder
+	if bs == nil {
+		return "nil"
+	}
+	for _, x := range bs {
+		fmt.Fprintf(&b, "%s:%s:%s:%s;", deref(x.BindIP), derefInt(x.ContainerPort), derefInt(x.HostPort), x.Protocol)
+	}
+	return b.String()
+}
+
+// taskHealth is ECS's rule: HEALTHY when every essential container is
+// HEALTHY, UNHEALTHY when any is UNHEALTHY, else UNKNOWN. Containers
+// without a health check are UNKNOWN.
+func taskHealth(t types.Task, td types.TaskDefinition) types.HealthStatus {
+	essential := essentials(td)
+	out := types.HealthStatusHealthy
+	seen := false
+	for _, c := range t.Containers {
+		if !essential[deref(c.Name)] {
+			continue
+		}
+		seen = true
+		switch c.HealthStatus {
+		case types.HealthStatusUnhealthy:
+			return types.HealthStatusUnhealthy
+		case types.HealthStatusHealthy:
+		default:
+			out = types.HealthStatusUnknown
+		}
+	}
+	if !seen {
+		return types.HealthStatusUnknown
+	}
+	return out
+}
+
+func essentials(td types.TaskDefinition) map[string]bool {
+	out := map[string]bool{}
+	for _, cd := range td.ContainerDefinitions {
+		out[deref(cd.Name)] = cd.Essential == nil || *cd.Essential
+	}
+	return out
+}
+
+// allStarted: every container is running or has run (a container still
+// waiting for its dependencies keeps the task ACTIVATING).
+func allStarted(obs Observation) bool {
+	for _, c := range obs.Containers {
+		if c.State == ObservedCreated || c.StartedAt.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+func anyAlive(obs Observation) bool {
+	for _, c := range obs.Containers {
+		if c.State != ObservedExited {
+			return true
+		}
+	}
+	return false
+}
+
+func latestFinish(obs Observation) time.Time {
+	var at time.Time
+	for _, c := range obs.Containers {
+		if c.FinishedAt.After(at) {
+			at = c.FinishedAt.UTC()
+		}
+	}
+	return at
+}
+
+// cloneTask copies the parts of a task a step changes, so the input is
+// never modified.
+func cloneTask(t types.Task) types.Task {
+	t.Containers = slices.Clone(t.Containers)
+	t.Attachments = slices.Clone(t.Attachments)
+	return t
+}
+
+func arnRegion(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[3]
+}
+
+func derefInt[T int32 | int64 | int](p *T) string {
+	if p == nil {
+		return "nil"
+	}
+	return strconv.FormatInt(int64(*p), 10)
 }
