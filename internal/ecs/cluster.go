@@ -109,7 +109,7 @@ func BuildCluster(region, account, name, containerInsights string, spec ClusterS
 	c.Settings = MergeClusterSettings(c.Settings, spec.Settings)
 	c.Configuration = spec.Configuration
 	if spec.CapacityProviders != nil {
-		c.CapacityProviders = spec.CapacityProviders
+		c.CapacityProviders = NormalizeCapacityProviders(spec.CapacityProviders)
 	}
 	if spec.DefaultCapacityProviderStrategy != nil {
 		c.DefaultCapacityProviderStrategy = NormalizeStrategy(spec.DefaultCapacityProviderStrategy)

@@ -1,0 +1,186 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// Custom attributes. ECS attaches them to container instances, the only
+// target type it has. ecsd runs tasks without container instances, so no
+// target exists: PutAttributes and DeleteAttributes answer
+// TargetNotFoundException for every target, as ECS does for an instance
+// that is not registered, and ListAttributes finds nothing. The checks and
+// the storage are real so that attributes work once container instances
+// exist (see docs/compat.md).
+
+// MaxAttributesPerCall is how many attributes one PutAttributes or
+// DeleteAttributes carries at most.
+const MaxAttributesPerCall = 10
+
+// msgTargetNotFound is the model's description of TargetNotFoundException;
+// ECS's own message text is not known.
+const msgTargetNotFound = "The specified target wasn't found. You can view your available container instances with ListContainerInstances. Amazon ECS container instances are cluster-specific and Region-specific."
+
+// attributeTarget resolves an attribute's target in a cluster: the
+// container instance its targetId names (an ID or a container-instance
+// ARN). ecsd has no container instances, so every target is missing.
+func attributeTarget(tx store.ReadTx, who Caller, cluster string, a types.Attribute) (string, error) {
+	id := deref(a.TargetId)
+	if id == "" {
+		return "", ecs.InvalidParameterException("targetId can not be blank.")
+	}
+	if a.TargetType != "" && a.TargetType != types.TargetTypeContainerInstance {
+		return "", ecs.InvalidParameterException("Invalid value '%s' for targetType.", a.TargetType)
+	}
+	return "", ecs.TargetNotFoundException(msgTargetNotFound)
+}
+
+func validateAttributes(attrs []types.Attribute) error {
+	switch {
+	case len(attrs) == 0:
+		return ecs.InvalidParameterException("attributes can not be empty")
+	case len(attrs) > MaxAttributesPerCall:
+		return ecs.InvalidParameterException("attributes can have at most %d items.", MaxAttributesPerCall)
+	}
+	for _, a := range attrs {
+		if deref(a.Name) == "" {
+			return ecs.InvalidParameterException("Attribute name can not be blank.")
+		}
+	}
+	return nil
+}
+
+// PutAttributes creates or replaces attributes on their targets.
+func (c *Control) PutAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute) ([]types.Attribute, error) {
+	if err := validateAttributes(attrs); err != nil {
+		return nil, err
+	}
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := activeCluster(tx, who, cluster)
+		if err != nil {
+			return err
+		}
+		for _, a := range attrs {
+			id, err := attributeTarget(tx, who, rec.Name, a)
+			if err != nil {
+				return err
+			}
+			err = tx.PutAttribute(store.Attribute{
+				Scope: who.Scope, Cluster: rec.Name, TargetType: string(types.TargetTypeContainerInstance),
+				TargetID: id, Name: *a.Name, Value: deref(a.Value),
+			})
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+// DeleteAttributes removes attributes from their targets.
+func (c *Control) DeleteAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute) ([]types.Attribute, error) {
+	if err := validateAttributes(attrs); err != nil {
+		return nil, err
+	}
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := activeCluster(tx, who, cluster)
+		if err != nil {
+			return err
+		}
+		for _, a := range attrs {
+			id, err := attributeTarget(tx, who, rec.Name, a)
+			if err != nil {
+				return err
+			}
+			err = tx.DeleteAttribute(who.Scope, rec.Name, id, *a.Name)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return ecs.ServerException(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+// ListAttributesRequest is ListAttributes' input in domain terms.
+type ListAttributesRequest struct {
+	Cluster        string
+	TargetType     types.TargetType
+	AttributeName  *string
+	AttributeValue *string
+	MaxResults     *int32
+	NextToken      string
+}
+
+// ListAttributes lists a cluster's attributes of one target type,
+// optionally only those with a name, or a name and value.
+func (c *Control) ListAttributes(ctx context.Context, who Caller, r ListAttributesRequest) ([]types.Attribute, string, error) {
+	limit, err := pageSize(r.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.TargetType == "" {
+		return nil, "", ecs.InvalidParameterException("targetType can not be blank.")
+	}
+	if r.AttributeValue != nil && r.AttributeName == nil {
+		return nil, "", ecs.InvalidParameterException("You must also specify an attribute name to filter by value.")
+	}
+	type cursor struct{ Target, Name string }
+	var after *cursor
+	var out []types.Attribute
+	var next string
+	err = c.Store.View(ctx, func(tx store.ReadTx) error {
+		rec, err := activeCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		query := fmt.Sprintf("attrs|%s|%s|%s|%s", rec.Name, r.TargetType, deref(r.AttributeName), deref(r.AttributeValue))
+		if r.NextToken != "" {
+			after = &cursor{}
+			if err := decodeToken(r.NextToken, query, after); err != nil {
+				return err
+			}
+		}
+		attrs, err := tx.Attributes(who.Scope, rec.Name, string(r.TargetType), deref(r.AttributeName))
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		out = []types.Attribute{}
+		for _, a := range attrs {
+			if r.AttributeValue != nil && a.Value != *r.AttributeValue {
+				continue
+			}
+			if after != nil && (a.TargetID < after.Target || a.TargetID == after.Target && a.Name <= after.Name) {
+				continue
+			}
+			if len(out) == limit {
+				last := out[len(out)-1]
+				next = encodeToken(query, cursor{Target: *last.TargetId, Name: *last.Name})
+				break
+			}
+			item := types.Attribute{Name: ptr(a.Name), TargetId: ptr(a.TargetID), TargetType: types.TargetType(a.TargetType)}
+			if a.Value != "" {
+				item.Value = ptr(a.Value)
+			}
+			out = append(out, item)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
