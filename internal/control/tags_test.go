@@ -7,6 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/ecs"
 )
 
 func TestTags(t *testing.T) {
@@ -108,4 +111,96 @@ func TestTags(t *testing.T) {
 		wantError(t, c.TagResource(ctx, alice, web1, []types.Tag{tag("aws:x", "v")}), "InvalidParameterException", "Tag keys with the aws: prefix are reserved for AWS use.")
 		wantError(t, c.UntagResource(ctx, alice, web1, nil), "InvalidParameterException", "TagKeys can not be empty.")
 	})
+}
+
+func TestTagsOnClustersServicesAndTasks(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newControl(t)
+	tag := func(k, v string) types.Tag { return types.Tag{Key: ptr(k), Value: ptr(v)} }
+	clTestCreate(t, c, alice, control.CreateClusterRequest{Name: "web", Tags: []types.Tag{tag("team", "web")}})
+	clTestCreate(t, c, alice, control.CreateClusterRequest{Name: "batch"})
+	const taskID = "0123456789abcdef0123456789abcdef"
+	clTestPutService(t, c, alice, "web", "api", "ACTIVE", types.LaunchTypeFargate)
+	clTestPutTask(t, c, alice, "web", taskID, "RUNNING", types.LaunchTypeFargate, "")
+	// The same service name in another cluster makes the short ARN
+	// ambiguous.
+	clTestPutService(t, c, alice, "web", "shared", "ACTIVE", types.LaunchTypeFargate)
+	clTestPutService(t, c, alice, "batch", "shared", "ACTIVE", types.LaunchTypeFargate)
+
+	prefix := "arn:aws:ecs:eu-west-2:123456789012:"
+	tests := []struct {
+		name      string
+		arn, same string // same: another spelling of the same resource
+	}{
+		{"cluster", prefix + "cluster/web", ""},
+		{"service", prefix + "service/web/api", prefix + "service/api"},
+		{"task", prefix + "task/web/" + taskID, prefix + "task/" + taskID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.TagResource(ctx, alice, tt.arn, []types.Tag{tag("k", "v")}); err != nil {
+				t.Fatalf("TagResource: %v", err)
+			}
+			want := []types.Tag{tag("k", "v")}
+			if tt.name == "cluster" {
+				want = []types.Tag{tag("k", "v"), tag("team", "web")}
+			}
+			for _, spelling := range []string{tt.arn, tt.same} {
+				if spelling == "" {
+					continue
+				}
+				got, err := c.ListTagsForResource(ctx, alice, spelling)
+				if err != nil {
+					t.Fatalf("ListTagsForResource(%s): %v", spelling, err)
+				}
+				if diff := cmp.Diff(want, got, ignoreUnexported); diff != "" {
+					t.Errorf("tags of %s (-want +got):\n%s", spelling, diff)
+				}
+			}
+			last := tt.arn
+			if tt.same != "" {
+				last = tt.same
+			}
+			if err := c.UntagResource(ctx, alice, last, []string{"k"}); err != nil {
+				t.Fatalf("UntagResource(%s): %v", last, err)
+			}
+			if got, _ := c.ListTagsForResource(ctx, alice, tt.arn); len(got) != len(want)-1 {
+				t.Errorf("after untag: %v", got)
+			}
+		})
+	}
+	if d := clTestDescribe(t, c, alice, "web", types.ClusterFieldTags); !cmp.Equal([]types.Tag{tag("team", "web")}, d.Tags, ignoreUnexported) {
+		t.Errorf("DescribeClusters TAGS = %v", d.Tags)
+	}
+
+	const notFound = "The specified resource wasn't found."
+	missing := []string{
+		prefix + "cluster/nope",
+		prefix + "service/web/nope",
+		prefix + "service/shared", // in two clusters
+		prefix + "service/nope",
+		prefix + "task/web/ffffffffffffffffffffffffffffffff",
+		prefix + "task/batch/" + taskID, // the task is in web
+		"arn:aws:ecs:us-east-1:123456789012:cluster/web",
+		"arn:aws:ecs:eu-west-2:999999999999:service/web/api",
+	}
+	for _, a := range missing {
+		t.Run(a, func(t *testing.T) {
+			wantError(t, c.TagResource(ctx, alice, a, []types.Tag{tag("k", "v")}), "ResourceNotFoundException", notFound)
+			_, err := c.ListTagsForResource(ctx, alice, a)
+			wantError(t, err, "ResourceNotFoundException", notFound)
+		})
+	}
+	wantError(t, c.TagResource(ctx, alice, prefix+"service/a/b/c", []types.Tag{tag("k", "v")}), "InvalidParameterException", "The ARN provided is invalid.")
+
+	// An INACTIVE cluster is refused with ECS's own message.
+	if _, err := c.DeleteCluster(ctx, alice, "batch"); err == nil {
+		t.Fatal("DeleteCluster(batch) with an ACTIVE service succeeded")
+	}
+	clTestPutService(t, c, alice, "batch", "shared", "INACTIVE", types.LaunchTypeFargate)
+	if _, err := c.DeleteCluster(ctx, alice, "batch"); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, c.TagResource(ctx, alice, prefix+"cluster/batch", []types.Tag{tag("k", "v")}), "InvalidParameterException", ecs.MsgTagInactiveCluster)
+	wantError(t, c.UntagResource(ctx, alice, prefix+"cluster/batch", []string{"k"}), "InvalidParameterException", ecs.MsgTagInactiveCluster)
 }
