@@ -1,0 +1,631 @@
+// Package reconcile plans what the service scheduler does next: a pure
+// function from a service's desired state (its deployments and
+// configuration), the observed state of its tasks and the time, to a plan
+// (tasks to start per deployment, tasks to stop, the service's new
+// deployments, counts and status, and the events to record).
+//
+// It owns ECS's rolling-update rules (minimumHealthyPercent,
+// maximumPercent), deployment completion, the deployment circuit breaker
+// and its rollback, and steady-state detection. It must import only the
+// domain (ecs), the SDK's model types and the standard library: no store,
+// no clock, no randomness, so the same input always gives the same plan.
+package reconcile
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+)
+
+// Task is what the scheduler needs to know of one task of the service.
+type Task struct {
+	ID string
+	// DeploymentID is the task's startedBy: the deployment that started it.
+	DeploymentID  string
+	DesiredStatus string
+	LastStatus    string
+	// HealthChecked is true when an essential container defines a health
+	// check; such a task is healthy only once ECS reports it HEALTHY.
+	HealthChecked bool
+	HealthStatus  types.HealthStatus
+	CreatedAt     time.Time
+	StartedAt     time.Time // zero until the task first ran
+	StoppedAt     time.Time // zero until STOPPED
+	StopCode      types.TaskStopCode
+	StoppedReason string
+}
+
+// Input is everything a plan is made from.
+type Input struct {
+	Service types.Service
+	// Tasks are the service's tasks, including recently STOPPED ones (the
+	// circuit breaker counts them).
+	Tasks []Task
+	// Rollback is the last deployment that completed (the circuit
+	// breaker's rollback target), or nil when there is none.
+	Rollback *types.Deployment
+	Now      time.Time
+	// HealthyAfter is how long a RUNNING task without container health
+	// checks must have run before it counts as healthy. ECS waits 40
+	// seconds.
+	HealthyAfter time.Duration
+}
+
+// Start asks for Count new tasks of a deployment.
+type Start struct {
+	Deployment types.Deployment
+	Count      int
+}
+
+// Stop asks the scheduler to stop one task.
+type Stop struct {
+	TaskID string
+	Reason string
+}
+
+// Plan is what the scheduler does in one pass.
+type Plan struct {
+	// Service is the service with its new deployments, counts, status and
+	// task definition. Its events are not touched: Events lists what
+	// happened, and the caller adds them together with the event of the
+	// tasks it starts (which only it can name).
+	Service types.Service
+	Starts  []Start
+	Stops   []Stop
+	// Events are the messages of this pass, oldest first.
+	Events []string
+	// Completed is the id of a deployment that completed in this pass.
+	Completed string
+	// Failed is the id of a deployment the circuit breaker failed in this
+	// pass; RolledBackTo the id of the deployment it rolled back to.
+	Failed, RolledBackTo string
+	// Inactive is set when a DRAINING service has no task left that is not
+	// stopping: it is now INACTIVE.
+	Inactive bool
+	// RecheckAfter, when positive, is when a task becomes healthy by time
+	// alone; nothing else would wake the scheduler for it.
+	RecheckAfter time.Duration
+}
+
+// Empty reports whether the plan starts and stops nothing and records no
+// event. The service may still differ (counts).
+func (p *Plan) Empty() bool {
+	return len(p.Starts) == 0 && len(p.Stops) == 0 && len(p.Events) == 0 && !p.Inactive
+}
+
+// StartCount is the number of tasks the plan starts.
+func (p *Plan) StartCount() int {
+	n := 0
+	for _, s := range p.Starts {
+		n += s.Count
+	}
+	return n
+}
+
+// planner carries one pass.
+type planner struct {
+	in      Input
+	svc     types.Service
+	name    string
+	plan    Plan
+	stopped map[string]bool // tasks stopped in this pass
+}
+
+// Compute plans one scheduler pass over a service.
+func Compute(in Input) Plan {
+	pl := &planner{in: in, svc: cloneService(in.Service), stopped: map[string]bool{}}
+	pl.name = deref(pl.svc.ServiceName)
+	pl.run()
+	pl.plan.Service = pl.svc
+	return pl.plan
+}
+
+func (pl *planner) run() {
+	status := deref(pl.svc.Status)
+	if status == ecs.ServiceInactive {
+		return
+	}
+	if status == ecs.ServiceDraining {
+		pl.drain()
+		pl.count()
+		return
+	}
+	if !usesECSController(pl.svc) || len(pl.svc.Deployments) == 0 {
+		// EXTERNAL and CODE_DEPLOY services deploy through task sets,
+		// which ecsd's scheduler does not run.
+		pl.count()
+		return
+	}
+	pl.sortDeployments()
+	pl.stopUnhealthy()
+	pl.circuitBreaker()
+	pl.roll()
+	pl.count()
+	pl.complete()
+	pl.steadyState()
+	pl.recheck()
+}
+
+// desired is the number of tasks the PRIMARY deployment should run. ecsd
+// registers no container instances, so a DAEMON service places none.
+func (pl *planner) desired() int {
+	if pl.svc.SchedulingStrategy == types.SchedulingStrategyDaemon || deref(pl.svc.Status) != ecs.ServiceActive {
+		return 0
+	}
+	return int(max(pl.svc.DesiredCount, 0))
+}
+
+func (pl *planner) primary() *types.Deployment { return &pl.svc.Deployments[0] }
+
+// sortDeployments puts the PRIMARY deployment first, keeping the others in
+// order.
+func (pl *planner) sortDeployments() {
+	slices.SortStableFunc(pl.svc.Deployments, func(a, b types.Deployment) int {
+		return boolRank(deref(a.Status) == ecs.DeploymentPrimary, deref(b.Status) == ecs.DeploymentPrimary)
+	})
+}
+
+func boolRank(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// managed reports whether the scheduler owns a task: one of its
+// deployments started it. Tasks a user ran with a "service:" group are
+// left alone, as ECS leaves them.
+func managed(t Task) bool { return ecs.IsDeploymentID(t.DeploymentID) }
+
+// alive: the task has not stopped yet; it counts against maximumPercent.
+func alive(t Task) bool { return t.LastStatus != ecs.TaskStopped }
+
+// kept reports whether the task is one the scheduler keeps: alive, not
+// asked to stop, and not stopped in this pass.
+func (pl *planner) kept(t Task) bool {
+	return managed(t) && alive(t) && t.DesiredStatus != ecs.TaskStopped && !pl.stopped[t.ID]
+}
+
+// healthy: kept, RUNNING, passing its health checks if it has any, and
+// (without health checks) running for HealthyAfter.
+func (pl *planner) healthy(t Task) bool {
+	if !pl.kept(t) || t.LastStatus != ecs.TaskRunning {
+		return false
+	}
+	if t.HealthChecked {
+		return t.HealthStatus == types.HealthStatusHealthy
+	}
+	return !t.StartedAt.IsZero() && pl.in.Now.Sub(t.StartedAt) >= pl.in.HealthyAfter
+}
+
+func (pl *planner) stop(t Task, reason string) {
+	pl.stopped[t.ID] = true
+	pl.plan.Stops = append(pl.plan.Stops, Stop{TaskID: t.ID, Reason: reason})
+}
+
+// stopUnhealthy stops RUNNING tasks whose container health checks failed;
+// the scheduler replaces them.
+func (pl *planner) stopUnhealthy() {
+	for _, t := range pl.sortedTasks() {
+		if pl.kept(t) && t.LastStatus == ecs.TaskRunning && t.HealthChecked && t.HealthStatus == types.HealthStatusUnhealthy {
+			pl.plan.Events = append(pl.plan.Events, ecs.EventHealthCheckFailed(pl.name, t.ID))
+			pl.stop(t, ecs.ReasonHealthCheckFailed)
+		}
+	}
+}
+
+// failed reports whether a stopped task counts as a failure for the
+// circuit breaker: it exited or failed to start on its own, or the
+// scheduler stopped it for failing its health checks.
+func failed(t Task) bool {
+	if t.LastStatus != ecs.TaskStopped {
+		return false
+	}
+	switch t.StopCode {
+	case types.TaskStopCodeEssentialContainerExited, types.TaskStopCodeTaskFailedToStart:
+		return true
+	}
+	return t.StoppedReason == ecs.ReasonHealthCheckFailed
+}
+
+// failures counts the primary deployment's failed tasks since its rollout
+// began. When the breaker resets on healthy tasks (the default), only the
+// failures after the last task that became healthy count.
+func (pl *planner) failures(d *types.Deployment) int {
+	since := derefTime(d.CreatedAt)
+	reset := true
+	if cb := circuitBreaker(pl.svc); cb != nil && cb.ResetOnHealthyTask != nil {
+		reset = *cb.ResetOnHealthyTask
+	}
+	if reset {
+		for _, t := range pl.in.Tasks {
+			if t.DeploymentID == deref(d.Id) && pl.healthy(t) {
+				if at := t.StartedAt.Add(pl.in.HealthyAfter); at.After(since) {
+					since = at
+				}
+			}
+		}
+	}
+	n := 0
+	for _, t := range pl.in.Tasks {
+		if t.DeploymentID == deref(d.Id) && failed(t) && !t.StoppedAt.Before(since) {
+			n++
+		}
+	}
+	return n
+}
+
+// circuitBreaker fails the PRIMARY deployment once its failures reach the
+// threshold and, with rollback on, makes the last completed deployment
+// PRIMARY again.
+func (pl *planner) circuitBreaker() {
+	p := pl.primary()
+	if p.RolloutState != types.DeploymentRolloutStateInProgress {
+		return
+	}
+	n := pl.failures(p)
+	if int32(n) != p.FailedTasks {
+		p.FailedTasks = int32(n)
+		p.UpdatedAt = timePtr(pl.in.Now)
+	}
+	cb := circuitBreaker(pl.svc)
+	if cb == nil || !cb.Enable || n < ecs.CircuitBreakerThreshold(pl.desired(), cb) {
+		return
+	}
+	failedID := deref(p.Id)
+	p.RolloutState = types.DeploymentRolloutStateFailed
+	p.RolloutStateReason = ptr(ecs.RolloutFailedCircuitBreaker)
+	p.UpdatedAt = timePtr(pl.in.Now)
+	pl.plan.Failed = failedID
+	pl.plan.Events = append(pl.plan.Events, ecs.EventDeploymentFailed(pl.name, failedID))
+	rb := pl.in.Rollback
+	// A deployment being rolled back to is not eligible for another
+	// rollback until it completes.
+	if !cb.Rollback || rb == nil || deref(rb.Id) == failedID {
+		return
+	}
+	target := *rb
+	rest := make([]types.Deployment, 0, len(pl.svc.Deployments))
+	for _, d := range pl.svc.Deployments {
+		if deref(d.Id) == deref(rb.Id) {
+			target = d // still draining: keep its counts
+			continue
+		}
+		rest = append(rest, d)
+	}
+	rest[0].Status = ptr(ecs.DeploymentActive)
+	target.Status = ptr(ecs.DeploymentPrimary)
+	target.RolloutState = types.DeploymentRolloutStateInProgress
+	target.RolloutStateReason = ptr(ecs.RolloutRollingBack(deref(target.Id)))
+	target.FailedTasks = 0
+	target.DesiredCount = int32(pl.desired())
+	// Failures count from the start of the rollback, not from the
+	// deployment's first rollout.
+	target.CreatedAt = timePtr(pl.in.Now)
+	target.UpdatedAt = timePtr(pl.in.Now)
+	pl.svc.Deployments = append([]types.Deployment{target}, rest...)
+	pl.svc.TaskDefinition = target.TaskDefinition
+	pl.svc.NetworkConfiguration = target.NetworkConfiguration
+	if len(target.CapacityProviderStrategy) > 0 {
+		pl.svc.CapacityProviderStrategy = target.CapacityProviderStrategy
+	}
+	pl.plan.RolledBackTo = deref(target.Id)
+	pl.plan.Events = append(pl.plan.Events, ecs.EventRollingBack(pl.name, deref(target.Id)))
+}
+
+// roll places and stops tasks: the PRIMARY deployment is brought to the
+// desired count while older deployments drain, keeping the tasks RUNNING
+// or PENDING at most maximumPercent and the healthy ones at least
+// minimumHealthyPercent of the desired count.
+func (pl *planner) roll() {
+	p := pl.primary()
+	pid := deref(p.Id)
+	desired := pl.desired()
+	minPct, maxPct := percents(pl.svc)
+	minHealthy := ecs.MinimumHealthyTasks(desired, minPct)
+	// Without a second deployment to hand over from, maximumPercent
+	// below 100 would keep a service from ever reaching its desired
+	// count; ECS documents the percentage as a deployment limit.
+	maxTotal := max(ecs.MaximumTasks(desired, maxPct), desired)
+
+	tasks := pl.sortedTasks()
+	aliveTotal, healthyTotal, keptP := 0, 0, 0
+	for _, t := range tasks {
+		if !managed(t) {
+			continue
+		}
+		if alive(t) {
+			aliveTotal++
+		}
+		if pl.healthy(t) {
+			healthyTotal++
+		}
+		if t.DeploymentID == pid && pl.kept(t) {
+			keptP++
+		}
+	}
+
+	// Place the PRIMARY deployment's missing tasks, within maximumPercent.
+	// A FAILED deployment launches no new tasks.
+	if p.RolloutState != types.DeploymentRolloutStateFailed {
+		if n := min(desired-keptP, maxTotal-aliveTotal); n > 0 {
+			pl.plan.Starts = append(pl.plan.Starts, Start{Deployment: *p, Count: n})
+		}
+	}
+
+	// Stop what should not run: every task of an older deployment, and
+	// the PRIMARY deployment's tasks beyond the desired count. Tasks that
+	// are not healthy go first and cost nothing; healthy ones only while
+	// the healthy count stays at or above minimumHealthyPercent.
+	budget := healthyTotal - minHealthy
+	reason := ecs.StopReasonScaling(pid)
+	var candidates []Task
+	for _, t := range tasks {
+		if pl.kept(t) && t.DeploymentID != pid {
+			candidates = append(candidates, t)
+		}
+	}
+	if excess := keptP - desired; excess > 0 {
+		var own []Task
+		for _, t := range tasks {
+			if pl.kept(t) && t.DeploymentID == pid {
+				own = append(own, t)
+			}
+		}
+		// Scale in from the newest task, as the oldest have proven
+		// themselves.
+		slices.SortStableFunc(own, func(a, b Task) int {
+			return cmp.Or(boolRank(!pl.healthy(a), !pl.healthy(b)), b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+		candidates = append(candidates, own[:excess]...)
+	}
+	slices.SortStableFunc(candidates, func(a, b Task) int { return boolRank(!pl.healthy(a), !pl.healthy(b)) })
+	for _, t := range candidates {
+		if pl.healthy(t) {
+			if budget <= 0 {
+				continue
+			}
+			budget--
+		}
+		pl.stop(t, reason)
+	}
+	if n := len(pl.plan.Stops); n > 0 {
+		pl.plan.Events = append(pl.plan.Events, ecs.EventTasksStopped(pl.name, pl.stoppedIDs()))
+	}
+}
+
+func (pl *planner) stoppedIDs() []string {
+	ids := make([]string, len(pl.plan.Stops))
+	for i, s := range pl.plan.Stops {
+		ids[i] = s.TaskID
+	}
+	return ids
+}
+
+// drain stops every task of a DRAINING service; once none is left that is
+// not at least STOPPING, the service is INACTIVE.
+func (pl *planner) drain() {
+	pid := ""
+	for _, d := range pl.svc.Deployments {
+		if deref(d.Status) == ecs.DeploymentPrimary {
+			pid = deref(d.Id)
+		}
+	}
+	for _, t := range pl.sortedTasks() {
+		if pl.kept(t) {
+			pl.stop(t, ecs.StopReasonScaling(pid))
+		}
+	}
+	if len(pl.plan.Stops) > 0 {
+		pl.plan.Events = append(pl.plan.Events, ecs.EventTasksStopped(pl.name, pl.stoppedIDs()))
+	}
+	for _, t := range pl.in.Tasks {
+		if !managed(t) {
+			continue
+		}
+		switch t.LastStatus {
+		case ecs.TaskStopping, ecs.TaskDeprovisioning, ecs.TaskStopped:
+		default:
+			return
+		}
+	}
+	if len(pl.plan.Stops) == 0 {
+		pl.svc.Status = ptr(ecs.ServiceInactive)
+		pl.plan.Inactive = true
+	}
+}
+
+// count sets the running and pending counts of the service and of each
+// deployment, and the draining deployments' desired counts. Tasks started
+// in this pass are pending.
+func (pl *planner) count() {
+	type counts struct{ running, pending, kept int }
+	by := map[string]*counts{}
+	for _, d := range pl.svc.Deployments {
+		by[deref(d.Id)] = &counts{}
+	}
+	var total counts
+	for _, t := range pl.in.Tasks {
+		if !managed(t) {
+			continue
+		}
+		c := by[t.DeploymentID]
+		if c == nil {
+			c = &counts{}
+		}
+		switch t.LastStatus {
+		case ecs.TaskRunning:
+			c.running++
+			total.running++
+		case ecs.TaskProvisioning, ecs.TaskPending, ecs.TaskActivating:
+			if t.DesiredStatus != ecs.TaskStopped {
+				c.pending++
+				total.pending++
+			}
+		}
+		if pl.kept(t) {
+			c.kept++
+		}
+	}
+	for _, s := range pl.plan.Starts {
+		by[deref(s.Deployment.Id)].pending += s.Count
+		total.pending += s.Count
+	}
+	for i := range pl.svc.Deployments {
+		d := &pl.svc.Deployments[i]
+		c := by[deref(d.Id)]
+		desired := int32(pl.desired())
+		if deref(d.Status) != ecs.DeploymentPrimary {
+			desired = int32(c.kept)
+		}
+		if d.RunningCount != int32(c.running) || d.PendingCount != int32(c.pending) || d.DesiredCount != desired {
+			d.RunningCount, d.PendingCount, d.DesiredCount = int32(c.running), int32(c.pending), desired
+			d.UpdatedAt = timePtr(pl.in.Now)
+		}
+	}
+	pl.svc.RunningCount = int32(total.running)
+	pl.svc.PendingCount = int32(total.pending)
+	if pl.svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		pl.svc.DesiredCount = int32(pl.desired())
+	}
+}
+
+// complete marks the PRIMARY deployment COMPLETED once it runs the desired
+// count of healthy tasks and nothing else runs; the older deployments
+// leave deployments[].
+func (pl *planner) complete() {
+	p := pl.primary()
+	if p.RolloutState != types.DeploymentRolloutStateInProgress || !pl.settled() {
+		return
+	}
+	p.RolloutState = types.DeploymentRolloutStateCompleted
+	p.RolloutStateReason = ptr(ecs.RolloutCompleted(deref(p.Id)))
+	p.UpdatedAt = timePtr(pl.in.Now)
+	pl.svc.Deployments = pl.svc.Deployments[:1]
+	pl.plan.Completed = deref(p.Id)
+	pl.plan.Events = append(pl.plan.Events, ecs.EventDeploymentCompleted(pl.name, deref(p.Id)))
+}
+
+// settled reports whether the service runs exactly its desired count of
+// healthy PRIMARY tasks, with no other task alive and nothing to do.
+func (pl *planner) settled() bool {
+	if len(pl.plan.Starts) > 0 || len(pl.plan.Stops) > 0 {
+		return false
+	}
+	pid := deref(pl.primary().Id)
+	healthy := 0
+	for _, t := range pl.in.Tasks {
+		if !managed(t) || !alive(t) {
+			continue
+		}
+		if t.DeploymentID != pid || !pl.healthy(t) {
+			return false
+		}
+		healthy++
+	}
+	return healthy == pl.desired()
+}
+
+// steadyState records "has reached a steady state." when the service has
+// one COMPLETED deployment running its desired count, unless that is
+// already the latest event.
+func (pl *planner) steadyState() {
+	if len(pl.svc.Deployments) != 1 || pl.primary().RolloutState != types.DeploymentRolloutStateCompleted || !pl.settled() {
+		return
+	}
+	msg := ecs.EventSteadyState(pl.name)
+	if len(pl.plan.Events) == 0 && len(pl.svc.Events) > 0 && deref(pl.svc.Events[0].Message) == msg {
+		return
+	}
+	pl.plan.Events = append(pl.plan.Events, msg)
+}
+
+// recheck finds the earliest moment a RUNNING task becomes healthy by time
+// alone.
+func (pl *planner) recheck() {
+	if pl.in.HealthyAfter <= 0 {
+		return
+	}
+	for _, t := range pl.in.Tasks {
+		if !pl.kept(t) || t.LastStatus != ecs.TaskRunning || t.HealthChecked || t.StartedAt.IsZero() {
+			continue
+		}
+		if wait := t.StartedAt.Add(pl.in.HealthyAfter).Sub(pl.in.Now); wait > 0 && (pl.plan.RecheckAfter == 0 || wait < pl.plan.RecheckAfter) {
+			pl.plan.RecheckAfter = wait
+		}
+	}
+}
+
+// sortedTasks returns the tasks oldest first (then by ID), so the
+// scheduler drains old tasks in the order they were started and every
+// pass over the same state makes the same choices.
+func (pl *planner) sortedTasks() []Task {
+	ts := slices.Clone(pl.in.Tasks)
+	slices.SortStableFunc(ts, func(a, b Task) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return ts
+}
+
+func usesECSController(s types.Service) bool {
+	return s.DeploymentController == nil || s.DeploymentController.Type == "" || s.DeploymentController.Type == types.DeploymentControllerTypeEcs
+}
+
+func circuitBreaker(s types.Service) *types.DeploymentCircuitBreaker {
+	if s.DeploymentConfiguration == nil {
+		return nil
+	}
+	return s.DeploymentConfiguration.DeploymentCircuitBreaker
+}
+
+// percents returns minimumHealthyPercent and maximumPercent with ECS's
+// defaults for what is unset.
+func percents(s types.Service) (minPct, maxPct int) {
+	minPct, maxPct = ecs.DefaultMinimumHealthyPercent, ecs.DefaultMaximumPercent
+	if s.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		minPct, maxPct = ecs.DaemonDefaultMinimumHealthyPercent, ecs.DaemonDefaultMaximumPercent
+	}
+	if c := s.DeploymentConfiguration; c != nil {
+		if c.MinimumHealthyPercent != nil {
+			minPct = int(*c.MinimumHealthyPercent)
+		}
+		if c.MaximumPercent != nil {
+			maxPct = int(*c.MaximumPercent)
+		}
+	}
+	return minPct, maxPct
+}
+
+// cloneService copies what a plan changes, so the input is never modified.
+func cloneService(s types.Service) types.Service {
+	s.Deployments = slices.Clone(s.Deployments)
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func timePtr(t time.Time) *time.Time {
+	t = t.UTC()
+	return &t
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
