@@ -1,0 +1,676 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// Labels the supervisor puts on every container group, named as the ECS
+// agent names its Docker labels, so groups can be matched to tasks after a
+// restart and orphans found.
+const (
+	LabelManaged       = "ecsd.managed"
+	LabelTaskARN       = "com.amazonaws.ecs.task-arn"
+	LabelCluster       = "com.amazonaws.ecs.cluster"
+	LabelFamily        = "com.amazonaws.ecs.task-definition-family"
+	LabelRevision      = "com.amazonaws.ecs.task-definition-version"
+	LabelContainerName = "com.amazonaws.ecs.container-name"
+)
+
+// TasksConfig tunes the task supervisor.
+type TasksConfig struct {
+	// TransitionDelay is how long a task stays in each lifecycle state
+	// before the next; 0 moves as fast as the runtime allows.
+	TransitionDelay time.Duration
+	// StoppedRetention is how long a STOPPED task stays describable. ECS
+	// documents "at least one hour".
+	StoppedRetention time.Duration
+	// Interval is the pause between passes when nothing kicks the loop;
+	// it bounds how late a container's own exit is noticed.
+	Interval time.Duration
+	// ReapInterval is how often container groups without a task are
+	// removed.
+	ReapInterval time.Duration
+	// StopTimeout is the stop timeout of containers that set none (ECS:
+	// 30 seconds).
+	StopTimeout time.Duration
+	// Batch is the page size of each read and the most tasks written in
+	// one transaction.
+	Batch   int
+	NowFunc func() time.Time
+	Logger  *slog.Logger
+}
+
+// Tasks is the task supervisor: a level-triggered loop that walks every
+// task that is not STOPPED through its lifecycle. Each pass re-reads the
+// tasks, makes the runtime match each task's state (start its containers,
+// stop them), observes the containers and records the next state with
+// ecs.AdvanceTask. Driver calls happen outside store transactions; a write
+// applies only if the task is unchanged since it was read, so a StopTask
+// that raced a pass is never lost (the next pass sees it).
+type Tasks struct {
+	cfg    TasksConfig
+	store  store.Store
+	driver driver.Driver
+
+	mu     sync.Mutex // guards cancel and done
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{}
+
+	passMu   sync.Mutex         // one pass at a time; guards what follows
+	entered  map[string]entered // task ID -> when it entered its lastStatus
+	defs     map[defKey]types.TaskDefinition
+	lastReap time.Time
+}
+
+type entered struct {
+	status  string
+	version int64
+	at      time.Time
+}
+
+type defKey struct {
+	scope    store.Scope
+	family   string
+	revision int
+}
+
+// NewTasks returns a supervisor over st running containers on drv.
+func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
+	if cfg.StoppedRetention <= 0 {
+		cfg.StoppedRetention = time.Hour
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = time.Minute
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 30 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Tasks{
+		cfg: cfg, store: st, driver: drv,
+		kick:    make(chan struct{}, 1),
+		entered: map[string]entered{},
+		defs:    map[defKey]types.TaskDefinition{},
+	}
+}
+
+// Kick wakes the loop at once; key (a task ARN) is informational: every
+// pass looks at every task.
+func (w *Tasks) Kick(key string) {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// PassResult says what one pass did.
+type PassResult struct {
+	Changed int // tasks written
+	Raced   int // writes skipped because the task changed meanwhile
+	Purged  int // STOPPED tasks deleted after their retention
+	Reaped  int // container groups removed because their task is gone
+	// NextDue is the earliest time a task becomes due for its next
+	// transition (zero: none waits on the delay).
+	NextDue time.Time
+}
+
+// RunOnce makes one pass over every task that is not STOPPED, then purges
+// STOPPED tasks past their retention and, now and then, orphaned
+// container groups.
+func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	var res PassResult
+	seen := map[string]bool{}
+	after := ""
+	for {
+		page, defs, err := w.readPage(ctx, after)
+		if err != nil {
+			return res, err
+		}
+		if err := w.supervise(ctx, page, defs, seen, &res); err != nil {
+			return res, err
+		}
+		if len(page) < w.cfg.Batch {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	for id := range w.entered {
+		if !seen[id] {
+			delete(w.entered, id)
+		}
+	}
+	n, err := w.purge(ctx)
+	res.Purged = n
+	if err != nil {
+		return res, err
+	}
+	if now := w.cfg.NowFunc(); w.lastReap.IsZero() || now.Sub(w.lastReap) >= w.cfg.ReapInterval {
+		n, err := w.reap(ctx)
+		res.Reaped = n
+		if err != nil {
+			return res, err
+		}
+		w.lastReap = now
+	}
+	return res, nil
+}
+
+// readPage reads a page of tasks to supervise and the revisions they run
+// that are not cached yet, in one snapshot.
+func (w *Tasks) readPage(ctx context.Context, after string) ([]store.Task, map[defKey]types.TaskDefinition, error) {
+	var page []store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if page, err = tx.TasksToSupervise(after, w.cfg.Batch); err != nil {
+			return err
+		}
+		for _, rec := range page {
+			k := defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}
+			if _, ok := w.defs[k]; ok {
+				continue
+			}
+			tdRec, err := tx.TaskDefinition(rec.Scope, k.family, k.revision)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			td, err := records.TaskDefinition(tdRec)
+			if err != nil {
+				return err
+			}
+			// A revision's containers never change, so the cache never
+			// goes stale; it only grows with the revisions in use.
+			w.defs[k] = td
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("task supervisor: read tasks: %w", err)
+	}
+	return page, w.defs, nil
+}
+
+// pending is one task's outcome of a pass, waiting to be written.
+type pending struct {
+	read store.Task // as read: the write applies only if still so
+	rec  store.Task
+	arn  string
+}
+
+func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKey]types.TaskDefinition, seen map[string]bool, res *PassResult) error {
+	var writes []pending
+	for _, rec := range page {
+		seen[rec.ID] = true
+		td, ok := defs[defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}]
+		if !ok {
+			w.cfg.Logger.Error("task supervisor: task definition of task not found", "task", rec.ID,
+				"family", rec.TaskDefinition.Family, "revision", rec.TaskDefinition.Revision)
+			continue
+		}
+		task, err := records.Task(rec)
+		if err != nil {
+			w.cfg.Logger.Error("task supervisor: undecodable task", "task", rec.ID, "err", err)
+			continue
+		}
+		next, changed, err := w.step(ctx, rec.ID, task, td, res)
+		if err != nil {
+			w.cfg.Logger.Error("task supervisor: runtime", "task", rec.ID, "err", err)
+			continue
+		}
+		if !changed {
+			continue
+		}
+		out, err := records.FromTask(rec.Scope, next)
+		if err != nil {
+			return fmt.Errorf("task supervisor: %w", err)
+		}
+		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn)})
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	raced := 0
+	err := w.store.Update(ctx, func(tx store.Tx) error {
+		raced = 0
+		for _, p := range writes {
+			cur, err := tx.Task(p.read.Scope, p.read.Cluster, p.read.ID)
+			if errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(cur.Body, p.read.Body) {
+				raced++ // StopTask (or a reset) got there first; the next pass sees it
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.PutTask(p.rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("task supervisor: write tasks: %w", err)
+	}
+	res.Changed += len(writes) - raced
+	res.Raced += raced
+	if raced > 0 {
+		w.Kick("") // look again soon rather than at the next resync
+	}
+	return nil
+}
+
+// maxSteps bounds the transitions of one task in one pass; a full life
+// takes eight.
+const maxSteps = 12
+
+// step makes the runtime match the task and advances it as far as it can
+// go now.
+func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.TaskDefinition, res *PassResult) (types.Task, bool, error) {
+	now := w.cfg.NowFunc().UTC().Truncate(time.Millisecond)
+	start := task
+	for range maxSteps {
+		obs, err := w.ensure(ctx, id, task, td)
+		if err != nil {
+			return start, false, err
+		}
+		last := deref(task.LastStatus)
+		e, ok := w.entered[id]
+		if !ok || e.status != last {
+			// First sight of this state (or a restart): the delay counts
+			// from now.
+			e = entered{status: last, version: task.Version, at: now}
+			w.entered[id] = e
+		}
+		due := !now.Before(e.at.Add(w.cfg.TransitionDelay))
+		next, changed := ecs.AdvanceTask(task, ecs.StepInput{Definition: td, Observed: obs, Now: now, Due: due})
+		if !due && last != ecs.TaskStopped {
+			if at := e.at.Add(w.cfg.TransitionDelay); res.NextDue.IsZero() || at.Before(res.NextDue) {
+				res.NextDue = at
+			}
+		}
+		if !changed {
+			break
+		}
+		task = next
+		if s := deref(task.LastStatus); s != last {
+			w.entered[id] = entered{status: s, version: task.Version, at: now}
+		}
+	}
+	return task, task.Version != start.Version, nil
+}
+
+// ensure makes the runtime do what the task's state wants (start its
+// containers, or ask them to stop) and reports what the runtime has.
+func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types.TaskDefinition) (ecs.Observation, error) {
+	g, err := w.driver.Inspect(ctx, id)
+	present := err == nil
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return ecs.Observation{}, err
+	}
+	switch ecs.WantFor(task) {
+	case ecs.WantRunning:
+		if !present && deref(task.DesiredStatus) == ecs.TaskRunning && deref(task.LastStatus) == ecs.TaskActivating {
+			if err := w.driver.Start(ctx, GroupSpec(id, task, td)); err != nil {
+				return ecs.Observation{}, err
+			}
+			if g, err = w.driver.Inspect(ctx, id); err != nil {
+				return ecs.Observation{}, err
+			}
+			present = true
+		}
+	case ecs.WantStopped:
+		if present && g.StopRequestedAt.IsZero() && g.Running() {
+			if err := w.driver.Stop(ctx, id, w.cfg.StopTimeout); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return ecs.Observation{}, err
+			}
+			g, err = w.driver.Inspect(ctx, id)
+			present = err == nil
+			if err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return ecs.Observation{}, err
+			}
+		}
+	}
+	if !present {
+		return ecs.Observation{}, nil
+	}
+	return observation(g), nil
+}
+
+// observation translates the runtime's report into the domain's terms.
+func observation(g driver.GroupState) ecs.Observation {
+	obs := ecs.Observation{Present: true, Containers: make([]ecs.ObservedContainer, 0, len(g.Containers))}
+	for _, c := range g.Containers {
+		oc := ecs.ObservedContainer{
+			Name: c.Name, Reason: c.Reason, Health: types.HealthStatus(c.Health),
+			RuntimeID: c.RuntimeID, ImageDigest: c.ImageDigest,
+			PulledAt: c.PulledAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt,
+		}
+		switch c.Status {
+		case driver.StatusRunning:
+			oc.State = ecs.ObservedRunning
+		case driver.StatusExited:
+			oc.State = ecs.ObservedExited
+		default:
+			oc.State = ecs.ObservedCreated
+		}
+		if c.ExitCode != nil {
+			code := int32(*c.ExitCode)
+			oc.ExitCode = &code
+		}
+		for _, b := range c.NetworkBindings {
+			oc.NetworkBindings = append(oc.NetworkBindings, types.NetworkBinding{
+				BindIP: ptr(b.BindIP), ContainerPort: ptr(int32(b.ContainerPort)), HostPort: ptr(int32(b.HostPort)),
+				Protocol: types.TransportProtocol(b.Protocol),
+			})
+		}
+		obs.Containers = append(obs.Containers, oc)
+	}
+	return obs
+}
+
+// GroupSpec is the container group that runs a task: the revision's
+// containers with the task's overrides applied, labelled with the task.
+func GroupSpec(id string, task types.Task, td types.TaskDefinition) driver.GroupSpec {
+	mode := string(td.NetworkMode)
+	if mode == "" {
+		mode = driver.NetworkBridge
+	}
+	labels := map[string]string{
+		LabelManaged:  "true",
+		LabelTaskARN:  deref(task.TaskArn),
+		LabelCluster:  deref(task.ClusterArn),
+		LabelFamily:   deref(td.Family),
+		LabelRevision: strconv.Itoa(int(td.Revision)),
+	}
+	overrides := map[string]types.ContainerOverride{}
+	if task.Overrides != nil {
+		for _, o := range task.Overrides.ContainerOverrides {
+			overrides[deref(o.Name)] = o
+		}
+	}
+	spec := driver.GroupSpec{ID: id, Labels: labels, NetworkMode: mode}
+	for _, cd := range td.ContainerDefinitions {
+		o := overrides[deref(cd.Name)]
+		c := driver.ContainerSpec{
+			Name:             deref(cd.Name),
+			Image:            deref(cd.Image),
+			Essential:        cd.Essential == nil || *cd.Essential,
+			Command:          cd.Command,
+			EntryPoint:       cd.EntryPoint,
+			WorkingDirectory: deref(cd.WorkingDirectory),
+			User:             deref(cd.User),
+			CPU:              int(cd.Cpu),
+			Labels:           map[string]string{LabelContainerName: deref(cd.Name)},
+			Privileged:       cd.Privileged != nil && *cd.Privileged,
+			ReadonlyRootFS:   cd.ReadonlyRootFilesystem != nil && *cd.ReadonlyRootFilesystem,
+			Interactive:      cd.Interactive != nil && *cd.Interactive,
+			PseudoTerminal:   cd.PseudoTerminal != nil && *cd.PseudoTerminal,
+		}
+		for k, v := range labels {
+			c.Labels[k] = v
+		}
+		for k, v := range cd.DockerLabels {
+			c.Labels[k] = v
+		}
+		if len(o.Command) > 0 {
+			c.Command = o.Command
+		}
+		if cd.Memory != nil {
+			c.MemoryMiB = int(*cd.Memory)
+		}
+		if cd.MemoryReservation != nil {
+			c.MemoryReservationMiB = int(*cd.MemoryReservation)
+		}
+		if o.Cpu != nil {
+			c.CPU = int(*o.Cpu)
+		}
+		if o.Memory != nil {
+			c.MemoryMiB = int(*o.Memory)
+		}
+		if o.MemoryReservation != nil {
+			c.MemoryReservationMiB = int(*o.MemoryReservation)
+		}
+		// Overrides come last, so they win (later entries win).
+		for _, e := range cd.Environment {
+			c.Env = append(c.Env, driver.EnvVar{Name: deref(e.Name), Value: deref(e.Value)})
+		}
+		for _, e := range o.Environment {
+			c.Env = append(c.Env, driver.EnvVar{Name: deref(e.Name), Value: deref(e.Value)})
+		}
+		for _, pm := range cd.PortMappings {
+			if pm.ContainerPort == nil {
+				continue // port ranges are not published by the supervisor
+			}
+			p := driver.PortMapping{ContainerPort: int(*pm.ContainerPort), Protocol: string(pm.Protocol)}
+			if pm.HostPort != nil {
+				p.HostPort = int(*pm.HostPort)
+			}
+			c.PortMappings = append(c.PortMappings, p)
+		}
+		if hc := cd.HealthCheck; hc != nil {
+			c.HealthCheck = &driver.HealthCheck{
+				Command:     hc.Command,
+				Interval:    seconds(hc.Interval, 30),
+				Timeout:     seconds(hc.Timeout, 5),
+				StartPeriod: seconds(hc.StartPeriod, 0),
+				Retries:     int(derefInt32(hc.Retries, 3)),
+			}
+		}
+		for _, d := range cd.DependsOn {
+			c.DependsOn = append(c.DependsOn, driver.Dependency{Container: deref(d.ContainerName), Condition: string(d.Condition)})
+		}
+		if cd.StopTimeout != nil {
+			c.StopTimeout = time.Duration(*cd.StopTimeout) * time.Second
+		}
+		if cd.StartTimeout != nil {
+			c.StartTimeout = time.Duration(*cd.StartTimeout) * time.Second
+		}
+		spec.Containers = append(spec.Containers, c)
+	}
+	return spec
+}
+
+// purge deletes STOPPED tasks past their retention, after removing their
+// containers from the runtime.
+func (w *Tasks) purge(ctx context.Context) (int, error) {
+	cutoff := w.cfg.NowFunc().Add(-w.cfg.StoppedRetention)
+	purged := 0
+	for {
+		var due []store.Task
+		if err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			due, err = tx.StoppedTasksBefore(cutoff, w.cfg.Batch)
+			return err
+		}); err != nil {
+			return purged, fmt.Errorf("task supervisor: read stopped tasks: %w", err)
+		}
+		if len(due) == 0 {
+			return purged, nil
+		}
+		for _, t := range due {
+			if err := w.driver.Remove(ctx, t.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return purged, fmt.Errorf("task supervisor: remove containers of %s: %w", t.ID, err)
+			}
+		}
+		n := 0
+		err := w.store.Update(ctx, func(tx store.Tx) error {
+			n = 0
+			for _, t := range due {
+				cur, err := tx.Task(t.Scope, t.Cluster, t.ID)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if cur.LastStatus != store.TaskStopped || cur.StoppedAt.After(cutoff) {
+					continue
+				}
+				if err := tx.DeleteTask(t.Scope, t.Cluster, t.ID); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return purged, fmt.Errorf("task supervisor: delete stopped tasks: %w", err)
+		}
+		purged += n
+		for _, t := range due {
+			w.cfg.Logger.Debug("stopped task deleted after retention", "task", t.ID, "cluster", t.Cluster)
+		}
+		if len(due) < w.cfg.Batch || n == 0 {
+			return purged, nil
+		}
+	}
+}
+
+// reap removes container groups whose task no longer exists (deleted by a
+// reset, or purged while the removal failed).
+func (w *Tasks) reap(ctx context.Context) (int, error) {
+	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: list container groups: %w", err)
+	}
+	if len(groups) == 0 {
+		return 0, nil
+	}
+	var orphans []string
+	err = w.store.View(ctx, func(tx store.ReadTx) error {
+		for _, g := range groups {
+			arn := g.Labels[LabelTaskARN]
+			ref, ok := ecs.ParseResourceRef("task", arn)
+			if !ok || ref.Cluster == "" {
+				continue // not ours to judge
+			}
+			_, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				orphans = append(orphans, g.ID)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: find orphans: %w", err)
+	}
+	n := 0
+	for _, id := range orphans {
+		if err := w.driver.Remove(ctx, id); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return n, fmt.Errorf("task supervisor: remove orphan %s: %w", id, err)
+		}
+		n++
+		w.cfg.Logger.Info("removed containers of a task that no longer exists", "group", id)
+	}
+	return n, nil
+}
+
+// Start runs the supervisor until Stop or ctx ends.
+func (w *Tasks) Start(ctx context.Context) {
+	w.mu.Lock()
+	if w.cancel != nil {
+		w.mu.Unlock()
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.done = make(chan struct{})
+	w.mu.Unlock()
+	go func() {
+		defer close(w.done)
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for {
+			res, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Error("task supervisor pass failed", "err", err)
+			}
+			wait := w.cfg.Interval
+			if !res.NextDue.IsZero() {
+				if d := time.Until(res.NextDue); d < wait {
+					wait = max(d, time.Millisecond)
+				}
+			}
+			if res.Changed > 0 && w.cfg.TransitionDelay == 0 {
+				wait = 0 // keep going while tasks move
+			}
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.kick:
+			case <-timer.C:
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}()
+}
+
+// Stop ends the supervisor and waits for its pass to finish.
+func (w *Tasks) Stop() {
+	w.mu.Lock()
+	cancel, done := w.cancel, w.done
+	w.cancel = nil
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func seconds(p *int32, def int32) time.Duration {
+	return time.Duration(derefInt32(p, def)) * time.Second
+}
+
+func derefInt32(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr[T any](v T) *T { return &v }
