@@ -56,6 +56,17 @@ func withDataDir(dir string) option {
 	return func(c *server.Config) { c.DataDir = dir }
 }
 
+// withReset serves POST /moto-api/reset.
+func withReset() option {
+	return func(c *server.Config) { c.EnableReset = true }
+}
+
+// withInactiveGrace sets the window in which deregistered revisions may
+// still be used.
+func withInactiveGrace(d time.Duration) option {
+	return func(c *server.Config) { c.InactiveGrace = d }
+}
+
 // startServer starts ecsd on a random loopback port with a fresh data
 // directory. Unless told otherwise DELETE_IN_PROGRESS revisions wait an
 // hour, so tests can observe that state without racing the sweeper.
