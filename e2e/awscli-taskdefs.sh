@@ -226,8 +226,8 @@ expect "default account still at web:3" 3 "$(ecs describe-task-definition --task
 	--query taskDefinition.revision --output text)"
 
 step "operations not built yet"
-expect_error UnsupportedFeatureException "ecsd does not implement CreateCluster yet; see docs/compat.md for the operations it supports." \
-	create-cluster --cluster-name default
+expect_error UnsupportedFeatureException "ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports." \
+	delete-capacity-provider --capacity-provider asg
 
 step "restart on the same data directory"
 stop_ecsd

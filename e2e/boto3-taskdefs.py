@@ -196,9 +196,9 @@ def lifecycle(ecs, other):
                  ecs.list_tags_for_resource, resourceArn="py:3")
 
     step("operations not built yet")
-    expect_error("create_cluster", "UnsupportedFeatureException",
-                 "ecsd does not implement CreateCluster yet; see docs/compat.md for the operations it supports.",
-                 ecs.create_cluster, clusterName="default")
+    expect_error("delete_capacity_provider", "UnsupportedFeatureException",
+                 "ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports.",
+                 ecs.delete_capacity_provider, capacityProvider="asg")
 
 
 def main():

@@ -20,12 +20,13 @@ func TestUnimplementedOperation(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
-	_, err := c.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String("default")})
+	// Capacity providers backed by Auto Scaling groups stay out of ecsd.
+	_, err := c.DeleteCapacityProvider(t.Context(), &ecs.DeleteCapacityProviderInput{CapacityProvider: aws.String("asg")})
 	wantAPIError[*types.UnsupportedFeatureException](t, err,
-		"ecsd does not implement CreateCluster yet; see docs/compat.md for the operations it supports.")
-	_, err = c.ListClusters(t.Context(), &ecs.ListClustersInput{})
+		"ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports.")
+	_, err = c.UpdateCapacityProvider(t.Context(), &ecs.UpdateCapacityProviderInput{Name: aws.String("asg")})
 	wantAPIError[*types.UnsupportedFeatureException](t, err,
-		"ecsd does not implement ListClusters yet; see docs/compat.md for the operations it supports.")
+		"ecsd does not implement UpdateCapacityProvider yet; see docs/compat.md for the operations it supports.")
 }
 
 // TestProtocolErrors sends what no SDK would, and checks the status, the
