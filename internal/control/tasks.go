@@ -1,0 +1,594 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// Task limits and messages ECS writes; docs/compat.md gives their sources.
+const (
+	// MaxRunTaskCount is the most tasks one RunTask starts.
+	MaxRunTaskCount = 10
+	// MaxDescribeTasks is the most tasks one DescribeTasks names.
+	MaxDescribeTasks = 100
+	// MaxStartTaskInstances is the most container instances one StartTask
+	// names ("You can specify up to 10 container instances").
+	MaxStartTaskInstances = 10
+
+	msgTaskDefinitionInactive = "TaskDefinition is inactive"
+	msgTaskDefinitionNotFound = "TaskDefinition not found."
+	msgCountTooHigh           = "Task count can not be greater than 10"
+	msgCountTooLow            = "Task count must be greater than 0"
+	msgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
+	msgNetworkConfigRequired  = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+	msgNetworkConfigInvalid   = "Network Configuration is not valid for the given networkMode of this task definition."
+	msgSubnetsEmpty           = "subnets can not be empty."
+	msgAssignPublicIP         = "Assign public IP is not supported for this launch type."
+	msgTasksEmpty             = "Tasks cannot be empty."
+	msgTasksTooMany           = "taskIds can have at most 100 items."
+	msgTaskNotFound           = "The referenced task was not found"
+	msgTaskIdentifierInvalid  = "Task Identifier is invalid"
+	msgContainerInstancesNone = "containerInstances can not be empty."
+	msgContainerInstancesMany = "containerInstances can have at most 10 items."
+	msgPropagateService       = "propagateTags SERVICE is only valid for tasks started by a service."
+	msgStartedByTooLong       = "startedBy can have at most 128 characters."
+	msgGroupTooLong           = "group can have at most 255 characters."
+	msgFamilyFilter           = "family must match ^[a-zA-Z0-9\\-_]+$"
+)
+
+// Managed tag keys ECS adds with enableECSManagedTags.
+const (
+	TagClusterName = "aws:ecs:clusterName"
+	TagServiceName = "aws:ecs:serviceName"
+)
+
+// RunTaskRequest is RunTask's input in domain terms.
+type RunTaskRequest struct {
+	Cluster                  string
+	TaskDefinition           string
+	Count                    *int32
+	Group                    string
+	StartedBy                string
+	LaunchType               types.LaunchType
+	CapacityProviderStrategy []types.CapacityProviderStrategyItem
+	NetworkConfiguration     *types.NetworkConfiguration
+	Overrides                *types.TaskOverride
+	PlatformVersion          string
+	PropagateTags            types.PropagateTags
+	EnableECSManagedTags     bool
+	EnableExecuteCommand     bool
+	Tags                     []types.Tag
+}
+
+// RunTask starts Count new tasks from a task definition. The revision must
+// be usable (ACTIVE, or within the inactive grace window): an INACTIVE one
+// is refused with InvalidParameterException "TaskDefinition is inactive",
+// as ECS answers RunTask. EC2 and EXTERNAL tasks run on the ecsd host
+// itself: ecsd registers no container instances.
+func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]types.Task, []types.Failure, error) {
+	count := int32(1)
+	if r.Count != nil {
+		count = *r.Count
+	}
+	switch {
+	case count > MaxRunTaskCount:
+		return nil, nil, ecs.InvalidParameterException(msgCountTooHigh)
+	case count < 1:
+		return nil, nil, ecs.InvalidParameterException(msgCountTooLow)
+	}
+	if err := validateTaskStart(r.StartedBy, r.Group, r.Tags); err != nil {
+		return nil, nil, err
+	}
+	if r.LaunchType != "" && len(r.CapacityProviderStrategy) > 0 {
+		return nil, nil, ecs.InvalidParameterException(msgLaunchTypeAndStrategy)
+	}
+	if r.PropagateTags == types.PropagateTagsService {
+		return nil, nil, ecs.InvalidParameterException(msgPropagateService)
+	}
+	now := c.now()
+	var out []types.Task
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		out = nil
+		clRec, err := c.useCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		cl, err := records.Cluster(clRec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		tdRec, err := c.usableTaskDefinition(tx, who, r.TaskDefinition, TaskDefinitionUse{
+			Inactive: ecs.InvalidParameterException(msgTaskDefinitionInactive),
+			NotFound: ecs.ClientException(msgTaskDefinitionNotFound),
+		})
+		if err != nil {
+			return err
+		}
+		td, err := materialize(tdRec)
+		if err != nil {
+			return err
+		}
+		placements, err := placeTasks(cl, r.LaunchType, r.CapacityProviderStrategy, int(count))
+		if err != nil {
+			return err
+		}
+		for _, lt := range uniqueLaunchTypes(placements) {
+			if err := checkLaunchType(td, lt, r.NetworkConfiguration); err != nil {
+				return err
+			}
+		}
+		tags, err := c.taskTags(tx, who, clRec.Name, tdRec, r.PropagateTags, r.EnableECSManagedTags, r.Tags)
+		if err != nil {
+			return err
+		}
+		for _, p := range placements {
+			task, err := ecs.NewTask(ecs.TaskParams{
+				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
+				TaskDefinition: td, Overrides: r.Overrides,
+				StartedBy: r.StartedBy, Group: r.Group,
+				LaunchType: p.launchType, CapacityProviderName: p.provider,
+				NetworkConfiguration: r.NetworkConfiguration,
+				Tags:                 tags, EnableExecuteCommand: r.EnableExecuteCommand,
+				PlatformVersion: r.PlatformVersion, Now: now,
+			})
+			if err != nil {
+				return err
+			}
+			if err := c.insertTask(tx, who, task); err != nil {
+				return err
+			}
+			out = append(out, task)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, ecs.AsError(err)
+	}
+	for _, t := range out {
+		c.notify(TopicTask, deref(t.TaskArn))
+	}
+	return out, []types.Failure{}, nil
+}
+
+// insertTask stores a new task and its tags.
+func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task) error {
+	rec, err := records.FromTask(who.Scope, task)
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	if err := tx.PutTask(rec); err != nil {
+		return ecs.ServerException(err)
+	}
+	if len(task.Tags) > 0 {
+		if err := tx.PutTags(who.Scope, deref(task.TaskArn), storeTags(task.Tags)); err != nil {
+			return ecs.ServerException(err)
+		}
+	}
+	return nil
+}
+
+func validateTaskStart(startedBy, group string, tags []types.Tag) error {
+	if len(startedBy) > 128 {
+		return ecs.InvalidParameterException(msgStartedByTooLong)
+	}
+	if len(group) > 255 {
+		return ecs.InvalidParameterException(msgGroupTooLong)
+	}
+	if len(tags) == 0 {
+		return nil // an empty list is no tags here, unlike on RegisterTaskDefinition
+	}
+	return ecs.ValidateTags(tags)
+}
+
+// taskPlacement is where one task goes: its launch type and, when a capacity
+// provider placed it, the provider's name.
+type taskPlacement struct {
+	launchType types.LaunchType
+	provider   string
+}
+
+// placeTasks decides each task's launch type: the one asked for; else the
+// capacity provider strategy asked for, or the cluster's default one;
+// else EC2, ECS's default. A strategy places tasks as ECS documents it:
+// each provider's base first, the rest by weight.
+func placeTasks(cl types.Cluster, launchType types.LaunchType, strategy []types.CapacityProviderStrategyItem, count int) ([]taskPlacement, error) {
+	if launchType == "" && len(strategy) == 0 {
+		strategy = cl.DefaultCapacityProviderStrategy
+	}
+	out := make([]taskPlacement, 0, count)
+	if launchType != "" || len(strategy) == 0 {
+		if launchType == "" {
+			launchType = types.LaunchTypeEc2
+		}
+		for range count {
+			out = append(out, taskPlacement{launchType: launchType})
+		}
+		return out, nil
+	}
+	for _, item := range strategy {
+		name := deref(item.CapacityProvider)
+		if !slices.Contains(cl.CapacityProviders, name) {
+			return nil, ecs.InvalidParameterException(ecs.MsgStrategyNotAssociated)
+		}
+	}
+	// Bases first, in strategy order.
+	placed := make([]int, len(strategy))
+	for i, item := range strategy {
+		for placed[i] < int(item.Base) && len(out) < count {
+			out = append(out, providerPlacement(deref(item.CapacityProvider)))
+			placed[i]++
+		}
+	}
+	// The rest by weight: each task goes to the provider furthest below
+	// its share.
+	total := int32(0)
+	for _, item := range strategy {
+		total += item.Weight
+	}
+	extra := make([]int, len(strategy))
+	for n := 1; len(out) < count; n++ {
+		best, bestGap := -1, 0.0
+		for i, item := range strategy {
+			if item.Weight <= 0 {
+				continue
+			}
+			gap := float64(n)*float64(item.Weight)/float64(total) - float64(extra[i])
+			if best < 0 || gap > bestGap {
+				best, bestGap = i, gap
+			}
+		}
+		if best < 0 { // every weight is 0: the bases decide alone
+			best = 0
+		}
+		extra[best]++
+		out = append(out, providerPlacement(deref(strategy[best].CapacityProvider)))
+	}
+	return out, nil
+}
+
+// providerPlacement: FARGATE and FARGATE_SPOT run Fargate tasks; any
+// other provider would be an Auto Scaling group of EC2 instances.
+func providerPlacement(name string) taskPlacement {
+	if ecs.IsBuiltinCapacityProvider(name) {
+		return taskPlacement{launchType: types.LaunchTypeFargate, provider: name}
+	}
+	return taskPlacement{launchType: types.LaunchTypeEc2, provider: name}
+}
+
+func uniqueLaunchTypes(ps []taskPlacement) []types.LaunchType {
+	var out []types.LaunchType
+	for _, p := range ps {
+		if !slices.Contains(out, p.launchType) {
+			out = append(out, p.launchType)
+		}
+	}
+	return out
+}
+
+// checkLaunchType applies ECS's rules for running a revision on a launch
+// type with a network configuration.
+func checkLaunchType(td types.TaskDefinition, lt types.LaunchType, nc *types.NetworkConfiguration) error {
+	need := types.Compatibility(lt)
+	if lt != types.LaunchTypeEc2 && !slices.Contains(td.Compatibilities, need) {
+		return ecs.InvalidParameterException("Task definition does not support launch_type %s.", lt)
+	}
+	if td.NetworkMode != types.NetworkModeAwsvpc {
+		if nc != nil && nc.AwsvpcConfiguration != nil {
+			return ecs.InvalidParameterException(msgNetworkConfigInvalid)
+		}
+		return nil
+	}
+	if nc == nil || nc.AwsvpcConfiguration == nil {
+		return ecs.InvalidParameterException(msgNetworkConfigRequired)
+	}
+	if len(nc.AwsvpcConfiguration.Subnets) == 0 {
+		return ecs.InvalidParameterException(msgSubnetsEmpty)
+	}
+	if nc.AwsvpcConfiguration.AssignPublicIp == types.AssignPublicIpEnabled && lt != types.LaunchTypeFargate {
+		return ecs.InvalidParameterException(msgAssignPublicIP)
+	}
+	return nil
+}
+
+// taskTags are the tags a new task gets: the caller's, the revision's when
+// propagateTags is TASK_DEFINITION (the caller's win on a shared key), and
+// ECS's managed cluster tag when asked.
+func (c *Control) taskTags(tx store.ReadTx, who Caller, cluster string, td store.TaskDefinition, propagate types.PropagateTags, managed bool, given []types.Tag) ([]types.Tag, error) {
+	tags := slices.Clone(given)
+	if propagate == types.PropagateTagsTaskDefinition {
+		fromTD, err := tx.Tags(store.TaskDefinitionARN(td.Scope, td.Family, td.Revision))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, ecs.ServerException(err)
+		}
+		for _, t := range fromTD {
+			if !slices.ContainsFunc(tags, func(g types.Tag) bool { return deref(g.Key) == t.Key }) {
+				tags = append(tags, types.Tag{Key: ptr(t.Key), Value: ptr(t.Value)})
+			}
+		}
+	}
+	if managed {
+		tags = append(tags, types.Tag{Key: ptr(TagClusterName), Value: ptr(cluster)})
+	}
+	if len(tags) > ecs.MaxTags {
+		return nil, ecs.InvalidParameterException("Tags can have at most %d items.", ecs.MaxTags)
+	}
+	return tags, nil
+}
+
+// StartTaskRequest is StartTask's input in domain terms.
+type StartTaskRequest struct {
+	Cluster              string
+	TaskDefinition       string
+	ContainerInstances   []string
+	Group                string
+	StartedBy            string
+	NetworkConfiguration *types.NetworkConfiguration
+	Overrides            *types.TaskOverride
+	Tags                 []types.Tag
+}
+
+// StartTask places tasks on named container instances. ecsd registers no
+// container instances, so after checking the cluster and the revision as
+// ECS does (an INACTIVE revision is refused exactly as RunTask refuses
+// it), every named instance is a failure with reason MISSING.
+func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest) ([]types.Task, []types.Failure, error) {
+	switch {
+	case len(r.ContainerInstances) == 0:
+		return nil, nil, ecs.InvalidParameterException(msgContainerInstancesNone)
+	case len(r.ContainerInstances) > MaxStartTaskInstances:
+		return nil, nil, ecs.InvalidParameterException(msgContainerInstancesMany)
+	}
+	if err := validateTaskStart(r.StartedBy, r.Group, r.Tags); err != nil {
+		return nil, nil, err
+	}
+	var failures []types.Failure
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		clRec, err := c.readCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		tdRec, err := c.usableTaskDefinition(tx, who, r.TaskDefinition, TaskDefinitionUse{
+			Inactive: ecs.InvalidParameterException(msgTaskDefinitionInactive),
+			NotFound: ecs.ClientException(msgTaskDefinitionNotFound),
+		})
+		if err != nil {
+			return err
+		}
+		td, err := materialize(tdRec)
+		if err != nil {
+			return err
+		}
+		if err := checkLaunchType(td, types.LaunchTypeEc2, r.NetworkConfiguration); err != nil {
+			return err
+		}
+		for _, ci := range r.ContainerInstances {
+			failures = append(failures, types.Failure{
+				Arn:    ptr(containerInstanceARN(who, clRec.Name, ci)),
+				Reason: ptr("MISSING"),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, ecs.AsError(err)
+	}
+	return []types.Task{}, failures, nil
+}
+
+// containerInstanceARN echoes an ARN, or makes the long-format ARN of a
+// container instance ID.
+func containerInstanceARN(who Caller, cluster, ident string) string {
+	if strings.HasPrefix(ident, "arn:") {
+		return ident
+	}
+	return fmt.Sprintf("arn:%s:ecs:%s:%s:container-instance/%s/%s", ecs.Partition(who.Region), who.Region, who.Account, cluster, ident)
+}
+
+// StopTask asks a task to stop. The reason defaults to ECS's "Task stopped
+// by user". Stopping a task already asked to stop, or STOPPED, changes
+// nothing and answers it as it is.
+func (c *Control) StopTask(ctx context.Context, who Caller, cluster, ident, reason string) (types.Task, error) {
+	if reason == "" {
+		reason = ecs.ReasonUserStopped
+	}
+	var out types.Task
+	changed := false
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		clRec, err := c.readCluster(tx, who, cluster)
+		if err != nil {
+			return err
+		}
+		rec, err := findTask(tx, who, clRec.Name, ident)
+		if err != nil {
+			return err
+		}
+		task, err := records.Task(rec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		next := ecs.RequestStop(task, types.TaskStopCodeUserInitiated, reason, c.now())
+		if changed = next.Version != task.Version; changed {
+			nrec, err := records.FromTask(who.Scope, next)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			if err := tx.PutTask(nrec); err != nil {
+				return ecs.ServerException(err)
+			}
+		}
+		tags, err := tx.Tags(deref(next.TaskArn))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return ecs.ServerException(err)
+		}
+		next.Tags = records.Tags(tags)
+		out = next
+		return nil
+	})
+	if err != nil {
+		return types.Task{}, ecs.AsError(err)
+	}
+	if changed {
+		c.notify(TopicTask, deref(out.TaskArn))
+	}
+	return out, nil
+}
+
+// findTask resolves a task ID or ARN within a cluster. A task ARN naming
+// another cluster, account or region is a task ECS cannot find.
+func findTask(tx store.ReadTx, who Caller, cluster, ident string) (store.Task, error) {
+	ref, ok := ecs.ParseResourceRef("task", ident)
+	if !ok {
+		return store.Task{}, ecs.InvalidParameterException(msgTaskIdentifierInvalid)
+	}
+	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+		return store.Task{}, ecs.InvalidParameterException(msgTaskNotFound)
+	}
+	rec, err := tx.Task(who.Scope, cluster, ref.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Task{}, ecs.InvalidParameterException(msgTaskNotFound)
+	}
+	if err != nil {
+		return store.Task{}, ecs.ServerException(err)
+	}
+	return rec, nil
+}
+
+// DescribeTasks describes up to 100 tasks of a cluster. Unknown tasks are
+// failures with reason MISSING. Tags are filled only when asked for
+// (include TAGS); otherwise "tags" is the empty list ECS answers.
+func (c *Control) DescribeTasks(ctx context.Context, who Caller, cluster string, idents []string, withTags bool) ([]types.Task, []types.Failure, error) {
+	switch {
+	case len(idents) == 0:
+		return nil, nil, ecs.InvalidParameterException(msgTasksEmpty)
+	case len(idents) > MaxDescribeTasks:
+		return nil, nil, ecs.InvalidParameterException(msgTasksTooMany)
+	}
+	tasks := []types.Task{}
+	failures := []types.Failure{}
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		clRec, err := c.readCluster(tx, who, cluster)
+		if err != nil {
+			return err
+		}
+		for _, ident := range idents {
+			rec, err := findTask(tx, who, clRec.Name, ident)
+			var e *ecs.Error
+			if errors.As(err, &e) && e.Code == "InvalidParameterException" {
+				failures = append(failures, types.Failure{Arn: ptr(missingTaskARN(who, clRec.Name, ident)), Reason: ptr("MISSING")})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			task, err := records.Task(rec)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			task.Tags = []types.Tag{}
+			if withTags {
+				tags, err := tx.Tags(deref(task.TaskArn))
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return ecs.ServerException(err)
+				}
+				task.Tags = records.Tags(tags)
+			}
+			tasks = append(tasks, task)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, ecs.AsError(err)
+	}
+	return tasks, failures, nil
+}
+
+// missingTaskARN is the ARN a MISSING failure reports: the input when it
+// is an ARN, else the task ARN the ID would have in the cluster.
+func missingTaskARN(who Caller, cluster, ident string) string {
+	if strings.HasPrefix(ident, "arn:") {
+		return ident
+	}
+	return ecs.TaskARN(who.Region, who.Account, cluster, ident)
+}
+
+// ListTasksRequest is ListTasks' input in domain terms.
+type ListTasksRequest struct {
+	Cluster           string
+	ContainerInstance string
+	Family            string
+	ServiceName       string
+	StartedBy         string
+	DesiredStatus     types.DesiredStatus
+	LaunchType        types.LaunchType
+	MaxResults        *int32
+	NextToken         string
+}
+
+// ListTasks lists task ARNs of a cluster, filtered; desiredStatus defaults
+// to RUNNING, as ECS documents. ecsd places no task on a container
+// instance, so filtering by one lists nothing.
+func (c *Control) ListTasks(ctx context.Context, who Caller, r ListTasksRequest) ([]string, string, error) {
+	limit, err := pageSize(r.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.Family != "" && !ecs.ValidFamily(r.Family) {
+		return nil, "", ecs.InvalidParameterException(msgFamilyFilter)
+	}
+	desired := string(r.DesiredStatus)
+	if desired == "" {
+		desired = store.TaskRunning
+	}
+	var arns []string
+	var next string
+	err = c.Store.View(ctx, func(tx store.ReadTx) error {
+		clRec, err := c.readCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		q := store.TasksQuery{
+			Cluster:       clRec.Name,
+			Family:        r.Family,
+			Service:       r.ServiceName,
+			StartedBy:     r.StartedBy,
+			LaunchType:    string(r.LaunchType),
+			DesiredStatus: desired,
+			Limit:         limit + 1,
+		}
+		query := fmt.Sprintf("tasks|%s|%s|%s|%s|%s|%s|%s", q.Cluster, q.Family, q.Service, q.StartedBy, q.LaunchType, q.DesiredStatus, r.ContainerInstance)
+		if r.NextToken != "" {
+			if err := decodeToken(r.NextToken, query, &q.After); err != nil {
+				return err
+			}
+		}
+		arns = []string{}
+		if r.ContainerInstance != "" {
+			return nil
+		}
+		recs, err := tx.Tasks(who.Scope, q)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		if len(recs) > limit {
+			recs = recs[:limit]
+			next = encodeToken(query, recs[len(recs)-1].ID)
+		}
+		for _, rec := range recs {
+			arns = append(arns, ecs.TaskARN(who.Region, who.Account, rec.Cluster, rec.ID))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", ecs.AsError(err)
+	}
+	return arns, next, nil
+}
