@@ -43,6 +43,10 @@ func run(args []string) error {
 	inactiveGrace := fs.Duration("inactive-grace", envDuration("ECSD_INACTIVE_GRACE", 0),
 		"window after DeregisterTaskDefinition in which the INACTIVE revision may still start tasks and be deployed; AWS admits up to 10m; 0 = strict (env ECSD_INACTIVE_GRACE)")
 	enableReset := fs.Bool("enable-reset", envBool("ECSD_ENABLE_RESET"), "serve POST /moto-api/reset, which deletes all state (env ECSD_ENABLE_RESET=1)")
+	simDelay := fs.Duration("sim-delay", envDuration("ECSD_SIM_DELAY", 0),
+		"how long a task stays in each lifecycle state on the simulated runtime, e.g. 2s for demos (env ECSD_SIM_DELAY)")
+	taskRetention := fs.Duration("task-retention", envDuration("ECSD_TASK_RETENTION", time.Hour),
+		"how long STOPPED tasks stay describable before they are deleted (env ECSD_TASK_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +69,8 @@ func run(args []string) error {
 		DeletionDelay: *deletionDelay,
 		InactiveGrace: *inactiveGrace,
 		EnableReset:   *enableReset,
+		SimDelay:      *simDelay,
+		TaskRetention: *taskRetention,
 		Logger:        logger,
 	})
 	if err != nil {

@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/driver/fakedriver"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
@@ -38,7 +40,13 @@ type Config struct {
 	InactiveGrace time.Duration
 	// EnableReset serves POST /moto-api/reset, which clears all state.
 	EnableReset bool
-	Logger      *slog.Logger
+	// SimDelay is how long a task stays in each lifecycle state on the
+	// simulated runtime (0: as fast as possible).
+	SimDelay time.Duration
+	// TaskRetention is how long STOPPED tasks stay describable (default
+	// 1h, as ECS: "at least one hour").
+	TaskRetention time.Duration
+	Logger        *slog.Logger
 }
 
 // loop is a background worker: level-triggered, started once, stopped on
@@ -131,6 +139,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// The simulated runtime keeps its containers beside the store, so
+	// they outlive ecsd as a Docker daemon's would.
+	simDir := ""
+	if cfg.DataDir != "" {
+		simDir = filepath.Join(cfg.DataDir, "simulated")
+	}
+	sim, err := fakedriver.New(fakedriver.Config{Dir: simDir})
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
+	tasks := worker.NewTasks(worker.TasksConfig{
+		TransitionDelay:  cfg.SimDelay,
+		StoppedRetention: cfg.TaskRetention,
+		Logger:           cfg.Logger,
+	}, st, sim)
+	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
+	s.resetters = append(s.resetters, tasks.Reset)
+	s.loops = append(s.loops, tasks)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
 		Interval: cfg.DeletionInterval,

@@ -674,3 +674,24 @@ func deref(s *string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Reset forgets everything the supervisor learned and removes every
+// container group it manages, for the reset endpoint: after the store is
+// cleared, no task may keep running, and revision numbers start again, so
+// cached revisions would be wrong.
+func (w *Tasks) Reset(ctx context.Context) error {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	clear(w.defs)
+	clear(w.entered)
+	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
+	if err != nil {
+		return fmt.Errorf("task supervisor: list container groups: %w", err)
+	}
+	for _, g := range groups {
+		if err := w.driver.Remove(ctx, g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return fmt.Errorf("task supervisor: remove %s: %w", g.ID, err)
+		}
+	}
+	return nil
+}
