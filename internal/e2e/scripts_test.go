@@ -87,3 +87,29 @@ func runScript(t *testing.T, root, bin string, argv ...string) {
 		t.Logf("output:\n%s", out.Bytes())
 	}
 }
+
+// TestClusterScript runs e2e/awscli-clusters.sh (clusters, capacity
+// providers, account settings, attributes) with the AWS CLI against a
+// freshly built ecsd.
+func TestClusterScript(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping the AWS CLI cluster script in -short mode: it takes about 15s")
+	}
+	for _, tool := range []string{"aws", "curl", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s is not installed: %v", tool, err)
+		}
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "ecsd")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/ecsd")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/ecsd: %v\n%s", err, out)
+	}
+	runScript(t, root, bin, "bash", filepath.Join(root, "e2e", "awscli-clusters.sh"))
+}
