@@ -7,19 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// Cluster statuses ecsd uses. ECS also has PROVISIONING, DEPROVISIONING
-// and FAILED, which only clusters with Auto Scaling group capacity
-// providers pass through; ecsd has none.
+// Messages of cluster errors (sources in docs/compat.md). The
+// ClusterContains* and ClusterInactive ones are in errors.go.
 const (
-	ClusterActive   = "ACTIVE"
-	ClusterInactive = "INACTIVE"
-)
-
-// Messages of cluster errors (sources in docs/compat.md).
-const (
-	MsgClusterContainsServices = "The Cluster cannot be deleted while Services are active."
-	MsgClusterContainsTasks    = "The Cluster cannot be deleted while Tasks are active."
-	MsgClusterInactive         = "The referenced cluster was inactive."
 	// MsgTagInactiveCluster is what TagResource, UntagResource and
 	// ListTagsForResource answer for an INACTIVE cluster.
 	MsgTagInactiveCluster  = "The specified cluster is inactive. Specify an active cluster and try again."
@@ -69,7 +59,7 @@ func NewCluster(region, account, name string) types.Cluster {
 	return types.Cluster{
 		ClusterArn:  ptr(ClusterARN(region, account, name)),
 		ClusterName: ptr(name),
-		Status:      ptr("ACTIVE"),
+		Status:      ptr("ACTIVE"), // PROVISIONING only with Auto Scaling group providers, which ecsd has not
 		Settings: []types.ClusterSetting{
 			{Name: types.ClusterSettingNameContainerInsights, Value: ptr("disabled")},
 		},
