@@ -291,9 +291,10 @@ func TestDescribeCapacityProviders(t *testing.T) {
 
 // clusterWork makes the cluster "busy" hold an ACTIVE service or an
 // unstopped task. It uses CreateService and RunTask when ecsd implements
-// them; until then it writes the record into the stopped server's store and
-// starts ecsd again on the same data directory.
-func clusterWork(t *testing.T, s *ecsd, kind string) *ecsd {
+// them, and then returns the task's ARN; until then it writes the record
+// into the stopped server's store and starts ecsd again on the same data
+// directory.
+func clusterWork(t *testing.T, s *ecsd, kind string) (*ecsd, string) {
 	t.Helper()
 	c := s.defaultClient()
 	ctx := t.Context()
@@ -310,22 +311,27 @@ func clusterWork(t *testing.T, s *ecsd, kind string) *ecsd {
 	}
 	tdARN := td.TaskDefinition.TaskDefinitionArn
 	netConf := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
+	var taskARN string
 	if kind == "service" {
 		_, err = c.CreateService(ctx, &ecs.CreateServiceInput{
 			Cluster: aws.String("busy"), ServiceName: aws.String("svc"), TaskDefinition: tdARN,
 			DesiredCount: aws.Int32(0), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: netConf,
 		})
 	} else {
-		_, err = c.RunTask(ctx, &ecs.RunTaskInput{
+		var run *ecs.RunTaskOutput
+		run, err = c.RunTask(ctx, &ecs.RunTaskInput{
 			Cluster: aws.String("busy"), TaskDefinition: tdARN, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: netConf,
 		})
+		if err == nil {
+			taskARN = aws.ToString(run.Tasks[0].TaskArn)
+		}
 	}
 	var unsupported *types.UnsupportedFeatureException
 	if !errors.As(err, &unsupported) {
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		return s
+		return s, taskARN
 	}
 	t.Logf("%s is not implemented yet: writing the record into the store", kind)
 	s.stop(t)
@@ -361,7 +367,7 @@ func clusterWork(t *testing.T, s *ecsd, kind string) *ecsd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startServer(t, withDataDir(s.cfg.DataDir))
+	return startServer(t, withDataDir(s.cfg.DataDir)), ""
 }
 
 func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
@@ -384,12 +390,29 @@ func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, withDataDir(t.TempDir()))
 			createCluster(t, s.defaultClient(), &ecs.CreateClusterInput{ClusterName: aws.String("busy")})
-			s = clusterWork(t, s, tt.kind)
+			s, taskARN := clusterWork(t, s, tt.kind)
 			c := s.defaultClient()
 			_, err := c.DeleteCluster(t.Context(), &ecs.DeleteClusterInput{Cluster: aws.String("busy")})
 			tt.want(t, err)
 			if cl := describeCluster(t, c, "busy"); aws.ToString(cl.Status) != "ACTIVE" || !tt.count(cl) {
 				t.Errorf("after the refused delete: %+v", cl)
+			}
+			if taskARN == "" {
+				return
+			}
+			// Once the task has stopped the cluster can go.
+			if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Cluster: aws.String("busy"), Task: aws.String(taskARN)}); err != nil {
+				t.Fatal(err)
+			}
+			err = ecs.NewTasksStoppedWaiter(c, func(o *ecs.TasksStoppedWaiterOptions) {
+				o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+			}).Wait(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("busy"), Tasks: []string{taskARN}}, time.Minute)
+			if err != nil {
+				t.Fatalf("tasks-stopped: %v", err)
+			}
+			out, err := c.DeleteCluster(t.Context(), &ecs.DeleteClusterInput{Cluster: aws.String("busy")})
+			if err != nil || aws.ToString(out.Cluster.Status) != "INACTIVE" {
+				t.Fatalf("DeleteCluster after the task stopped = %+v, %v", out, err)
 			}
 		})
 	}
