@@ -64,6 +64,31 @@ func ServiceNotFoundException() *Error {
 	return newError("ServiceNotFoundException", "Service not found.")
 }
 
+// ServiceNotActiveException is returned for a service that is DRAINING
+// or INACTIVE when the operation needs an ACTIVE one.
+func ServiceNotActiveException() *Error {
+	return newError("ServiceNotActiveException", "Service was not ACTIVE.")
+}
+
+// ServiceDeploymentNotFoundException is returned for a service deployment
+// that does not exist.
+func ServiceDeploymentNotFoundException(format string, args ...any) *Error {
+	return newError("ServiceDeploymentNotFoundException", format, args...)
+}
+
+// ConflictException is returned for a request that conflicts with the
+// resource's current state (StopServiceDeployment on a finished
+// deployment).
+func ConflictException(format string, args ...any) *Error {
+	return newError("ConflictException", format, args...)
+}
+
+// NamespaceNotFoundException is returned for a Service Connect namespace
+// that does not exist.
+func NamespaceNotFoundException(format string, args ...any) *Error {
+	return newError("NamespaceNotFoundException", format, args...)
+}
+
 // ClusterInactiveException is ECS's answer for a cluster that was deleted
 // and is INACTIVE: the same ClusterNotFoundException code as a cluster
 // that never existed, with its own message.

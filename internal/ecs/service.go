@@ -266,3 +266,28 @@ func ServiceOfTask(group string) string {
 
 // ServiceGroup is the group of the tasks a service starts.
 func ServiceGroup(service string) string { return "service:" + service }
+
+// DeploymentOfRevision rebuilds the deployments[] entry that runs a
+// service revision (ecsd gives each revision the number of the deployment
+// that first deployed it). A circuit-breaker rollback reactivates it.
+func DeploymentOfRevision(rev types.ServiceRevision) types.Deployment {
+	id := DeploymentIDOfRevision(deref(rev.ServiceRevisionArn))
+	return types.Deployment{
+		Id:                          ptr(id),
+		Status:                      ptr(DeploymentActive),
+		TaskDefinition:              rev.TaskDefinition,
+		CreatedAt:                   rev.CreatedAt,
+		UpdatedAt:                   rev.CreatedAt,
+		LaunchType:                  rev.LaunchType,
+		CapacityProviderStrategy:    rev.CapacityProviderStrategy,
+		PlatformVersion:             rev.PlatformVersion,
+		PlatformFamily:              rev.PlatformFamily,
+		NetworkConfiguration:        rev.NetworkConfiguration,
+		RolloutState:                types.DeploymentRolloutStateCompleted,
+		RolloutStateReason:          ptr(RolloutCompleted(id)),
+		ServiceConnectConfiguration: rev.ServiceConnectConfiguration,
+		VolumeConfigurations:        rev.VolumeConfigurations,
+		VpcLatticeConfigurations:    rev.VpcLatticeConfigurations,
+		FargateEphemeralStorage:     nil,
+	}
+}

@@ -1,0 +1,465 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// MaxDescribeServiceDeployments is how many ARNs DescribeServiceDeployments
+// and DescribeServiceRevisions take ("You can specify a maximum of 20
+// ARNs").
+const MaxDescribeServiceDeployments = 20
+
+// ListServiceDeploymentsRequest is ListServiceDeployments' input.
+type ListServiceDeploymentsRequest struct {
+	Cluster, Service string
+	CreatedAt        *types.CreatedAt
+	Statuses         []types.ServiceDeploymentStatus
+	MaxResults       *int32
+	NextToken        string
+}
+
+// ListServiceDeployments lists a service's deployments newest first
+// (20 a page by default). Only the deployments of the service that holds
+// the name now are listed: ECS deletes a service's history with it.
+func (c *Control) ListServiceDeployments(ctx context.Context, who Caller, r ListServiceDeploymentsRequest) ([]types.ServiceDeploymentBrief, string, error) {
+	limit := 20
+	if r.MaxResults != nil {
+		var err error
+		if limit, err = pageSize(r.MaxResults); err != nil {
+			return nil, "", err
+		}
+	}
+	if r.Service == "" {
+		return nil, "", ecs.InvalidParameterException("Service cannot be blank.")
+	}
+	const query = "serviceDeployments"
+	var after string
+	if r.NextToken != "" {
+		if err := decodeToken(r.NextToken, query, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	var out []types.ServiceDeploymentBrief
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		svc, err := c.anyService(tx, who, r.Cluster, r.Service)
+		if err != nil {
+			return err
+		}
+		q := store.ServiceDeploymentsQuery{Cluster: svc.Cluster, Service: svc.Name,
+			CreatedAfter: svc.CreatedAt.Add(-time.Millisecond)}
+		for _, s := range r.Statuses {
+			q.Statuses = append(q.Statuses, string(s))
+		}
+		if ca := r.CreatedAt; ca != nil {
+			// ecsd keeps milliseconds; a deployment made in the very
+			// millisecond of "after" is listed, so a client that notes the
+			// time just before its UpdateService finds the deployment.
+			if ca.After != nil && ca.After.Add(-time.Millisecond).After(q.CreatedAfter) {
+				q.CreatedAfter = ca.After.Truncate(time.Millisecond).Add(-time.Millisecond)
+			}
+			if ca.Before != nil {
+				q.CreatedBefore = *ca.Before
+			}
+		}
+		recs, err := tx.ServiceDeployments(who.Scope, q)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		for _, rec := range recs {
+			sd, err := records.ServiceDeployment(rec)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			brief := types.ServiceDeploymentBrief{
+				ServiceDeploymentArn: sd.ServiceDeploymentArn, ServiceArn: sd.ServiceArn, ClusterArn: sd.ClusterArn,
+				CreatedAt: sd.CreatedAt, StartedAt: sd.StartedAt, FinishedAt: sd.FinishedAt,
+				Status: sd.Status, StatusReason: sd.StatusReason,
+			}
+			if sd.TargetServiceRevision != nil {
+				brief.TargetServiceRevisionArn = sd.TargetServiceRevision.Arn
+			}
+			out = append(out, brief)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if after != "" {
+		for i, b := range out {
+			if deref(b.ServiceDeploymentArn) == after {
+				out = out[i+1:]
+				break
+			}
+		}
+	}
+	var next string
+	if len(out) > limit {
+		out = out[:limit]
+		next = encodeToken(query, deref(out[limit-1].ServiceDeploymentArn))
+	}
+	if out == nil {
+		out = []types.ServiceDeploymentBrief{}
+	}
+	return out, next, nil
+}
+
+// anyService finds a service of a cluster whatever its status.
+func (c *Control) anyService(tx store.ReadTx, who Caller, cluster, service string) (store.Service, error) {
+	cl, err := c.readCluster(tx, who, cluster)
+	if err != nil {
+		return store.Service{}, err
+	}
+	name, ok := serviceName(who, cl.Name, service)
+	if !ok {
+		return store.Service{}, ecs.ServiceNotFoundException()
+	}
+	rec, err := tx.Service(who.Scope, cl.Name, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Service{}, ecs.ServiceNotFoundException()
+	}
+	if err != nil {
+		return store.Service{}, ecs.ServerException(err)
+	}
+	return rec, nil
+}
+
+// ownedByService reports whether a service-deployment or revision record
+// belongs to the service that holds its name now (not to an earlier,
+// deleted service of the same name), and returns that service.
+func ownedByService(tx store.ReadTx, scope store.Scope, cluster, service string, createdAt time.Time) (store.Service, bool, error) {
+	rec, err := tx.Service(scope, cluster, service)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Service{}, false, nil
+	}
+	if err != nil {
+		return store.Service{}, false, ecs.ServerException(err)
+	}
+	return rec, !createdAt.Before(rec.CreatedAt), nil
+}
+
+// DescribeServiceDeployments describes up to 20 service deployments.
+// Unknown ARNs are failures with reason MISSING. A deployment still under
+// way reports the live task counts of its revisions.
+func (c *Control) DescribeServiceDeployments(ctx context.Context, who Caller, arns []string) ([]types.ServiceDeployment, []types.Failure, error) {
+	if err := checkARNCount(arns, "Service Deployment"); err != nil {
+		return nil, nil, err
+	}
+	out, failures := []types.ServiceDeployment{}, []types.Failure{}
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		for _, arn := range arns {
+			rec, err := tx.ServiceDeployment(who.Scope, arn)
+			if errors.Is(err, store.ErrNotFound) {
+				failures = append(failures, missing(arn))
+				continue
+			}
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			sd, err := records.ServiceDeployment(rec)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			svcRec, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(sd.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if !owned {
+				failures = append(failures, missing(arn))
+				continue
+			}
+			if deref(sd.ServiceDeploymentArn) != "" {
+				if err := liveCounts(&sd, svcRec); err != nil {
+					return err
+				}
+			}
+			out = append(out, sd)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, failures, nil
+}
+
+// liveCounts fills the task counts of the revisions of a service
+// deployment that is still under way from the service's deployments[],
+// and its circuit breaker's failure count from the deployment it targets.
+func liveCounts(sd *types.ServiceDeployment, svcRec store.Service) error {
+	switch sd.Status {
+	case types.ServiceDeploymentStatusInProgress, types.ServiceDeploymentStatusPending, types.ServiceDeploymentStatusRollbackInProgress:
+	default:
+		return nil
+	}
+	svc, err := records.Service(svcRec)
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	byRevision := map[string]types.Deployment{}
+	for _, d := range svc.Deployments {
+		byRevision[ecs.RevisionID(deref(d.Id))] = d
+	}
+	fill := func(sum *types.ServiceRevisionSummary) {
+		if sum == nil {
+			return
+		}
+		d, ok := byRevision[lastSegment(deref(sum.Arn))]
+		if !ok {
+			sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = 0, 0, 0
+			return
+		}
+		sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = d.DesiredCount, d.RunningCount, d.PendingCount
+	}
+	fill(sd.TargetServiceRevision)
+	for i := range sd.SourceServiceRevisions {
+		fill(&sd.SourceServiceRevisions[i])
+	}
+	if sd.TargetServiceRevision != nil && sd.DeploymentCircuitBreaker != nil {
+		if d, ok := byRevision[lastSegment(deref(sd.TargetServiceRevision.Arn))]; ok {
+			sd.DeploymentCircuitBreaker.FailureCount = d.FailedTasks
+		}
+	}
+	return nil
+}
+
+// DescribeServiceRevisions describes up to 20 service revisions. Unknown
+// ARNs are failures with reason MISSING.
+func (c *Control) DescribeServiceRevisions(ctx context.Context, who Caller, arns []string) ([]types.ServiceRevision, []types.Failure, error) {
+	if err := checkARNCount(arns, "Service Revision"); err != nil {
+		return nil, nil, err
+	}
+	out, failures := []types.ServiceRevision{}, []types.Failure{}
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		for _, arn := range arns {
+			rec, err := tx.ServiceRevision(who.Scope, arn)
+			if errors.Is(err, store.ErrNotFound) {
+				failures = append(failures, missing(arn))
+				continue
+			}
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			rev, err := records.ServiceRevision(rec)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			if _, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(rev.CreatedAt)); err != nil {
+				return err
+			} else if !owned {
+				failures = append(failures, missing(arn))
+				continue
+			}
+			out = append(out, rev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, failures, nil
+}
+
+func checkARNCount(arns []string, what string) error {
+	switch {
+	case len(arns) == 0:
+		return ecs.InvalidParameterException("%s ARNs can not be empty.", what)
+	case len(arns) > MaxDescribeServiceDeployments:
+		return ecs.InvalidParameterException("%s ARN count cannot exceed %d", what, MaxDescribeServiceDeployments)
+	}
+	return nil
+}
+
+func missing(arn string) types.Failure {
+	return types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")}
+}
+
+// StopServiceDeployment stops a service deployment that is under way.
+// ROLLBACK (the default) goes back to the service revision of the last
+// deployment that completed, whether or not rollback was configured;
+// ABORT stops the deployment where it is (it launches no more tasks).
+func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn string, stopType types.StopServiceDeploymentStopType) (string, error) {
+	if arn == "" {
+		return "", ecs.InvalidParameterException("serviceDeploymentArn can not be blank.")
+	}
+	if stopType == "" {
+		stopType = types.StopServiceDeploymentStopTypeRollback
+	}
+	if stopType != types.StopServiceDeploymentStopTypeRollback && stopType != types.StopServiceDeploymentStopTypeAbort {
+		return "", ecs.InvalidParameterException("stopType must be ROLLBACK or ABORT.")
+	}
+	now := c.now()
+	var svcARN string
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := tx.ServiceDeployment(who.Scope, arn)
+		if errors.Is(err, store.ErrNotFound) {
+			return ecs.ServiceDeploymentNotFoundException("The service deployment does not exist.")
+		}
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		sd, err := records.ServiceDeployment(rec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		svcRec, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(sd.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if !owned {
+			return ecs.ServiceDeploymentNotFoundException("The service deployment does not exist.")
+		}
+		if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending ||
+			svcRec.Status != store.ServiceActive {
+			return ecs.ConflictException("The service deployment is not in progress and cannot be stopped.")
+		}
+		svc, err := records.Service(svcRec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		target := ecs.DeploymentIDOfRevision(deref(sd.TargetServiceRevision.Arn))
+		primary := -1
+		for i, d := range svc.Deployments {
+			if deref(d.Id) == target && deref(d.Status) == ecs.DeploymentPrimary {
+				primary = i
+			}
+		}
+		if primary < 0 {
+			return ecs.ConflictException("The service deployment is not in progress and cannot be stopped.")
+		}
+		if stopType == types.StopServiceDeploymentStopTypeAbort {
+			p := &svc.Deployments[primary]
+			p.RolloutState = types.DeploymentRolloutStateFailed
+			p.RolloutStateReason = ptr("ECS deployment " + target + " stopped.")
+			p.UpdatedAt = timePtr(now)
+			if err := stopServiceDeployment(tx, who, arn, now, "", "Service deployment was stopped by a StopServiceDeployment request."); err != nil {
+				return err
+			}
+		} else {
+			rb, err := rollbackTarget(tx, who.Scope, svcRec, target)
+			if err != nil {
+				return err
+			}
+			if rb == nil {
+				return ecs.ConflictException("There is no completed service deployment to roll back to.")
+			}
+			rollBack(&svc, *rb, int(svc.DesiredCount), now)
+			sd.Status = types.ServiceDeploymentStatusRollbackInProgress
+			sd.StatusReason = ptr("Service deployment rolled back by a StopServiceDeployment request.")
+			sd.UpdatedAt = timePtr(now)
+			sd.Rollback = &types.Rollback{Reason: sd.StatusReason, StartedAt: timePtr(now),
+				ServiceRevisionArn: ptr(ecs.ServiceRevisionARN(who.Region, who.Account, svcRec.Cluster, svcRec.Name, ecs.RevisionID(deref(rb.Id))))}
+			if rec, err = records.FromServiceDeployment(who.Scope, sd); err != nil {
+				return ecs.ServerException(err)
+			}
+			if err := tx.PutServiceDeployment(rec); err != nil {
+				return ecs.ServerException(err)
+			}
+		}
+		svcRec, err = records.FromService(who.Scope, svc)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		svcARN = deref(svc.ServiceArn)
+		return wrapServer(tx.PutService(svcRec))
+	})
+	if err != nil {
+		return "", err
+	}
+	c.notify(TopicService, svcARN)
+	return arn, nil
+}
+
+// rollbackTarget is the deployment a rollback goes back to: the service
+// revision of the newest service deployment that completed (directly or
+// by rolling back), as a deployments[] entry. nil when there is none, or
+// when it is the deployment being stopped.
+func rollbackTarget(tx store.ReadTx, scope store.Scope, svcRec store.Service, exclude string) (*types.Deployment, error) {
+	recs, err := tx.ServiceDeployments(scope, store.ServiceDeploymentsQuery{
+		Cluster: svcRec.Cluster, Service: svcRec.Name, Limit: 1,
+		Statuses:     []string{string(types.ServiceDeploymentStatusSuccessful), string(types.ServiceDeploymentStatusRollbackSuccessful)},
+		CreatedAfter: svcRec.CreatedAt.Add(-time.Millisecond),
+	})
+	if err != nil || len(recs) == 0 {
+		return nil, wrapServer(err)
+	}
+	sd, err := records.ServiceDeployment(recs[0])
+	if err != nil {
+		return nil, ecs.ServerException(err)
+	}
+	revARN := ""
+	switch {
+	case sd.Status == types.ServiceDeploymentStatusRollbackSuccessful && sd.Rollback != nil:
+		revARN = deref(sd.Rollback.ServiceRevisionArn)
+	case sd.TargetServiceRevision != nil:
+		revARN = deref(sd.TargetServiceRevision.Arn)
+	}
+	revRec, err := tx.ServiceRevision(scope, revARN)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, ecs.ServerException(err)
+	}
+	rev, err := records.ServiceRevision(revRec)
+	if err != nil {
+		return nil, ecs.ServerException(err)
+	}
+	d := ecs.DeploymentOfRevision(rev)
+	if deref(d.Id) == exclude {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// rollBack makes target the PRIMARY deployment again and the current
+// PRIMARY an ACTIVE one that drains.
+func rollBack(s *types.Service, target types.Deployment, desired int, now time.Time) {
+	rest := make([]types.Deployment, 0, len(s.Deployments))
+	for _, d := range s.Deployments {
+		if deref(d.Id) == deref(target.Id) {
+			target.RunningCount, target.PendingCount = d.RunningCount, d.PendingCount
+			continue
+		}
+		if deref(d.Status) == ecs.DeploymentPrimary {
+			d.Status = ptr(ecs.DeploymentActive)
+			d.RolloutState = types.DeploymentRolloutStateFailed
+			d.RolloutStateReason = ptr("ECS deployment " + deref(d.Id) + " rolled back.")
+			d.UpdatedAt = timePtr(now)
+		}
+		rest = append(rest, d)
+	}
+	target.Status = ptr(ecs.DeploymentPrimary)
+	target.RolloutState = types.DeploymentRolloutStateInProgress
+	target.RolloutStateReason = ptr("ECS deployment rolling back to deploymentId " + deref(target.Id) + ".")
+	target.DesiredCount = int32(desired)
+	target.FailedTasks = 0
+	target.CreatedAt, target.UpdatedAt = timePtr(now), timePtr(now)
+	s.Deployments = append([]types.Deployment{target}, rest...)
+	s.TaskDefinition = target.TaskDefinition
+	s.NetworkConfiguration = target.NetworkConfiguration
+}
+
+func lastSegment(s string) string {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}

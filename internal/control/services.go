@@ -1,0 +1,1086 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// MaxDescribeServices is how many services one DescribeServices names at
+// most ("You may specify up to 10 services").
+const MaxDescribeServices = 10
+
+// Messages of service errors; sources in docs/compat.md.
+const (
+	MsgServiceNotIdempotent   = "Creation of service was not idempotent."
+	MsgServiceNotActive       = "Service was not ACTIVE."
+	MsgServiceScaledAbove0    = "The service cannot be stopped while it is scaled above 0."
+	MsgTaskDefinitionInactive = "TaskDefinition is inactive"
+	MsgTaskDefinitionNotFound = "TaskDefinition not found."
+	MsgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
+	MsgDaemonStrategy         = "Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy."
+	MsgAwsvpcNeedsNetwork     = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+	MsgNetworkNotAwsvpc       = "Network Configuration is not valid for the given networkMode of this task definition."
+	MsgDaemonFargate          = "Fargate does not support the DAEMON scheduling strategy."
+	MsgTaskDefinitionRequired = "TaskDefinition must be specified."
+)
+
+// serviceTaskDefinitionUse is how CreateService and UpdateService refuse
+// a revision: both answer ClientException (unlike RunTask).
+var serviceTaskDefinitionUse = TaskDefinitionUse{
+	Inactive: ecs.ClientException(MsgTaskDefinitionInactive),
+	NotFound: ecs.ClientException(MsgTaskDefinitionNotFound),
+}
+
+// CreateServiceRequest is CreateService's input. Service carries every
+// member the input shares with the model's Service (the api layer copies
+// them through the wire codec, so none is dropped); the rest are here.
+type CreateServiceRequest struct {
+	Cluster     string
+	ClientToken string
+	// Role is the IAM role name or ARN given for a load balancer.
+	Role    string
+	Service types.Service
+	// Extras are the deployment settings the model's Service does not
+	// carry (ECS keeps them on each deployment).
+	Extras DeploymentExtras
+}
+
+// DeploymentExtras are the settings a deployment runs with that live on
+// the deployment, not on the service.
+type DeploymentExtras struct {
+	ServiceConnectConfiguration *types.ServiceConnectConfiguration
+	VolumeConfigurations        []types.ServiceVolumeConfiguration
+	VpcLatticeConfigurations    []types.VpcLatticeConfiguration
+}
+
+// extrasOf returns the deployment settings of a service's PRIMARY
+// deployment.
+func extrasOf(s types.Service) DeploymentExtras {
+	for _, d := range s.Deployments {
+		if deref(d.Status) == ecs.DeploymentPrimary {
+			return DeploymentExtras{d.ServiceConnectConfiguration, d.VolumeConfigurations, d.VpcLatticeConfigurations}
+		}
+	}
+	return DeploymentExtras{}
+}
+
+// CreateService creates a service and its first deployment, service
+// revision and service deployment. A name may be reused once the service
+// holding it is INACTIVE.
+func (c *Control) CreateService(ctx context.Context, who Caller, r CreateServiceRequest) (types.Service, error) {
+	spec := r.Service
+	name := deref(spec.ServiceName)
+	if name == "" || !ecs.ValidServiceName(name) {
+		return types.Service{}, ecs.InvalidParameterException(`Service name must match ^[a-zA-Z0-9\-_]{1,255}$, but was %s`, name)
+	}
+	if spec.Tags != nil {
+		if err := ecs.ValidateTags(spec.Tags); err != nil {
+			return types.Service{}, err
+		}
+	}
+	if spec.SchedulingStrategy == "" {
+		spec.SchedulingStrategy = types.SchedulingStrategyReplica
+	}
+	if spec.DeploymentController == nil || spec.DeploymentController.Type == "" {
+		spec.DeploymentController = &types.DeploymentController{Type: types.DeploymentControllerTypeEcs}
+	}
+	daemon := spec.SchedulingStrategy == types.SchedulingStrategyDaemon
+	switch {
+	case spec.LaunchType != "" && len(spec.CapacityProviderStrategy) > 0:
+		return types.Service{}, ecs.InvalidParameterException(MsgLaunchTypeAndStrategy)
+	case daemon && len(spec.CapacityProviderStrategy) > 0:
+		return types.Service{}, ecs.InvalidParameterException(MsgDaemonStrategy)
+	case daemon && spec.LaunchType == types.LaunchTypeFargate:
+		return types.Service{}, ecs.InvalidParameterException(MsgDaemonFargate)
+	case spec.DesiredCount < 0:
+		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
+	}
+	if daemon {
+		// A DAEMON service runs one task per container instance; ecsd
+		// registers none.
+		spec.DesiredCount = 0
+	}
+	dc, err := deploymentConfiguration(nil, spec.DeploymentConfiguration, spec.SchedulingStrategy)
+	if err != nil {
+		return types.Service{}, err
+	}
+	spec.DeploymentConfiguration = dc
+
+	now := c.now()
+	var out types.Service
+	err = c.Store.Update(ctx, func(tx store.Tx) error {
+		cl, err := c.useCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		arn := ecs.ServiceARN(who.Region, who.Account, cl.Name, name)
+		cur, err := tx.Service(who.Scope, cl.Name, name)
+		switch {
+		case err == nil && cur.Status != store.ServiceInactive:
+			return ecs.InvalidParameterException(MsgServiceNotIdempotent)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return ecs.ServerException(err)
+		}
+		cluster, err := records.Cluster(cl)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		svc := spec
+		svc.ServiceArn = ptr(arn)
+		svc.ClusterArn = ptr(ecs.ClusterARN(who.Region, who.Account, cl.Name))
+		svc.Status = ptr(ecs.ServiceActive)
+		svc.CreatedAt = timePtr(now)
+		svc.CreatedBy = ptr(who.ARN)
+		svc.RunningCount, svc.PendingCount = 0, 0
+		svc.Events = []types.ServiceEvent{}
+		svc.Deployments = []types.Deployment{}
+		svc.TaskSets = nil
+		svc.Tags = nil
+		svc.RoleArn = ptr(roleARN(who, r.Role))
+		if svc.PropagateTags == "" {
+			svc.PropagateTags = types.PropagateTagsNone
+		}
+		if svc.HealthCheckGracePeriodSeconds == nil {
+			svc.HealthCheckGracePeriodSeconds = ptr(int32(0))
+		}
+		if svc.AvailabilityZoneRebalancing == "" && !daemon {
+			svc.AvailabilityZoneRebalancing = types.AvailabilityZoneRebalancingEnabled
+		}
+		emptyLists(&svc)
+
+		ecsController := svc.DeploymentController.Type == types.DeploymentControllerTypeEcs
+		ident := deref(svc.TaskDefinition)
+		var td types.TaskDefinition
+		switch {
+		case ident != "":
+			rec, err := c.usableTaskDefinition(tx, who, ident, serviceTaskDefinitionUse)
+			if err != nil {
+				return err
+			}
+			if td, err = materialize(rec); err != nil {
+				return err
+			}
+			svc.TaskDefinition = td.TaskDefinitionArn
+		case svc.DeploymentController.Type != types.DeploymentControllerTypeExternal:
+			return ecs.InvalidParameterException(MsgTaskDefinitionRequired)
+		}
+		if err := placement(&svc, cluster, td); err != nil {
+			return err
+		}
+		if ecsController {
+			if _, err := c.startDeployment(tx, who, &svc, td, r.Extras, now); err != nil {
+				return err
+			}
+		}
+		rec, err := records.FromService(who.Scope, svc)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		if err := tx.PutService(rec); err != nil {
+			return ecs.ServerException(err)
+		}
+		// The tags of a deleted service of the same name do not carry over.
+		if err := tx.DeleteTags(arn); err != nil {
+			return ecs.ServerException(err)
+		}
+		if len(spec.Tags) > 0 {
+			if err := tx.PutTags(who.Scope, arn, storeTags(spec.Tags)); err != nil {
+				return ecs.ServerException(err)
+			}
+		}
+		out, err = serviceView(tx, rec, false)
+		return err
+	})
+	if err != nil {
+		return types.Service{}, err
+	}
+	c.notify(TopicService, deref(out.ServiceArn))
+	return out, nil
+}
+
+// roleARN is the roleArn a service reports: the role the request named
+// (a bare name is a role of the caller's account), else the Amazon ECS
+// service-linked role.
+func roleARN(who Caller, role string) string {
+	switch {
+	case role == "":
+		return ecs.ServiceLinkedRoleARN(who.Region, who.Account)
+	case strings.HasPrefix(role, "arn:"):
+		return role
+	}
+	return "arn:" + ecs.Partition(who.Region) + ":iam::" + who.Account + ":role/" + strings.TrimPrefix(role, "/")
+}
+
+// emptyLists gives a service the empty lists ECS always writes.
+func emptyLists(s *types.Service) {
+	if s.LoadBalancers == nil {
+		s.LoadBalancers = []types.LoadBalancer{}
+	}
+	if s.ServiceRegistries == nil {
+		s.ServiceRegistries = []types.ServiceRegistry{}
+	}
+	if s.PlacementConstraints == nil {
+		s.PlacementConstraints = []types.PlacementConstraint{}
+	}
+	if s.PlacementStrategy == nil {
+		s.PlacementStrategy = []types.PlacementStrategy{}
+	}
+}
+
+// deploymentConfiguration merges an update into the current deployment
+// configuration (nil for a new service) and applies ECS's defaults: 100 %
+// minimum healthy and 200 % maximum for REPLICA services, 0 % and 100 %
+// for DAEMON ones, and a disabled circuit breaker.
+func deploymentConfiguration(cur, in *types.DeploymentConfiguration, strategy types.SchedulingStrategy) (*types.DeploymentConfiguration, error) {
+	out := types.DeploymentConfiguration{}
+	if cur != nil {
+		out = *cur
+	}
+	if in != nil {
+		if in.MinimumHealthyPercent != nil {
+			out.MinimumHealthyPercent = in.MinimumHealthyPercent
+		}
+		if in.MaximumPercent != nil {
+			out.MaximumPercent = in.MaximumPercent
+		}
+		if in.DeploymentCircuitBreaker != nil {
+			out.DeploymentCircuitBreaker = in.DeploymentCircuitBreaker
+		}
+		if in.Alarms != nil {
+			out.Alarms = in.Alarms
+		}
+		if in.Strategy != "" {
+			out.Strategy = in.Strategy
+		}
+		if in.BakeTimeInMinutes != nil {
+			out.BakeTimeInMinutes = in.BakeTimeInMinutes
+		}
+		if in.LifecycleHooks != nil {
+			out.LifecycleHooks = in.LifecycleHooks
+		}
+		if in.CanaryConfiguration != nil {
+			out.CanaryConfiguration = in.CanaryConfiguration
+		}
+		if in.LinearConfiguration != nil {
+			out.LinearConfiguration = in.LinearConfiguration
+		}
+		if in.EarlySuccessCriteria != nil {
+			out.EarlySuccessCriteria = in.EarlySuccessCriteria
+		}
+	}
+	minPct, maxPct := int32(ecs.DefaultMinimumHealthyPercent), int32(ecs.DefaultMaximumPercent)
+	if strategy == types.SchedulingStrategyDaemon {
+		minPct, maxPct = ecs.DaemonDefaultMinimumHealthyPercent, ecs.DaemonDefaultMaximumPercent
+	}
+	if out.MinimumHealthyPercent == nil {
+		out.MinimumHealthyPercent = ptr(minPct)
+	}
+	if out.MaximumPercent == nil {
+		out.MaximumPercent = ptr(maxPct)
+	}
+	if out.DeploymentCircuitBreaker == nil {
+		out.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{}
+	}
+	switch {
+	case *out.MinimumHealthyPercent < 0 || *out.MinimumHealthyPercent > 100:
+		return nil, ecs.InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
+	case *out.MaximumPercent < 0:
+		return nil, ecs.InvalidParameterException("maximumPercent must be greater than or equal to 0.")
+	}
+	return &out, nil
+}
+
+// placement resolves where a service's tasks run (launch type or capacity
+// provider strategy, the cluster's default strategy when the request
+// names neither, else EC2) and checks the revision and network
+// configuration against it.
+func placement(s *types.Service, cluster types.Cluster, td types.TaskDefinition) error {
+	if s.LaunchType == "" && len(s.CapacityProviderStrategy) == 0 {
+		if len(cluster.DefaultCapacityProviderStrategy) > 0 && s.SchedulingStrategy != types.SchedulingStrategyDaemon {
+			s.CapacityProviderStrategy = cluster.DefaultCapacityProviderStrategy
+		} else {
+			s.LaunchType = types.LaunchTypeEc2
+		}
+	}
+	if len(s.CapacityProviderStrategy) > 0 {
+		if err := ecs.ValidateStrategy(s.CapacityProviderStrategy, cluster.CapacityProviders); err != nil {
+			return err
+		}
+		s.CapacityProviderStrategy = ecs.NormalizeStrategy(s.CapacityProviderStrategy)
+	}
+	fargate := s.LaunchType == types.LaunchTypeFargate || usesFargateProvider(s.CapacityProviderStrategy)
+	if td.TaskDefinitionArn != nil {
+		if s.LaunchType == types.LaunchTypeFargate && !slices.Contains(td.Compatibilities, types.CompatibilityFargate) {
+			return ecs.InvalidParameterException("Task definition does not support launch_type FARGATE.")
+		}
+		if err := checkNetwork(td, s.NetworkConfiguration); err != nil {
+			return err
+		}
+	}
+	if fargate {
+		if s.PlatformVersion == nil || *s.PlatformVersion == "" {
+			s.PlatformVersion = ptr("LATEST")
+		}
+		if s.PlatformFamily == nil {
+			s.PlatformFamily = ptr(platformFamilyOf(td))
+		}
+	} else {
+		s.PlatformVersion, s.PlatformFamily = nil, nil
+	}
+	return nil
+}
+
+func usesFargateProvider(strategy []types.CapacityProviderStrategyItem) bool {
+	for _, item := range strategy {
+		if ecs.IsBuiltinCapacityProvider(deref(item.CapacityProvider)) {
+			return true
+		}
+	}
+	return false
+}
+
+// platformFamilyOf is the Fargate platform family of a revision: its
+// operating system family, Linux by default.
+func platformFamilyOf(td types.TaskDefinition) string {
+	if td.RuntimePlatform != nil && td.RuntimePlatform.OperatingSystemFamily != "" && td.RuntimePlatform.OperatingSystemFamily != types.OSFamilyLinux {
+		return string(td.RuntimePlatform.OperatingSystemFamily)
+	}
+	return "Linux"
+}
+
+// checkNetwork applies ECS's rule that awsvpc revisions need a network
+// configuration and other network modes take none.
+func checkNetwork(td types.TaskDefinition, nc *types.NetworkConfiguration) error {
+	awsvpc := td.NetworkMode == types.NetworkModeAwsvpc
+	has := nc != nil && nc.AwsvpcConfiguration != nil
+	switch {
+	case awsvpc && !has:
+		return ecs.InvalidParameterException(MsgAwsvpcNeedsNetwork)
+	case !awsvpc && has:
+		return ecs.InvalidParameterException(MsgNetworkNotAwsvpc)
+	case has && len(nc.AwsvpcConfiguration.Subnets) == 0:
+		return ecs.InvalidParameterException("subnets can not be empty.")
+	}
+	return nil
+}
+
+// startDeployment makes a new PRIMARY deployment of the service's current
+// configuration: the deployments[] entry (IN_PROGRESS; the scheduler sets
+// its desired count), the service revision it deploys and the service
+// deployment that records it. The previous PRIMARY becomes ACTIVE and
+// drains as the new one comes up.
+func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td types.TaskDefinition, x DeploymentExtras, now time.Time) (types.Deployment, error) {
+	ref, _ := ecs.ParseResourceRef("service", deref(s.ServiceArn))
+	id := ecs.NewDeploymentID()
+	d := types.Deployment{
+		Id:                          ptr(id),
+		Status:                      ptr(ecs.DeploymentPrimary),
+		TaskDefinition:              s.TaskDefinition,
+		CreatedAt:                   timePtr(now),
+		UpdatedAt:                   timePtr(now),
+		LaunchType:                  s.LaunchType,
+		CapacityProviderStrategy:    s.CapacityProviderStrategy,
+		NetworkConfiguration:        s.NetworkConfiguration,
+		RolloutState:                types.DeploymentRolloutStateInProgress,
+		RolloutStateReason:          ptr(ecs.RolloutInProgress(id)),
+		ServiceConnectConfiguration: x.ServiceConnectConfiguration,
+		VolumeConfigurations:        x.VolumeConfigurations,
+		VpcLatticeConfigurations:    x.VpcLatticeConfigurations,
+	}
+	if s.PlatformVersion != nil {
+		// A deployment runs a concrete platform version.
+		d.PlatformVersion = ptr(resolvePlatformVersion(*s.PlatformVersion))
+		d.PlatformFamily = s.PlatformFamily
+	}
+	var sources []types.ServiceRevisionSummary
+	for i := range s.Deployments {
+		prev := &s.Deployments[i]
+		if deref(prev.Status) == ecs.DeploymentPrimary {
+			prev.Status = ptr(ecs.DeploymentActive)
+			prev.UpdatedAt = timePtr(now)
+		}
+		sources = append(sources, revisionSummary(who, ref.Cluster, ref.Name, *prev))
+	}
+	s.Deployments = append([]types.Deployment{d}, s.Deployments...)
+
+	rev := types.ServiceRevision{
+		ServiceRevisionArn:          ptr(ecs.ServiceRevisionARN(who.Region, who.Account, ref.Cluster, ref.Name, ecs.RevisionID(id))),
+		ServiceArn:                  s.ServiceArn,
+		ClusterArn:                  s.ClusterArn,
+		TaskDefinition:              s.TaskDefinition,
+		CapacityProviderStrategy:    s.CapacityProviderStrategy,
+		LaunchType:                  s.LaunchType,
+		PlatformVersion:             d.PlatformVersion,
+		PlatformFamily:              d.PlatformFamily,
+		LoadBalancers:               s.LoadBalancers,
+		ServiceRegistries:           s.ServiceRegistries,
+		NetworkConfiguration:        s.NetworkConfiguration,
+		ContainerImages:             containerImages(td),
+		GuardDutyEnabled:            false,
+		ServiceConnectConfiguration: x.ServiceConnectConfiguration,
+		VolumeConfigurations:        x.VolumeConfigurations,
+		VpcLatticeConfigurations:    x.VpcLatticeConfigurations,
+		CreatedAt:                   timePtr(now),
+	}
+	revRec, err := records.FromServiceRevision(who.Scope, rev)
+	if err != nil {
+		return d, ecs.ServerException(err)
+	}
+	if err := tx.PutServiceRevision(revRec); err != nil {
+		return d, ecs.ServerException(err)
+	}
+
+	// A deployment still under way when a new one starts is stopped.
+	if prevARN := deref(s.CurrentServiceDeployment); prevARN != "" {
+		if err := stopServiceDeployment(tx, who, prevARN, now, "", "Service deployment was superseded by a new service deployment."); err != nil {
+			return d, err
+		}
+	}
+	sdARN := ecs.ServiceDeploymentARN(who.Region, who.Account, ref.Cluster, ref.Name, ecs.NewServiceDeploymentID())
+	if sources == nil {
+		sources = []types.ServiceRevisionSummary{}
+	}
+	sd := types.ServiceDeployment{
+		ServiceDeploymentArn:   ptr(sdARN),
+		ServiceArn:             s.ServiceArn,
+		ClusterArn:             s.ClusterArn,
+		CreatedAt:              timePtr(now),
+		StartedAt:              timePtr(now),
+		UpdatedAt:              timePtr(now),
+		SourceServiceRevisions: sources,
+		TargetServiceRevision: &types.ServiceRevisionSummary{
+			Arn: rev.ServiceRevisionArn, RequestedTaskCount: s.DesiredCount,
+		},
+		Status:                  types.ServiceDeploymentStatusInProgress,
+		DeploymentConfiguration: s.DeploymentConfiguration,
+		DeploymentCircuitBreaker: circuitBreakerState(s.DeploymentConfiguration, int(s.DesiredCount)),
+	}
+	if s.DeploymentConfiguration != nil && s.DeploymentConfiguration.Alarms != nil && s.DeploymentConfiguration.Alarms.Enable {
+		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
+			AlarmNames: s.DeploymentConfiguration.Alarms.AlarmNames, TriggeredAlarmNames: []string{}}
+	} else {
+		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
+	}
+	sdRec, err := records.FromServiceDeployment(who.Scope, sd)
+	if err != nil {
+		return d, ecs.ServerException(err)
+	}
+	if err := tx.PutServiceDeployment(sdRec); err != nil {
+		return d, ecs.ServerException(err)
+	}
+	s.CurrentServiceDeployment = ptr(sdARN)
+	return d, nil
+}
+
+// resolvePlatformVersion is the Fargate platform version LATEST stands for.
+func resolvePlatformVersion(v string) string {
+	if v == "" || v == "LATEST" {
+		return ecs.DefaultFargatePlatform
+	}
+	return v
+}
+
+func containerImages(td types.TaskDefinition) []types.ContainerImage {
+	out := make([]types.ContainerImage, 0, len(td.ContainerDefinitions))
+	for _, cd := range td.ContainerDefinitions {
+		out = append(out, types.ContainerImage{ContainerName: cd.Name, Image: cd.Image})
+	}
+	return out
+}
+
+// circuitBreakerState is a service deployment's deploymentCircuitBreaker.
+func circuitBreakerState(dc *types.DeploymentConfiguration, desired int) *types.ServiceDeploymentCircuitBreaker {
+	var cb *types.DeploymentCircuitBreaker
+	if dc != nil {
+		cb = dc.DeploymentCircuitBreaker
+	}
+	if cb == nil || !cb.Enable {
+		return &types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
+	}
+	return &types.ServiceDeploymentCircuitBreaker{
+		Status:    types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
+		Threshold: int32(ecs.CircuitBreakerThreshold(desired, cb)),
+	}
+}
+
+// revisionSummary is one deployment's revision as a service deployment
+// lists it, with the deployment's counts.
+func revisionSummary(who Caller, cluster, service string, d types.Deployment) types.ServiceRevisionSummary {
+	return types.ServiceRevisionSummary{
+		Arn:                ptr(ecs.ServiceRevisionARN(who.Region, who.Account, cluster, service, ecs.RevisionID(deref(d.Id)))),
+		RequestedTaskCount: d.DesiredCount,
+		RunningTaskCount:   d.RunningCount,
+		PendingTaskCount:   d.PendingCount,
+	}
+}
+
+// stopServiceDeployment ends a service deployment that is still under way
+// (PENDING or IN_PROGRESS): STOPPED, with the reason. A rollback already
+// started is left to finish.
+func stopServiceDeployment(tx store.Tx, who Caller, arn string, now time.Time, status types.ServiceDeploymentStatus, reason string) error {
+	rec, err := tx.ServiceDeployment(who.Scope, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	sd, err := records.ServiceDeployment(rec)
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending {
+		return nil
+	}
+	if status == "" {
+		status = types.ServiceDeploymentStatusStopped
+	}
+	sd.Status = status
+	sd.StatusReason = ptr(reason)
+	sd.UpdatedAt = timePtr(now)
+	if status == types.ServiceDeploymentStatusStopped {
+		sd.StoppedAt = timePtr(now)
+		sd.FinishedAt = timePtr(now)
+	}
+	if sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
+		sd.DeploymentCircuitBreaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
+	}
+	rec, err = records.FromServiceDeployment(who.Scope, sd)
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	return wrapServer(tx.PutServiceDeployment(rec))
+}
+
+func wrapServer(err error) error {
+	if err != nil {
+		return ecs.ServerException(err)
+	}
+	return nil
+}
+
+// UpdateServiceRequest is UpdateService's input: nil and empty members
+// leave the service as it is.
+type UpdateServiceRequest struct {
+	Cluster                       string
+	Service                       string
+	DesiredCount                  *int32
+	TaskDefinition                *string
+	ForceNewDeployment            bool
+	DeploymentConfiguration       *types.DeploymentConfiguration
+	DeploymentController          *types.DeploymentController
+	NetworkConfiguration          *types.NetworkConfiguration
+	CapacityProviderStrategy      []types.CapacityProviderStrategyItem
+	PlatformVersion               *string
+	HealthCheckGracePeriodSeconds *int32
+	EnableExecuteCommand          *bool
+	EnableECSManagedTags          *bool
+	PropagateTags                 types.PropagateTags
+	PlacementConstraints          []types.PlacementConstraint
+	PlacementStrategy             []types.PlacementStrategy
+	LoadBalancers                 []types.LoadBalancer
+	ServiceRegistries             []types.ServiceRegistry
+	ServiceConnectConfiguration   *types.ServiceConnectConfiguration
+	VolumeConfigurations          []types.ServiceVolumeConfiguration
+	VpcLatticeConfigurations      []types.VpcLatticeConfiguration
+	AvailabilityZoneRebalancing   types.AvailabilityZoneRebalancing
+}
+
+// UpdateService changes a service. A change to what its tasks run (task
+// definition, network configuration, capacity provider strategy, platform
+// version, load balancers, service registries, Service Connect, volumes)
+// or forceNewDeployment starts a new deployment; the desired count and
+// the other settings apply to the running deployment. A service whose
+// revision was deregistered may still change its desired count: only a
+// newly named revision must be ACTIVE.
+func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateServiceRequest) (types.Service, error) {
+	if r.DesiredCount != nil && *r.DesiredCount < 0 {
+		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
+	}
+	now := c.now()
+	var out types.Service
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := c.activeService(tx, who, r.Cluster, r.Service)
+		if err != nil {
+			return err
+		}
+		s, err := records.Service(rec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		clRec, err := tx.Cluster(who.Scope, rec.Cluster)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		cluster, err := records.Cluster(clRec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		controller := types.DeploymentControllerTypeEcs
+		if s.DeploymentController != nil && s.DeploymentController.Type != "" {
+			controller = s.DeploymentController.Type
+		}
+		if controller != types.DeploymentControllerTypeEcs && (r.TaskDefinition != nil || r.NetworkConfiguration != nil || r.PlatformVersion != nil || r.LoadBalancers != nil || r.ForceNewDeployment) {
+			return ecs.InvalidParameterException("Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy to trigger a new deployment.", controller)
+		}
+
+		deploy := r.ForceNewDeployment
+		var td types.TaskDefinition
+		if r.TaskDefinition != nil {
+			tdRec, err := c.usableTaskDefinition(tx, who, *r.TaskDefinition, serviceTaskDefinitionUse)
+			if err != nil {
+				return err
+			}
+			if td, err = materialize(tdRec); err != nil {
+				return err
+			}
+			if deref(td.TaskDefinitionArn) != deref(s.TaskDefinition) {
+				s.TaskDefinition = td.TaskDefinitionArn
+				deploy = true
+			}
+		}
+		changed := func(cur, next any) bool { return !reflect.DeepEqual(cur, next) }
+		if r.NetworkConfiguration != nil && changed(s.NetworkConfiguration, r.NetworkConfiguration) {
+			s.NetworkConfiguration, deploy = r.NetworkConfiguration, true
+		}
+		if r.CapacityProviderStrategy != nil {
+			strategy := ecs.NormalizeStrategy(r.CapacityProviderStrategy)
+			if changed(s.CapacityProviderStrategy, strategy) {
+				if err := ecs.ValidateStrategy(strategy, cluster.CapacityProviders); err != nil {
+					return err
+				}
+				s.CapacityProviderStrategy, deploy = strategy, true
+				if len(strategy) > 0 {
+					s.LaunchType = ""
+				}
+			}
+		}
+		if r.PlatformVersion != nil && *r.PlatformVersion != deref(s.PlatformVersion) {
+			s.PlatformVersion, deploy = r.PlatformVersion, true
+		}
+		if r.LoadBalancers != nil && changed(s.LoadBalancers, r.LoadBalancers) {
+			s.LoadBalancers, deploy = r.LoadBalancers, true
+		}
+		if r.ServiceRegistries != nil && changed(s.ServiceRegistries, r.ServiceRegistries) {
+			s.ServiceRegistries, deploy = r.ServiceRegistries, true
+		}
+		x := extrasOf(s)
+		if r.ServiceConnectConfiguration != nil && changed(x.ServiceConnectConfiguration, r.ServiceConnectConfiguration) {
+			x.ServiceConnectConfiguration, deploy = r.ServiceConnectConfiguration, true
+		}
+		if r.VolumeConfigurations != nil && changed(x.VolumeConfigurations, r.VolumeConfigurations) {
+			x.VolumeConfigurations, deploy = r.VolumeConfigurations, true
+		}
+		if r.VpcLatticeConfigurations != nil && changed(x.VpcLatticeConfigurations, r.VpcLatticeConfigurations) {
+			x.VpcLatticeConfigurations, deploy = r.VpcLatticeConfigurations, true
+		}
+		if r.DesiredCount != nil && s.SchedulingStrategy != types.SchedulingStrategyDaemon {
+			s.DesiredCount = *r.DesiredCount
+		}
+		dc, err := deploymentConfiguration(s.DeploymentConfiguration, r.DeploymentConfiguration, s.SchedulingStrategy)
+		if err != nil {
+			return err
+		}
+		s.DeploymentConfiguration = dc
+		if r.DeploymentController != nil && r.DeploymentController.Type != "" {
+			s.DeploymentController = r.DeploymentController
+		}
+		if r.HealthCheckGracePeriodSeconds != nil {
+			s.HealthCheckGracePeriodSeconds = r.HealthCheckGracePeriodSeconds
+		}
+		if r.EnableExecuteCommand != nil {
+			s.EnableExecuteCommand = *r.EnableExecuteCommand
+		}
+		if r.EnableECSManagedTags != nil {
+			s.EnableECSManagedTags = *r.EnableECSManagedTags
+		}
+		if r.PropagateTags != "" {
+			s.PropagateTags = r.PropagateTags
+		}
+		if r.PlacementConstraints != nil {
+			s.PlacementConstraints = r.PlacementConstraints
+		}
+		if r.PlacementStrategy != nil {
+			s.PlacementStrategy = r.PlacementStrategy
+		}
+		if r.AvailabilityZoneRebalancing != "" {
+			s.AvailabilityZoneRebalancing = r.AvailabilityZoneRebalancing
+		}
+		if deploy && controller == types.DeploymentControllerTypeEcs {
+			if td.TaskDefinitionArn == nil {
+				// The service's own revision: a forced deployment
+				// re-deploys it even if it was deregistered since.
+				if td, err = serviceTaskDefinition(tx, who, deref(s.TaskDefinition)); err != nil {
+					return err
+				}
+			}
+			if err := placement(&s, cluster, td); err != nil {
+				return err
+			}
+			if _, err := c.startDeployment(tx, who, &s, td, x, now); err != nil {
+				return err
+			}
+		}
+		emptyLists(&s)
+		rec, err = records.FromService(who.Scope, s)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		if err := tx.PutService(rec); err != nil {
+			return ecs.ServerException(err)
+		}
+		out, err = serviceView(tx, rec, false)
+		return err
+	})
+	if err != nil {
+		return types.Service{}, err
+	}
+	c.notify(TopicService, deref(out.ServiceArn))
+	return out, nil
+}
+
+// serviceTaskDefinition loads the revision a service runs, whatever its
+// status: a service keeps its revision after it is deregistered.
+func serviceTaskDefinition(tx store.ReadTx, who Caller, arn string) (types.TaskDefinition, error) {
+	ref, err := ecs.ParseTaskDefinitionRef(arn)
+	if err != nil || !ref.HasRevision {
+		return types.TaskDefinition{}, ecs.ClientException(MsgTaskDefinitionNotFound)
+	}
+	rec, err := tx.TaskDefinition(who.Scope, ref.Family, ref.Revision)
+	if errors.Is(err, store.ErrNotFound) {
+		return types.TaskDefinition{}, ecs.ClientException(MsgTaskDefinitionNotFound)
+	}
+	if err != nil {
+		return types.TaskDefinition{}, ecs.ServerException(err)
+	}
+	return materialize(rec)
+}
+
+// DeleteService deletes a service: it goes DRAINING, the scheduler stops
+// its tasks, and it is INACTIVE once none is left running. ECS refuses a
+// REPLICA service still scaled above 0 unless force is set.
+func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, service string, force bool) (types.Service, error) {
+	now := c.now()
+	var out types.Service
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := c.activeService(tx, who, cluster, service)
+		if err != nil {
+			return err
+		}
+		s, err := records.Service(rec)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		if s.SchedulingStrategy != types.SchedulingStrategyDaemon && s.DesiredCount > 0 && !force {
+			return ecs.InvalidParameterException(MsgServiceScaledAbove0)
+		}
+		s.Status = ptr(ecs.ServiceDraining)
+		s.DesiredCount = 0
+		if arn := deref(s.CurrentServiceDeployment); arn != "" {
+			if err := stopServiceDeployment(tx, who, arn, now, "", "Service deployment was stopped because the service was deleted."); err != nil {
+				return err
+			}
+		}
+		rec, err = records.FromService(who.Scope, s)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		if err := tx.PutService(rec); err != nil {
+			return ecs.ServerException(err)
+		}
+		out, err = serviceView(tx, rec, false)
+		return err
+	})
+	if err != nil {
+		return types.Service{}, err
+	}
+	c.notify(TopicService, deref(out.ServiceArn))
+	return out, nil
+}
+
+// activeService finds the ACTIVE service an operation that changes it
+// names. A service that does not exist is ServiceNotFoundException; one
+// that is DRAINING or INACTIVE is ServiceNotActiveException.
+func (c *Control) activeService(tx store.ReadTx, who Caller, cluster, service string) (store.Service, error) {
+	cl, err := c.readCluster(tx, who, cluster)
+	if err != nil {
+		return store.Service{}, err
+	}
+	name, ok := serviceName(who, cl.Name, service)
+	if !ok {
+		return store.Service{}, ecs.ServiceNotFoundException()
+	}
+	rec, err := tx.Service(who.Scope, cl.Name, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Service{}, ecs.ServiceNotFoundException()
+	case err != nil:
+		return store.Service{}, ecs.ServerException(err)
+	case rec.Status != store.ServiceActive:
+		return store.Service{}, ecs.ServiceNotActiveException()
+	}
+	return rec, nil
+}
+
+// serviceName extracts the service name from a name or ARN. A long-format
+// ARN must name the cluster the request is about.
+func serviceName(who Caller, cluster, ident string) (string, bool) {
+	ref, ok := ecs.ParseResourceRef("service", ident)
+	if !ok || !ecs.ValidServiceName(ref.Name) {
+		return "", false
+	}
+	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+		return "", false
+	}
+	return ref.Name, true
+}
+
+// DescribeServices describes up to 10 services of a cluster, INACTIVE
+// ones included. Services that do not exist are failures with reason
+// MISSING; their arn is the input ARN, or for a name the short-format
+// service ARN (without the cluster), as ECS reports it.
+func (c *Control) DescribeServices(ctx context.Context, who Caller, cluster string, idents []string, withTags bool) ([]types.Service, []types.Failure, error) {
+	switch {
+	case len(idents) == 0:
+		return nil, nil, ecs.InvalidParameterException("Services cannot be empty.")
+	case len(idents) > MaxDescribeServices:
+		return nil, nil, ecs.InvalidParameterException("service names can have at most %d items.", MaxDescribeServices)
+	}
+	services, failures := []types.Service{}, []types.Failure{}
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		cl, err := c.readCluster(tx, who, cluster)
+		if err != nil {
+			return err
+		}
+		for _, ident := range idents {
+			name, ok := serviceName(who, cl.Name, ident)
+			var rec store.Service
+			if ok {
+				rec, err = tx.Service(who.Scope, cl.Name, name)
+			}
+			if !ok || errors.Is(err, store.ErrNotFound) {
+				arn := ident
+				if !strings.HasPrefix(ident, "arn:") {
+					arn = "arn:" + ecs.Partition(who.Region) + ":ecs:" + who.Region + ":" + who.Account + ":service/" + ident
+				}
+				failures = append(failures, types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				continue
+			}
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			s, err := serviceView(tx, rec, withTags)
+			if err != nil {
+				return err
+			}
+			services = append(services, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return services, failures, nil
+}
+
+// serviceView is a service as responses carry it: the stored document
+// with its current service revisions and, when asked, its tags.
+func serviceView(tx store.ReadTx, rec store.Service, withTags bool) (types.Service, error) {
+	s, err := records.Service(rec)
+	if err != nil {
+		return types.Service{}, ecs.ServerException(err)
+	}
+	if s.Events == nil {
+		s.Events = []types.ServiceEvent{}
+	}
+	if s.Deployments == nil {
+		s.Deployments = []types.Deployment{}
+	}
+	s.CurrentServiceRevisions = nil
+	if len(s.Deployments) > 0 {
+		ref, _ := ecs.ParseResourceRef("service", deref(s.ServiceArn))
+		who := Caller{Scope: rec.Scope}
+		for _, d := range s.Deployments {
+			sum := revisionSummary(who, ref.Cluster, ref.Name, d)
+			s.CurrentServiceRevisions = append(s.CurrentServiceRevisions, types.ServiceCurrentRevisionSummary{
+				Arn: sum.Arn, RequestedTaskCount: sum.RequestedTaskCount, RunningTaskCount: sum.RunningTaskCount, PendingTaskCount: sum.PendingTaskCount,
+			})
+		}
+	}
+	if withTags {
+		tags, err := tx.Tags(store.ServiceARN(rec.Scope, rec.Cluster, rec.Name))
+		if err != nil {
+			return types.Service{}, ecs.ServerException(err)
+		}
+		s.Tags = modelTags(tags)
+	}
+	return s, nil
+}
+
+// ListServicesRequest is ListServices' input.
+type ListServicesRequest struct {
+	Cluster            string
+	LaunchType         types.LaunchType
+	SchedulingStrategy types.SchedulingStrategy
+	MaxResults         *int32
+	NextToken          string
+}
+
+// ListServices lists the ARNs of a cluster's ACTIVE services in name
+// order: a deleted service "is no longer visible in ... the ListServices
+// API operation", from the moment it is DRAINING. Pages hold 10 by
+// default.
+func (c *Control) ListServices(ctx context.Context, who Caller, r ListServicesRequest) ([]string, string, error) {
+	limit := 10
+	if r.MaxResults != nil {
+		var err error
+		if limit, err = pageSize(r.MaxResults); err != nil {
+			return nil, "", err
+		}
+	}
+	const query = "services"
+	q := store.ServicesQuery{Statuses: []string{store.ServiceActive}, LaunchType: string(r.LaunchType),
+		SchedulingStrategy: string(r.SchedulingStrategy), Limit: limit + 1}
+	var cursor struct {
+		Cluster, After string
+	}
+	if r.NextToken != "" {
+		if err := decodeToken(r.NextToken, query, &cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	var recs []store.Service
+	var clusterName string
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		cl, err := c.readCluster(tx, who, r.Cluster)
+		if err != nil {
+			return err
+		}
+		clusterName = cl.Name
+		if r.NextToken != "" && cursor.Cluster != cl.Name {
+			return ecs.InvalidParameterException("Invalid nextToken: the token is malformed or was issued for a different request.")
+		}
+		q.Cluster, q.After = cl.Name, cursor.After
+		recs, err = tx.Services(who.Scope, q)
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(recs) > limit {
+		recs = recs[:limit]
+		cursor.Cluster, cursor.After = clusterName, recs[len(recs)-1].Name
+		next = encodeToken(query, cursor)
+	}
+	arns := make([]string, len(recs))
+	for i, rec := range recs {
+		arns[i] = ecs.ServiceARN(who.Region, who.Account, rec.Cluster, rec.Name)
+	}
+	return arns, next, nil
+}
+
+// ListServicesByNamespace lists the ACTIVE services, in every cluster,
+// whose Service Connect configuration uses a namespace (by name or ARN).
+// ecsd has no AWS Cloud Map: a namespace exists while a cluster's Service
+// Connect defaults or a service names it; any other is not found, as ECS
+// answers a namespace Cloud Map does not have.
+func (c *Control) ListServicesByNamespace(ctx context.Context, who Caller, namespace string, maxResults *int32, nextToken string) ([]string, string, error) {
+	if namespace == "" {
+		return nil, "", ecs.InvalidParameterException("Namespace can not be blank.")
+	}
+	limit := 10
+	if maxResults != nil {
+		var err error
+		if limit, err = pageSize(maxResults); err != nil {
+			return nil, "", err
+		}
+	}
+	const query = "servicesByNamespace"
+	var after string
+	if nextToken != "" {
+		if err := decodeToken(nextToken, query+"/"+namespace, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	var arns []string
+	known := false
+	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+		clusters, err := tx.Clusters(who.Scope, store.ClustersQuery{})
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		for _, clRec := range clusters {
+			cl, err := records.Cluster(clRec)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			if cl.ServiceConnectDefaults != nil && sameNamespace(deref(cl.ServiceConnectDefaults.Namespace), namespace) {
+				known = true
+			}
+			svcs, err := tx.Services(who.Scope, store.ServicesQuery{Cluster: clRec.Name})
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			for _, rec := range svcs {
+				s, err := records.Service(rec)
+				if err != nil {
+					return ecs.ServerException(err)
+				}
+				sc := extrasOf(s).ServiceConnectConfiguration
+				if sc == nil || !sameNamespace(deref(sc.Namespace), namespace) {
+					continue
+				}
+				known = true
+				if rec.Status == store.ServiceActive {
+					arns = append(arns, deref(s.ServiceArn))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if !known {
+		return nil, "", ecs.NamespaceNotFoundException("Failed to retrieve namespace for %s", namespace)
+	}
+	slices.Sort(arns)
+	start, _ := slices.BinarySearch(arns, after)
+	if after != "" && start < len(arns) && arns[start] == after {
+		start++
+	}
+	arns = arns[start:]
+	var next string
+	if len(arns) > limit {
+		arns = arns[:limit]
+		next = encodeToken(query+"/"+namespace, arns[len(arns)-1])
+	}
+	if arns == nil {
+		arns = []string{}
+	}
+	return arns, next, nil
+}
+
+// sameNamespace compares a Service Connect namespace as stored with one a
+// request names: the same name or ARN, or an ARN ending in the name.
+func sameNamespace(stored, asked string) bool {
+	if stored == asked {
+		return true
+	}
+	base := func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }
+	return base(stored) == base(asked)
+}
