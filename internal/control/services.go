@@ -461,8 +461,8 @@ func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td 
 		TargetServiceRevision: &types.ServiceRevisionSummary{
 			Arn: rev.ServiceRevisionArn, RequestedTaskCount: s.DesiredCount,
 		},
-		Status:                  types.ServiceDeploymentStatusInProgress,
-		DeploymentConfiguration: s.DeploymentConfiguration,
+		Status:                   types.ServiceDeploymentStatusInProgress,
+		DeploymentConfiguration:  s.DeploymentConfiguration,
 		DeploymentCircuitBreaker: circuitBreakerState(s.DeploymentConfiguration, int(s.DesiredCount)),
 	}
 	if s.DeploymentConfiguration != nil && s.DeploymentConfiguration.Alarms != nil && s.DeploymentConfiguration.Alarms.Enable {
