@@ -1,0 +1,389 @@
+package dockerdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/ecsd/ecsd/internal/driver"
+)
+
+// The runner of a group is the part of the driver that acts over time:
+// it pulls images, creates and starts containers as their dependencies
+// allow, and once a stop is recorded makes sure every container gets its
+// SIGTERM and, after its stop timeout, its SIGKILL. It is level-triggered:
+// each step reads the group from Docker and does what is missing, so a
+// runner of a new process (New adopts every group) carries on where a
+// dead one left off. It returns when nothing is left to do; Stop and
+// Start wake or restart it.
+
+// ensureRunner starts the group's runner, or wakes the active one.
+func (d *Driver) ensureRunner(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx.Err() != nil {
+		return
+	}
+	g := d.groupLocked(id)
+	if g.running {
+		select {
+		case g.kick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	g.running, g.cancel, g.done = true, cancel, make(chan struct{})
+	d.wg.Add(1)
+	go d.run(ctx, id, g, g.done)
+}
+
+func (d *Driver) run(ctx context.Context, id string, g *group, done chan struct{}) {
+	defer d.wg.Done()
+	defer close(done)
+	for {
+		finished, progress, err := d.step(ctx, id, g)
+		if ctx.Err() != nil {
+			d.finish(g, true)
+			return
+		}
+		if err != nil {
+			d.log.Warn("docker runtime: group runner", "group", id, "err", err)
+		}
+		if finished && d.finish(g, false) {
+			return
+		}
+		if progress {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			d.finish(g, true)
+			return
+		case <-g.kick:
+		case <-time.After(d.poll):
+		}
+	}
+}
+
+// finish marks the runner gone, unless it was woken meanwhile (then the
+// waker relied on it and it must look again).
+func (d *Driver) finish(g *group, force bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !force {
+		select {
+		case <-g.kick:
+			return false
+		default:
+		}
+	}
+	g.running = false
+	return true
+}
+
+// step does what the group needs now. finished: nothing left to do;
+// progress: something changed, look again at once.
+func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progress bool, err error) {
+	v, err := d.load(ctx, id, true)
+	if errors.Is(err, driver.ErrNotFound) {
+		return true, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if !v.stopRequestedAt.IsZero() {
+		return d.stopStep(ctx, g, v)
+	}
+
+	// Pull outside the lock: a pull can take minutes and Stop must not
+	// wait for it.
+	for _, c := range v.spec.Containers {
+		if v.members[c.Name] != nil || v.failed[c.Name] != nil {
+			continue
+		}
+		g.mu.Lock()
+		_, pulled := g.pulledAt[c.Name]
+		_, failed := g.pullErr[c.Name]
+		g.mu.Unlock()
+		if pulled || failed {
+			continue
+		}
+		err := d.ensureImage(ctx, c.Image)
+		if ctx.Err() != nil {
+			return false, false, ctx.Err()
+		}
+		if err != nil && client.IsErrConnectionFailed(err) {
+			return false, false, err
+		}
+		g.mu.Lock()
+		if g.pulledAt == nil {
+			g.pulledAt, g.pullErr = map[string]time.Time{}, map[string]string{}
+		}
+		if err != nil {
+			g.pullErr[c.Name] = "CannotPullContainerError: " + err.Error()
+		} else {
+			g.pulledAt[c.Name] = time.Now().UTC()
+		}
+		g.mu.Unlock()
+	}
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ctx.Err() != nil {
+		return true, false, nil
+	}
+	// Read again under the lock: a Stop may have been recorded while we
+	// pulled, and then nothing more may start.
+	if v, err = d.load(ctx, id, true); err != nil {
+		return errors.Is(err, driver.ErrNotFound), false, err
+	}
+	if !v.stopRequestedAt.IsZero() {
+		return false, true, nil
+	}
+	if v.spec.NetworkMode == driver.NetworkAwsvpc && v.anchor.State == container.StateCreated {
+		// A failure here shows up as each container's failure to start
+		// in a namespace that is not running.
+		if err := d.cli.ContainerStart(ctx, v.anchor.ID, container.StartOptions{}); err != nil {
+			d.log.Warn("docker runtime: starting the network namespace", "group", id, "err", err)
+		}
+		return false, true, nil
+	}
+	pending := false
+	for _, c := range v.spec.Containers {
+		if m := v.members[c.Name]; m != nil {
+			// Created by a process that died before starting it: the
+			// dependencies were met then.
+			if m.State != nil && m.State.Status == container.StateCreated && m.State.Error == "" && parseTime(m.State.StartedAt).IsZero() {
+				if err := d.startContainer(ctx, v, c, m.ID, parseTime(m.Config.Labels[labelPulledAt])); err != nil {
+					return false, false, err
+				}
+				progress = true
+			}
+			continue
+		}
+		if v.failed[c.Name] != nil {
+			continue
+		}
+		if reason := g.pullErr[c.Name]; reason != "" {
+			if err := d.placeholder(ctx, v, c, reason, time.Time{}); err != nil {
+				return false, false, err
+			}
+			progress = true
+			continue
+		}
+		pulledAt, ok := g.pulledAt[c.Name]
+		if !ok {
+			pending = true
+			continue
+		}
+		met, reason := dependencies(v, c)
+		switch {
+		case reason == "" && !met && c.StartTimeout > 0 && time.Since(pulledAt) > c.StartTimeout:
+			reason = "CannotStartContainerError: timed out waiting for dependencies"
+			fallthrough
+		case reason != "":
+			if err := d.placeholder(ctx, v, c, reason, pulledAt); err != nil {
+				return false, false, err
+			}
+			progress = true
+		case !met:
+			pending = true
+		default:
+			if err := d.createAndStart(ctx, g, v, c, pulledAt); err != nil {
+				return false, false, err
+			}
+			progress = true
+		}
+	}
+	return !pending && !progress, progress, nil
+}
+
+// dependencies reports whether c's dependsOn conditions are all met now,
+// or why one never will be.
+func dependencies(v *view, c driver.ContainerSpec) (met bool, reason string) {
+	met = true
+	for _, dep := range c.DependsOn {
+		spec, ok := v.spec.container(dep.Container)
+		if !ok {
+			return false, dependencyReason(dep)
+		}
+		ds := containerState(v, spec, time.Time{})
+		if ds.FailedToStart() || ds.Status == driver.StatusExited && ds.StartedAt.IsZero() {
+			return false, dependencyReason(dep)
+		}
+		if ds.StartedAt.IsZero() {
+			met = false
+			continue
+		}
+		exited := ds.Status == driver.StatusExited
+		switch dep.Condition {
+		case driver.ConditionComplete:
+			met = met && exited
+		case driver.ConditionSuccess:
+			if exited && (ds.ExitCode == nil || *ds.ExitCode != 0) {
+				return false, dependencyReason(dep)
+			}
+			met = met && exited
+		case driver.ConditionHealthy:
+			switch {
+			case spec.HealthCheck == nil || ds.Health == driver.HealthUnhealthy:
+				return false, dependencyReason(dep)
+			case ds.Health == driver.HealthHealthy:
+			case exited:
+				return false, dependencyReason(dep)
+			default:
+				met = false
+			}
+		}
+	}
+	return met, ""
+}
+
+func dependencyReason(dep driver.Dependency) string {
+	return fmt.Sprintf("CannotStartContainerError: dependency %s of container %s was not met", dep.Condition, dep.Container)
+}
+
+// createAndStart creates c's container and starts it.
+func (d *Driver) createAndStart(ctx context.Context, g *group, v *view, c driver.ContainerSpec, pulledAt time.Time) error {
+	cfg, host := d.containerConfig(v, c, pulledAt)
+	resp, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, containerName(v.spec.ID, c.Name))
+	switch {
+	case cerrdefs.IsConflict(err):
+		return nil // made meanwhile; the next step sees it
+	case cerrdefs.IsNotFound(err) && isImageMissing(err):
+		delete(g.pulledAt, c.Name) // removed since the pull: pull again
+		return nil
+	case err != nil && (ctx.Err() != nil || client.IsErrConnectionFailed(err)):
+		return err
+	case err != nil:
+		return d.placeholder(ctx, v, c, "CannotCreateContainerError: "+err.Error(), pulledAt)
+	}
+	return d.startContainer(ctx, v, c, resp.ID, pulledAt)
+}
+
+// startContainer starts a created container. One that will not start is
+// replaced by a placeholder saying why, in ECS's words: Docker does not
+// always record the error on the container.
+func (d *Driver) startContainer(ctx context.Context, v *view, c driver.ContainerSpec, id string, pulledAt time.Time) error {
+	err := d.cli.ContainerStart(ctx, id, container.StartOptions{})
+	if err == nil || ctx.Err() != nil || client.IsErrConnectionFailed(err) {
+		return err
+	}
+	if err := d.removeContainer(ctx, id); err != nil {
+		return err
+	}
+	return d.placeholder(ctx, v, c, "CannotStartContainerError: "+err.Error(), pulledAt)
+}
+
+// placeholder records that c gave up starting: a never-started container
+// of c's name whose labels carry the reason.
+func (d *Driver) placeholder(ctx context.Context, v *view, c driver.ContainerSpec, reason string, pulledAt time.Time) error {
+	own := map[string]string{
+		labelGroup:     v.spec.ID,
+		labelRole:      roleFailed,
+		labelContainer: c.Name,
+		labelEssential: fmt.Sprint(c.Essential),
+		labelReason:    reason,
+		labelFailedAt:  formatTime(time.Now()),
+	}
+	if !pulledAt.IsZero() {
+		own[labelPulledAt] = formatTime(pulledAt)
+	}
+	_, err := d.cli.ContainerCreate(ctx,
+		&container.Config{Image: d.pause, Labels: d.labels(c.Labels, v.spec.Labels, own)},
+		&container.HostConfig{NetworkMode: "none"},
+		nil, nil, containerName(v.spec.ID, c.Name))
+	if err != nil && !cerrdefs.IsConflict(err) {
+		return fmt.Errorf("docker runtime: recording the failure of %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// stopStep makes every running container of a stopping group stop by
+// its deadline (the stop request plus its stop timeout), and once none
+// runs, kills the pause process.
+func (d *Driver) stopStep(ctx context.Context, g *group, v *view) (finished, progress bool, err error) {
+	running := false
+	for _, c := range v.spec.Containers {
+		m := v.members[c.Name]
+		if m == nil || m.State == nil || !(m.State.Running || m.State.Paused || m.State.Restarting) {
+			continue
+		}
+		running = true
+		timeout := c.StopTimeout
+		if timeout <= 0 {
+			timeout = v.stopTimeout
+		}
+		g.mu.Lock()
+		inFlight := g.stopping[m.ID]
+		if !inFlight {
+			if g.stopping == nil {
+				g.stopping = map[string]bool{}
+			}
+			g.stopping[m.ID] = true
+		}
+		g.mu.Unlock()
+		if inFlight {
+			continue
+		}
+		// Docker sends the image's stop signal, waits, then kills; its
+		// timeout is in whole seconds, so round the remaining time up.
+		secs := max(0, int(math.Ceil(time.Until(v.stopRequestedAt.Add(timeout)).Seconds())))
+		d.wg.Add(1)
+		go func(id string) {
+			defer d.wg.Done()
+			if err := d.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil && ctx.Err() == nil && !cerrdefs.IsNotFound(err) {
+				d.log.Warn("docker runtime: stopping a container", "group", v.spec.ID, "container", id, "err", err)
+			}
+			g.mu.Lock()
+			delete(g.stopping, id)
+			g.mu.Unlock()
+			select {
+			case g.kick <- struct{}{}:
+			default:
+			}
+		}(m.ID)
+	}
+	if running {
+		return false, false, nil
+	}
+	if v.anchor.State == container.StateRunning {
+		if err := d.cli.ContainerKill(ctx, v.anchor.ID, "KILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			return false, false, fmt.Errorf("docker runtime: stopping the network namespace: %w", err)
+		}
+	}
+	return true, false, nil
+}
+
+// ensureImage pulls ref unless the Engine has it. ECS agents pull
+// always by default; with no registry at hand, and images built locally,
+// pulling only what is missing is what makes local images usable.
+func (d *Driver) ensureImage(ctx context.Context, ref string) error {
+	if _, err := d.cli.ImageInspect(ctx, ref); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	rc, err := d.cli.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	// Errors after the pull started come in the progress stream.
+	return jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil)
+}
+
+func isImageMissing(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), "no such image")
+}

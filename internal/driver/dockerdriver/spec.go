@@ -1,0 +1,195 @@
+package dockerdriver
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/ecsd/ecsd/internal/driver"
+)
+
+// validateSpec refuses what Docker could not run at all or what would
+// break the driver's naming; what ECS validates at registration is the
+// supervisor's business, and what only Docker knows (a memory limit too
+// small, a user that does not exist) shows up as a container's failure to
+// start, as in ECS.
+func validateSpec(s driver.GroupSpec) error {
+	if err := validID(s.ID); err != nil {
+		return err
+	}
+	switch s.NetworkMode {
+	case "", driver.NetworkAwsvpc, driver.NetworkBridge, driver.NetworkHost, driver.NetworkNone:
+	default:
+		return fmt.Errorf("group %s: unknown network mode %q", s.ID, s.NetworkMode)
+	}
+	if len(s.Containers) == 0 {
+		return fmt.Errorf("group %s: no containers", s.ID)
+	}
+	for k := range s.Labels {
+		if err := checkLabelKey(k); err != nil {
+			return fmt.Errorf("group %s: %w", s.ID, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range s.Containers {
+		if !validName(c.Name) {
+			return fmt.Errorf("group %s: invalid container name %q: up to 255 letters, digits, hyphens and underscores", s.ID, c.Name)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("group %s: container name %q used twice", s.ID, c.Name)
+		}
+		seen[c.Name] = true
+		if strings.TrimSpace(c.Image) == "" {
+			return fmt.Errorf("group %s: container %s has no image", s.ID, c.Name)
+		}
+		for k := range c.Labels {
+			if err := checkLabelKey(k); err != nil {
+				return fmt.Errorf("group %s: container %s: %w", s.ID, c.Name, err)
+			}
+		}
+		for _, dep := range c.DependsOn {
+			switch dep.Condition {
+			case driver.ConditionStart, driver.ConditionComplete, driver.ConditionSuccess, driver.ConditionHealthy:
+			default:
+				return fmt.Errorf("group %s: container %s: unknown dependency condition %q", s.ID, c.Name, dep.Condition)
+			}
+		}
+		for _, pm := range c.PortMappings {
+			if pm.ContainerPort < 1 || pm.ContainerPort > 65535 || pm.HostPort < 0 || pm.HostPort > 65535 {
+				return fmt.Errorf("group %s: container %s: invalid port mapping %d:%d", s.ID, c.Name, pm.HostPort, pm.ContainerPort)
+			}
+			if p := protocol(pm); p != "tcp" && p != "udp" {
+				return fmt.Errorf("group %s: container %s: unknown protocol %q", s.ID, c.Name, pm.Protocol)
+			}
+		}
+	}
+	return nil
+}
+
+// validID: the group ID names Docker containers, so it takes what a
+// Docker name takes.
+func validID(id string) error {
+	if id == "" || len(id) > 200 || id[0] == '.' {
+		return fmt.Errorf("invalid group id %q", id)
+	}
+	for i := range len(id) {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("invalid group id %q", id)
+		}
+	}
+	return nil
+}
+
+// validName is ECS's rule for container names.
+func validName(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkLabelKey(k string) error {
+	if k == "" {
+		return errors.New("empty label key")
+	}
+	if strings.HasPrefix(k, labelPrefix) {
+		return fmt.Errorf("label %q: the prefix %s is reserved for the driver", k, labelPrefix)
+	}
+	return nil
+}
+
+// containerConfig is c as Docker runs it, the way the ECS agent maps a
+// container definition.
+func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.Time) (*container.Config, *container.HostConfig) {
+	env := make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	cfg := &container.Config{
+		Image:      c.Image,
+		Env:        env,
+		WorkingDir: c.WorkingDirectory,
+		User:       c.User,
+		OpenStdin:  c.Interactive,
+		Tty:        c.PseudoTerminal,
+		Labels: d.labels(c.Labels, v.spec.Labels, map[string]string{
+			labelGroup:     v.spec.ID,
+			labelRole:      roleContainer,
+			labelContainer: c.Name,
+			labelEssential: strconv.FormatBool(c.Essential),
+			labelPulledAt:  formatTime(pulledAt),
+		}),
+	}
+	if c.Command != nil {
+		cfg.Cmd = strslice.StrSlice(c.Command)
+	}
+	if c.EntryPoint != nil {
+		cfg.Entrypoint = strslice.StrSlice(c.EntryPoint)
+	}
+	if c.StopTimeout > 0 {
+		// For a `docker stop` by hand; the driver passes it explicitly.
+		secs := int(math.Ceil(c.StopTimeout.Seconds()))
+		cfg.StopTimeout = &secs
+	}
+	if hc := c.HealthCheck; hc != nil {
+		test := hc.Command
+		if len(test) == 0 || (test[0] != "CMD" && test[0] != "CMD-SHELL" && test[0] != "NONE") {
+			test = append([]string{"CMD"}, test...)
+		}
+		cfg.Healthcheck = &container.HealthConfig{
+			Test:        test,
+			Interval:    hc.Interval,
+			Timeout:     hc.Timeout,
+			StartPeriod: hc.StartPeriod,
+			Retries:     hc.Retries,
+		}
+	}
+	host := &container.HostConfig{
+		Privileged:     c.Privileged,
+		ReadonlyRootfs: c.ReadonlyRootFS,
+		Resources: container.Resources{
+			Memory:            int64(c.MemoryMiB) << 20,
+			MemoryReservation: int64(c.MemoryReservationMiB) << 20,
+		},
+	}
+	if c.CPU > 0 {
+		// CPU units are CPU shares; the kernel's minimum is 2.
+		host.Resources.CPUShares = int64(max(c.CPU, 2))
+	}
+	switch v.spec.NetworkMode {
+	case driver.NetworkAwsvpc:
+		host.NetworkMode = container.NetworkMode("container:" + v.anchor.ID)
+	case driver.NetworkHost, driver.NetworkNone:
+		host.NetworkMode = container.NetworkMode(v.spec.NetworkMode)
+	default:
+		host.NetworkMode = "bridge"
+		if len(c.PortMappings) > 0 {
+			cfg.ExposedPorts = nat.PortSet{}
+			host.PortBindings = nat.PortMap{}
+		}
+		for _, pm := range c.PortMappings {
+			key := portKey(pm)
+			cfg.ExposedPorts[key] = struct{}{}
+			hostPort := ""
+			if pm.HostPort > 0 {
+				hostPort = strconv.Itoa(pm.HostPort)
+			}
+			host.PortBindings[key] = append(host.PortBindings[key], nat.PortBinding{HostIP: d.bindIP, HostPort: hostPort})
+		}
+	}
+	return cfg, host
+}

@@ -1,0 +1,241 @@
+package dockerdriver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/ecsd/ecsd/internal/driver"
+)
+
+// view is a group as Docker has it now.
+type view struct {
+	anchor          container.Summary
+	spec            groupSpec
+	createdAt       time.Time
+	stopRequestedAt time.Time
+	stopTimeout     time.Duration
+	// members are the containers made from the spec, by spec name;
+	// with deep loads only.
+	members map[string]*container.InspectResponse
+	// failed are the placeholders of containers that gave up starting.
+	failed map[string]*container.Summary
+}
+
+type groupSpec struct{ driver.GroupSpec }
+
+func (s groupSpec) container(name string) (driver.ContainerSpec, bool) {
+	for _, c := range s.Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return driver.ContainerSpec{}, false
+}
+
+// load reads a group from Docker: one listing, plus one inspection per
+// container when deep (exit codes, times and health are not listed).
+func (d *Driver) load(ctx context.Context, id string, deep bool) (*view, error) {
+	all, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.filters(map[string]string{labelGroup: id})})
+	if err != nil {
+		return nil, fmt.Errorf("docker runtime: %w", err)
+	}
+	v := &view{members: map[string]*container.InspectResponse{}, failed: map[string]*container.Summary{}}
+	found := false
+	for i := range all {
+		c := &all[i]
+		switch c.Labels[labelRole] {
+		case roleAnchor:
+			if err := json.Unmarshal([]byte(c.Labels[labelSpec]), &v.spec.GroupSpec); err != nil {
+				return nil, fmt.Errorf("docker runtime: group %s: unreadable spec label: %w", id, err)
+			}
+			v.anchor, v.createdAt, found = *c, parseTime(c.Labels[labelCreatedAt]), true
+		case roleStop:
+			v.stopRequestedAt = parseTime(c.Labels[labelStopRequestedAt])
+			n, _ := strconv.ParseInt(c.Labels[labelStopTimeout], 10, 64)
+			v.stopTimeout = time.Duration(n)
+		case roleFailed:
+			v.failed[c.Labels[labelContainer]] = c
+		case roleContainer:
+			if !deep {
+				continue
+			}
+			m, err := d.cli.ContainerInspect(ctx, c.ID)
+			if cerrdefs.IsNotFound(err) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("docker runtime: %w", err)
+			}
+			v.members[c.Labels[labelContainer]] = &m
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+	}
+	return v, nil
+}
+
+// state is the group's state for Inspect and List.
+func (d *Driver) state(ctx context.Context, v *view) driver.GroupState {
+	out := driver.GroupState{
+		ID:              v.spec.ID,
+		Labels:          v.spec.Labels,
+		CreatedAt:       v.createdAt,
+		StopRequestedAt: v.stopRequestedAt,
+		Containers:      make([]driver.ContainerState, 0, len(v.spec.Containers)),
+	}
+	d.mu.Lock()
+	g := d.groups[v.spec.ID]
+	d.mu.Unlock()
+	for _, c := range v.spec.Containers {
+		var pulledAt time.Time
+		if g != nil {
+			g.mu.Lock()
+			pulledAt = g.pulledAt[c.Name]
+			g.mu.Unlock()
+		}
+		cs := containerState(v, c, pulledAt)
+		if m := v.members[c.Name]; m != nil {
+			cs.ImageDigest = d.digest(ctx, m.Image)
+		}
+		out.Containers = append(out.Containers, cs)
+	}
+	return out
+}
+
+// containerState maps what Docker has of c to the driver's terms.
+// pulledAt is the runner's memory, for a container not created yet.
+func containerState(v *view, c driver.ContainerSpec, pulledAt time.Time) driver.ContainerState {
+	cs := driver.ContainerState{Name: c.Name, Status: driver.StatusCreated, Health: driver.HealthUnknown}
+	if f := v.failed[c.Name]; f != nil {
+		cs.Status, cs.RuntimeID = driver.StatusExited, f.ID
+		cs.Reason = f.Labels[labelReason]
+		cs.FinishedAt = parseTime(f.Labels[labelFailedAt])
+		cs.PulledAt = parseTime(f.Labels[labelPulledAt])
+		return cs
+	}
+	m := v.members[c.Name]
+	if m == nil || m.State == nil {
+		cs.PulledAt = pulledAt
+		if !v.stopRequestedAt.IsZero() { // and now it never will be
+			cs.Status, cs.FinishedAt = driver.StatusExited, v.stopRequestedAt
+		}
+		return cs
+	}
+	cs.RuntimeID = m.ID
+	if m.Config != nil {
+		cs.PulledAt = parseTime(m.Config.Labels[labelPulledAt])
+	}
+	st := m.State
+	cs.StartedAt = parseTime(st.StartedAt)
+	switch {
+	case st.Running || st.Paused || st.Restarting:
+		cs.Status = driver.StatusRunning
+	case cs.StartedAt.IsZero() && st.Error != "":
+		// A start that failed and was not replaced by a placeholder yet.
+		cs.Status, cs.Reason = driver.StatusExited, "CannotStartContainerError: "+st.Error
+		cs.FinishedAt = parseTime(m.Created)
+	case cs.StartedAt.IsZero():
+		if !v.stopRequestedAt.IsZero() {
+			cs.Status, cs.FinishedAt = driver.StatusExited, v.stopRequestedAt
+		}
+	default:
+		code := st.ExitCode
+		cs.Status, cs.ExitCode, cs.FinishedAt = driver.StatusExited, &code, parseTime(st.FinishedAt)
+		if st.OOMKilled {
+			cs.Reason = reasonOOM
+		}
+	}
+	if c.HealthCheck != nil && st.Health != nil && !cs.StartedAt.IsZero() {
+		switch st.Health.Status {
+		case container.Healthy:
+			cs.Health = driver.HealthHealthy
+		case container.Unhealthy:
+			cs.Health = driver.HealthUnhealthy
+		}
+	}
+	if cs.Status == driver.StatusRunning {
+		cs.PrivateIP, cs.NetworkBindings = addresses(v, c, m)
+	}
+	return cs
+}
+
+// addresses are a running container's address and published ports.
+func addresses(v *view, c driver.ContainerSpec, m *container.InspectResponse) (string, []driver.NetworkBinding) {
+	switch v.spec.NetworkMode {
+	case driver.NetworkAwsvpc:
+		// The namespace's, as a task's ENI address.
+		if ns := v.anchor.NetworkSettings; ns != nil {
+			if n := ns.Networks["bridge"]; n != nil {
+				return n.IPAddress, nil
+			}
+		}
+		return "", nil
+	case driver.NetworkHost:
+		out := []driver.NetworkBinding{}
+		for _, pm := range c.PortMappings {
+			out = append(out, driver.NetworkBinding{BindIP: "0.0.0.0", ContainerPort: pm.ContainerPort, HostPort: pm.ContainerPort, Protocol: protocol(pm)})
+		}
+		return "", out
+	case driver.NetworkNone:
+		return "", nil
+	}
+	ip := ""
+	out := []driver.NetworkBinding{}
+	if ns := m.NetworkSettings; ns != nil {
+		if n := ns.Networks["bridge"]; n != nil {
+			ip = n.IPAddress
+		}
+		for _, pm := range c.PortMappings {
+			for _, b := range ns.Ports[portKey(pm)] {
+				host, _ := strconv.Atoi(b.HostPort)
+				out = append(out, driver.NetworkBinding{BindIP: b.HostIP, ContainerPort: pm.ContainerPort, HostPort: host, Protocol: protocol(pm)})
+			}
+		}
+	}
+	return ip, out
+}
+
+func protocol(pm driver.PortMapping) string {
+	if pm.Protocol == "" {
+		return "tcp"
+	}
+	return pm.Protocol
+}
+
+func portKey(pm driver.PortMapping) nat.Port {
+	return nat.Port(strconv.Itoa(pm.ContainerPort) + "/" + protocol(pm))
+}
+
+// digest is an image's registry digest, or its ID for an image built
+// locally (which has none).
+func (d *Driver) digest(ctx context.Context, imageID string) string {
+	d.mu.Lock()
+	dg, ok := d.digests[imageID]
+	d.mu.Unlock()
+	if ok {
+		return dg
+	}
+	img, err := d.cli.ImageInspect(ctx, imageID)
+	if err != nil {
+		return ""
+	}
+	dg = img.ID
+	if len(img.RepoDigests) > 0 {
+		if _, after, ok := strings.Cut(img.RepoDigests[0], "@"); ok {
+			dg = after
+		}
+	}
+	d.mu.Lock()
+	d.digests[imageID] = dg
+	d.mu.Unlock()
+	return dg
+}

@@ -1,0 +1,139 @@
+// Command tiny is the program inside the test image (FROM scratch, static):
+// one binary whose first argument says how to behave, so the Docker
+// driver's tests need no registry and no shell.
+//
+//	tiny run                  run until SIGTERM, then exit 0
+//	tiny exit CODE MS         exit with CODE after MS milliseconds
+//	tiny ignore-term          ignore SIGTERM (only SIGKILL ends it)
+//	tiny serve ADDR           HTTP on ADDR: /info (env, cwd, ids, args), /health; exit 0 on SIGTERM
+//	tiny get URL              exit 0 if GET URL answers 200, else 1
+//	tiny get-retry URL MS     like get, retrying for up to MS milliseconds
+//	tiny alloc MIB            touch MIB MiB of memory, then run until SIGTERM
+//	tiny health FILE          exit 0 if FILE exists (a health check command)
+//	tiny touch FILE MS        create FILE after MS milliseconds, then run until SIGTERM
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "run":
+		waitTerm()
+	case "exit":
+		need(args, 2)
+		time.Sleep(time.Duration(atoi(args[1])) * time.Millisecond)
+		os.Exit(atoi(args[0]))
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+		for { // not select{}: with no other goroutine the runtime calls that a deadlock
+			time.Sleep(time.Hour)
+		}
+	case "serve":
+		need(args, 1)
+		http.HandleFunc("/info", func(w http.ResponseWriter, r *http.Request) {
+			cwd, _ := os.Getwd()
+			host, _ := os.Hostname()
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"env": os.Environ(), "cwd": cwd, "uid": os.Getuid(), "gid": os.Getgid(),
+				"args": os.Args, "hostname": host,
+			})
+		})
+		http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+		go func() {
+			err := http.ListenAndServe(args[0], nil)
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}()
+		waitTerm()
+	case "get":
+		need(args, 1)
+		if !get(args[0]) {
+			os.Exit(1)
+		}
+	case "get-retry":
+		need(args, 2)
+		deadline := time.Now().Add(time.Duration(atoi(args[1])) * time.Millisecond)
+		for !get(args[0]) {
+			if time.Now().After(deadline) {
+				os.Exit(1)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	case "alloc":
+		need(args, 1)
+		var keep [][]byte
+		for range atoi(args[0]) {
+			b := make([]byte, 1<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			keep = append(keep, b)
+		}
+		_ = keep
+		waitTerm()
+	case "health":
+		need(args, 1)
+		if _, err := os.Stat(args[0]); err != nil {
+			os.Exit(1)
+		}
+	case "touch":
+		need(args, 2)
+		time.Sleep(time.Duration(atoi(args[1])) * time.Millisecond)
+		if err := os.WriteFile(args[0], nil, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		waitTerm()
+	default:
+		usage()
+	}
+}
+
+func get(url string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func waitTerm() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	<-ch
+	os.Exit(0)
+}
+
+func need(args []string, n int) {
+	if len(args) < n {
+		usage()
+	}
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		usage()
+	}
+	return n
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: tiny run|exit CODE MS|ignore-term|serve ADDR|get URL|get-retry URL MS|alloc MIB|health FILE|touch FILE MS")
+	os.Exit(64)
+}
