@@ -47,6 +47,10 @@ func run(args []string) error {
 		"how long a task stays in each lifecycle state on the simulated runtime, e.g. 2s for demos (env ECSD_SIM_DELAY)")
 	taskRetention := fs.Duration("task-retention", envDuration("ECSD_TASK_RETENTION", time.Hour),
 		"how long STOPPED tasks stay describable before they are deleted (env ECSD_TASK_RETENTION)")
+	serviceHealthyAfter := fs.Duration("service-healthy-after", envDuration("ECSD_SERVICE_HEALTHY_AFTER", 0),
+		"how long a service task without container health checks runs before the scheduler counts it healthy; ECS waits 40s (env ECSD_SERVICE_HEALTHY_AFTER)")
+	createDefault := fs.Bool("create-default-cluster", envBool("ECSD_CREATE_DEFAULT_CLUSTER"),
+		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,16 +66,18 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(ctx, server.Config{
-		Listen:        *listen,
-		DataDir:       *dataDir,
-		AccountID:     *account,
-		Region:        *region,
-		DeletionDelay: *deletionDelay,
-		InactiveGrace: *inactiveGrace,
-		EnableReset:   *enableReset,
-		SimDelay:      *simDelay,
-		TaskRetention: *taskRetention,
-		Logger:        logger,
+		Listen:               *listen,
+		DataDir:              *dataDir,
+		AccountID:            *account,
+		Region:               *region,
+		DeletionDelay:        *deletionDelay,
+		InactiveGrace:        *inactiveGrace,
+		EnableReset:          *enableReset,
+		CreateDefaultCluster: *createDefault,
+		SimDelay:             *simDelay,
+		TaskRetention:        *taskRetention,
+		ServiceHealthyAfter:  *serviceHealthyAfter,
+		Logger:               logger,
 	})
 	if err != nil {
 		return err

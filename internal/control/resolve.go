@@ -78,30 +78,39 @@ func (c *Control) withinInactiveGrace(rec store.TaskDefinition) bool {
 }
 
 // readCluster resolves the cluster a request names: a name or a cluster
-// ARN; "" is the default cluster. A missing or INACTIVE cluster is
-// ClusterNotFoundException, as in ECS.
+// ARN; "" is the default cluster. A missing cluster is
+// ClusterNotFoundException "Cluster not found."; a deleted (INACTIVE) one
+// the same type with "The referenced cluster was inactive.", as ECS
+// answers both.
 func (c *Control) readCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, error) {
 	name, err := clusterName(who, ident)
 	if err != nil {
 		return store.Cluster{}, err
 	}
 	rec, err := tx.Cluster(who.Scope, name)
-	if errors.Is(err, store.ErrNotFound) || err == nil && rec.Status != store.ClusterActive {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return store.Cluster{}, ecs.ClusterNotFoundException()
-	}
-	if err != nil {
+	case err != nil:
 		return store.Cluster{}, ecs.ServerException(err)
+	case rec.Status != store.ClusterActive:
+		return store.Cluster{}, ecs.ClusterInactiveException()
 	}
 	return rec, nil
 }
 
-// useCluster is readCluster for operations that place work on a cluster:
-// when the request names no cluster and the default cluster does not exist
-// yet, it is created, as ECS does on first use.
+// useCluster is readCluster for operations that place work on a cluster
+// (RunTask, CreateService). The ECS API never creates the default cluster
+// on its own (the console and the container agent call CreateCluster for
+// it), so neither does ecsd unless CreateDefaultCluster is set: then a
+// request that names no cluster creates "default" when it does not exist.
 func (c *Control) useCluster(tx store.Tx, who Caller, ident string) (store.Cluster, error) {
 	rec, err := c.readCluster(tx, who, ident)
+	if ident != "" || !c.CreateDefaultCluster {
+		return rec, err
+	}
 	var e *ecs.Error
-	if ident != "" || !errors.As(err, &e) || e.Code != "ClusterNotFoundException" {
+	if !errors.As(err, &e) || e.Code != "ClusterNotFoundException" {
 		return rec, err
 	}
 	cl := ecs.NewCluster(who.Region, who.Account, ecs.DefaultCluster)

@@ -34,6 +34,11 @@ type Control struct {
 	// the loops can act at once instead of on their next resync. topic is
 	// TopicTask or TopicService; key is the resource ARN.
 	NotifyFunc func(topic, key string)
+	// CreateDefaultCluster makes RunTask and CreateService without a
+	// cluster create the "default" cluster when it is missing, as the ECS
+	// console and agent do for a new account. Off, ecsd answers as the API
+	// does: ClusterNotFoundException.
+	CreateDefaultCluster bool
 }
 
 // New returns a Control over st using the wall clock.

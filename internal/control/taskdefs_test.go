@@ -68,6 +68,9 @@ func newControl(t *testing.T) (*control.Control, *clock) {
 	clk := &clock{t: time.Date(2024, 1, 2, 3, 4, 5, 678_912_345, time.UTC)}
 	c := control.New(st, nil)
 	c.NowFunc = clk.Now
+	// Most tests place work without creating a cluster first;
+	// TestNoDefaultClusterByDefault covers the API's own behaviour.
+	c.CreateDefaultCluster = true
 	return c, clk
 }
 

@@ -67,17 +67,26 @@ func withInactiveGrace(d time.Duration) option {
 	return func(c *server.Config) { c.InactiveGrace = d }
 }
 
+// withoutDefaultCluster answers as the ECS API does when the default
+// cluster was never created.
+func withoutDefaultCluster() option {
+	return func(c *server.Config) { c.CreateDefaultCluster = false }
+}
+
 // startServer starts ecsd on a random loopback port with a fresh data
 // directory. Unless told otherwise DELETE_IN_PROGRESS revisions wait an
 // hour, so tests can observe that state without racing the sweeper.
 func startServer(t *testing.T, opts ...option) *ecsd {
 	t.Helper()
 	cfg := server.Config{
-		Listen:        "127.0.0.1:0",
-		DataDir:       t.TempDir(),
-		AccountID:     defaultAccount,
-		Region:        defaultRegion,
-		DeletionDelay: time.Hour,
+		// Most tests run tasks without creating a cluster first;
+		// TestNoDefaultCluster covers the API's own behaviour.
+		CreateDefaultCluster: true,
+		Listen:               "127.0.0.1:0",
+		DataDir:              t.TempDir(),
+		AccountID:            defaultAccount,
+		Region:               defaultRegion,
+		DeletionDelay:        time.Hour,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -40,13 +40,21 @@ type Config struct {
 	InactiveGrace time.Duration
 	// EnableReset serves POST /moto-api/reset, which clears all state.
 	EnableReset bool
+	// CreateDefaultCluster creates the "default" cluster on first use by
+	// RunTask or CreateService, as the ECS console and agent do; the API
+	// alone does not.
+	CreateDefaultCluster bool
 	// SimDelay is how long a task stays in each lifecycle state on the
 	// simulated runtime (0: as fast as possible).
 	SimDelay time.Duration
 	// TaskRetention is how long STOPPED tasks stay describable (default
 	// 1h, as ECS: "at least one hour").
 	TaskRetention time.Duration
-	Logger        *slog.Logger
+	// ServiceHealthyAfter is how long a service task without container
+	// health checks must run before the scheduler counts it healthy (ECS
+	// waits 40s; 0 counts it at once).
+	ServiceHealthyAfter time.Duration
+	Logger              *slog.Logger
 }
 
 // loop is a background worker: level-triggered, started once, stopped on
@@ -89,6 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
+	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
 	ctl.NotifyFunc = func(topic, key string) {
@@ -159,6 +168,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
+	services := worker.NewServices(worker.ServicesConfig{
+		HealthyAfter:    cfg.ServiceHealthyAfter,
+		Logger:          cfg.Logger,
+		TaskChangedFunc: tasks.Kick,
+	}, st)
+	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
+	s.resetters = append(s.resetters, services.Reset)
+	s.loops = append(s.loops, services)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
 		Interval: cfg.DeletionInterval,
