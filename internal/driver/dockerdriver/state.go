@@ -194,14 +194,54 @@ func addresses(v *view, c driver.ContainerSpec, m *container.InspectResponse) (s
 		if n := ns.Networks["bridge"]; n != nil {
 			ip = n.IPAddress
 		}
-		for _, pm := range c.PortMappings {
-			for _, b := range ns.Ports[portKey(pm)] {
-				host, _ := strconv.Atoi(b.HostPort)
-				out = append(out, driver.NetworkBinding{BindIP: b.HostIP, ContainerPort: pm.ContainerPort, HostPort: host, Protocol: protocol(pm)})
+		out = bindings(c.PortMappings, ns.Ports)
+	}
+	return ip, out
+}
+
+// bindings pairs each port mapping with what Docker published for it.
+// Several mappings of one container port share a key and Docker does not
+// keep their order, so mappings with a fixed host port take theirs first
+// and the ephemeral ones take the rest in order.
+func bindings(pms []driver.PortMapping, ports nat.PortMap) []driver.NetworkBinding {
+	used := map[nat.Port][]bool{}
+	pick := func(pm driver.PortMapping, fixed bool) (nat.PortBinding, bool) {
+		key := portKey(pm)
+		bs := ports[key]
+		if used[key] == nil {
+			used[key] = make([]bool, len(bs))
+		}
+		for i, b := range bs {
+			if used[key][i] {
+				continue
+			}
+			if fixed && b.HostPort != strconv.Itoa(pm.HostPort) {
+				continue
+			}
+			used[key][i] = true
+			return b, true
+		}
+		return nat.PortBinding{}, false
+	}
+	got := make([]*nat.PortBinding, len(pms))
+	for _, fixed := range []bool{true, false} {
+		for i, pm := range pms {
+			if (pm.HostPort > 0) != fixed {
+				continue
+			}
+			if b, ok := pick(pm, fixed); ok {
+				got[i] = &b
 			}
 		}
 	}
-	return ip, out
+	out := []driver.NetworkBinding{}
+	for i, pm := range pms {
+		if b := got[i]; b != nil {
+			host, _ := strconv.Atoi(b.HostPort)
+			out = append(out, driver.NetworkBinding{BindIP: b.HostIP, ContainerPort: pm.ContainerPort, HostPort: host, Protocol: protocol(pm)})
+		}
+	}
+	return out
 }
 
 func protocol(pm driver.PortMapping) string {
