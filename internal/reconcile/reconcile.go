@@ -81,8 +81,10 @@ type Plan struct {
 	// Completed is the id of a deployment that completed in this pass.
 	Completed string
 	// Failed is the id of a deployment the circuit breaker failed in this
-	// pass; RolledBackTo the id of the deployment it rolled back to.
+	// pass, after FailureCount failed tasks; RolledBackTo the id of the
+	// deployment it rolled back to.
 	Failed, RolledBackTo string
+	FailureCount         int
 	// Inactive is set when a DRAINING service has no task left that is not
 	// stopping: it is now INACTIVE.
 	Inactive bool
@@ -283,7 +285,7 @@ func (pl *planner) circuitBreaker() {
 	p.RolloutState = types.DeploymentRolloutStateFailed
 	p.RolloutStateReason = ptr(ecs.RolloutFailedCircuitBreaker)
 	p.UpdatedAt = timePtr(pl.in.Now)
-	pl.plan.Failed = failedID
+	pl.plan.Failed, pl.plan.FailureCount = failedID, n
 	pl.plan.Events = append(pl.plan.Events, ecs.EventDeploymentFailed(pl.name, failedID))
 	rb := pl.in.Rollback
 	// A deployment being rolled back to is not eligible for another

@@ -1,0 +1,822 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// ServicesConfig tunes the service scheduler.
+type ServicesConfig struct {
+	// Interval is the pause between resyncs, which queue every service
+	// that is not INACTIVE; kicks queue one service at once.
+	Interval time.Duration
+	// Workers is how many services are scheduled at the same time; their
+	// writes share the store's group commits.
+	Workers int
+	// HealthyAfter is how long a RUNNING task without container health
+	// checks runs before it counts as healthy (ECS: 40 seconds).
+	HealthyAfter time.Duration
+	// Batch is the page size of the resync's walk over services.
+	Batch   int
+	NowFunc func() time.Time
+	Logger  *slog.Logger
+	// TaskChangedFunc, when set, is told the ARN of every task the
+	// scheduler starts or asks to stop, once the write has committed, so
+	// the task supervisor acts on it at once.
+	TaskChangedFunc func(taskARN string)
+}
+
+// Services is the service scheduler: a level-triggered loop over a
+// de-duplicating queue of service ARNs. Each pass over a service re-reads
+// it and its tasks, plans with reconcile.Compute, and applies the plan in
+// one transaction that first checks the service is unchanged since it was
+// read (a concurrent UpdateService wins; the service is queued again).
+type Services struct {
+	cfg   ServicesConfig
+	store store.Store
+	queue *keyQueue
+
+	mu     sync.Mutex // guards cancel and done
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	defsMu sync.Mutex
+	defs   map[defKey]bool // revision -> an essential container has a health check
+}
+
+// NewServices returns a scheduler over st.
+func NewServices(cfg ServicesConfig, st store.Store) *Services {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Services{cfg: cfg, store: st, queue: newKeyQueue(), defs: map[defKey]bool{}}
+}
+
+// Kick queues a service (by ARN) for a pass.
+func (w *Services) Kick(serviceARN string) {
+	if serviceARN != "" {
+		w.queue.Add(serviceARN)
+	}
+}
+
+// Start runs the workers and the resync until Stop or ctx ends.
+func (w *Services) Start(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil {
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.done = make(chan struct{})
+	w.queue.Open()
+	var wg sync.WaitGroup
+	for range w.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				key, ok := w.queue.Get()
+				if !ok {
+					return
+				}
+				res, err := w.Reconcile(ctx, key)
+				w.queue.Done(key)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					w.cfg.Logger.Error("service scheduler pass failed", "service", key, "err", err)
+					w.queue.AddAfter(key, w.cfg.Interval)
+				case res.Raced:
+					w.queue.Add(key)
+				case res.RecheckAfter > 0:
+					w.queue.AddAfter(key, res.RecheckAfter)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.cfg.Interval)
+		defer t.Stop()
+		for {
+			if err := w.resync(ctx); err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Error("service scheduler resync failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				w.queue.Close()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(w.done)
+	}()
+}
+
+// Stop ends the scheduler and waits for the passes under way.
+func (w *Services) Stop() {
+	w.mu.Lock()
+	cancel, done := w.cancel, w.done
+	w.cancel = nil
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		w.queue.Close()
+		<-done
+	}
+}
+
+// Reset forgets what the scheduler cached about task definitions, after
+// the store was cleared (revision numbers start again).
+func (w *Services) Reset(context.Context) error {
+	w.defsMu.Lock()
+	clear(w.defs)
+	w.defsMu.Unlock()
+	return nil
+}
+
+// resync queues every service that is not INACTIVE.
+func (w *Services) resync(ctx context.Context) error {
+	var after *store.Service
+	for {
+		var page []store.Service
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.ServicesToSchedule(after, w.cfg.Batch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, s := range page {
+			w.queue.Add(ecs.ServiceARN(s.Region, s.Account, s.Cluster, s.Name))
+		}
+		if len(page) < w.cfg.Batch {
+			return nil
+		}
+		after = &page[len(page)-1]
+	}
+}
+
+// RunOnce makes one pass over every service that is not INACTIVE, in the
+// caller's goroutine (tests call it; the running loop does the same work
+// through its queue). It reports how many services it changed.
+func (w *Services) RunOnce(ctx context.Context) (int, error) {
+	var arns []string
+	var after *store.Service
+	for {
+		var page []store.Service
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.ServicesToSchedule(after, w.cfg.Batch)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range page {
+			arns = append(arns, ecs.ServiceARN(s.Region, s.Account, s.Cluster, s.Name))
+		}
+		if len(page) < w.cfg.Batch {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	changed := 0
+	for _, arn := range arns {
+		res, err := w.Reconcile(ctx, arn)
+		if err != nil {
+			return changed, err
+		}
+		if res.Changed {
+			changed++
+		}
+	}
+	return changed, nil
+}
+
+// ServicePass says what one pass over a service did.
+type ServicePass struct {
+	Changed bool
+	// Raced is set when the service changed between read and write; the
+	// pass wrote nothing and should run again.
+	Raced        bool
+	Started      []string // ARNs of the tasks started
+	Stopped      []string // ARNs of the tasks asked to stop
+	Plan         reconcile.Plan
+	RecheckAfter time.Duration
+}
+
+// snapshot is what a pass reads about one service.
+type snapshot struct {
+	rec       store.Service
+	svc       types.Service
+	tasks     []reconcile.Task
+	providers map[string]int // capacity provider -> tasks kept on it
+	rollback  *types.Deployment
+}
+
+// Reconcile makes one pass over the service an ARN names.
+func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, error) {
+	ref, ok := ecs.ParseResourceRef("service", arn)
+	if !ok || ref.Cluster == "" {
+		return ServicePass{}, fmt.Errorf("service scheduler: bad service ARN %q", arn)
+	}
+	scope := store.Scope{Account: ref.Account, Region: ref.Region}
+	now := w.cfg.NowFunc().UTC().Truncate(time.Millisecond)
+	snap, err := w.read(ctx, scope, ref.Cluster, ref.Name)
+	if err != nil || snap == nil {
+		return ServicePass{}, err
+	}
+	plan := reconcile.Compute(reconcile.Input{
+		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
+	})
+	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
+	if plan.Empty() {
+		rec, err := records.FromService(scope, plan.Service)
+		if err != nil {
+			return pass, err
+		}
+		if bytes.Equal(rec.Body, snap.rec.Body) && rec.Status == snap.rec.Status {
+			return pass, nil // nothing to do, nothing changed
+		}
+	}
+	err = w.store.Update(ctx, func(tx store.Tx) error {
+		pass.Started, pass.Stopped = nil, nil
+		cur, err := tx.Service(scope, ref.Cluster, ref.Name)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(cur.Body, snap.rec.Body) {
+			pass.Raced = err == nil
+			return errRaced
+		}
+		if err != nil {
+			return err
+		}
+		return w.apply(tx, scope, ref.Cluster, snap, plan, now, &pass)
+	})
+	if errors.Is(err, errRaced) {
+		return pass, nil
+	}
+	if err != nil {
+		return pass, err
+	}
+	pass.Changed = true
+	if f := w.cfg.TaskChangedFunc; f != nil {
+		for _, a := range pass.Started {
+			f(a)
+		}
+		for _, a := range pass.Stopped {
+			f(a)
+		}
+	}
+	return pass, nil
+}
+
+var errRaced = errors.New("service changed since it was read")
+
+// read takes one snapshot of a service and its tasks; nil when there is
+// nothing to schedule.
+func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name string) (*snapshot, error) {
+	var snap *snapshot
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		rec, err := tx.Service(scope, cluster, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Status == store.ServiceInactive {
+			return nil
+		}
+		svc, err := records.Service(rec)
+		if err != nil {
+			return err
+		}
+		s := &snapshot{rec: rec, svc: svc, providers: map[string]int{}}
+		deployments := map[string]bool{}
+		for _, d := range svc.Deployments {
+			deployments[deref(d.Id)] = true
+		}
+		taskRecs, err := tx.Tasks(scope, store.TasksQuery{Cluster: cluster, Service: name})
+		if err != nil {
+			return err
+		}
+		for _, tr := range taskRecs {
+			// A task of no current deployment matters only while it runs
+			// (it is drained); stopped ones of old deployments are history.
+			if !ecs.IsDeploymentID(tr.StartedBy) || tr.LastStatus == store.TaskStopped && !deployments[tr.StartedBy] {
+				continue
+			}
+			// Stopped tasks from before the service was created belong to
+			// an earlier service of the same name.
+			if tr.CreatedAt.Before(rec.CreatedAt) {
+				continue
+			}
+			t, err := records.Task(tr)
+			if err != nil {
+				return err
+			}
+			checked, err := w.healthChecked(tx, tr)
+			if err != nil {
+				return err
+			}
+			s.tasks = append(s.tasks, reconcile.Task{
+				ID: tr.ID, DeploymentID: tr.StartedBy,
+				DesiredStatus: tr.DesiredStatus, LastStatus: tr.LastStatus,
+				HealthChecked: checked, HealthStatus: t.HealthStatus,
+				CreatedAt: tr.CreatedAt, StartedAt: derefTime(t.StartedAt), StoppedAt: tr.StoppedAt,
+				StopCode: t.StopCode, StoppedReason: deref(t.StoppedReason),
+			})
+			if p := deref(t.CapacityProviderName); p != "" && tr.LastStatus != store.TaskStopped && tr.DesiredStatus != store.TaskStopped {
+				s.providers[p]++
+			}
+		}
+		if s.rollback, err = w.rollbackTarget(tx, rec, svc); err != nil {
+			return err
+		}
+		snap = s
+		return nil
+	})
+	return snap, err
+}
+
+// healthChecked reports whether an essential container of the task's
+// revision defines a health check. Revisions never change, so the answer
+// is cached.
+func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
+	k := defKey{tr.Scope, tr.TaskDefinition.Family, tr.TaskDefinition.Revision}
+	w.defsMu.Lock()
+	checked, ok := w.defs[k]
+	w.defsMu.Unlock()
+	if ok {
+		return checked, nil
+	}
+	rec, err := tx.TaskDefinition(tr.Scope, k.family, k.revision)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	td, err := records.TaskDefinition(rec)
+	if err != nil {
+		return false, err
+	}
+	for _, cd := range td.ContainerDefinitions {
+		if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
+			checked = true
+		}
+	}
+	w.defsMu.Lock()
+	w.defs[k] = checked
+	w.defsMu.Unlock()
+	return checked, nil
+}
+
+// rollbackTarget finds the deployment a circuit breaker would roll back
+// to, when it might: the PRIMARY deployment is under way and rollback is
+// on. It is the service revision of the newest service deployment that
+// completed (directly, or by rolling back to it).
+func (w *Services) rollbackTarget(tx store.ReadTx, rec store.Service, svc types.Service) (*types.Deployment, error) {
+	dc := svc.DeploymentConfiguration
+	if dc == nil || dc.DeploymentCircuitBreaker == nil || !dc.DeploymentCircuitBreaker.Enable || !dc.DeploymentCircuitBreaker.Rollback {
+		return nil, nil
+	}
+	if len(svc.Deployments) == 0 || svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
+		return nil, nil
+	}
+	sds, err := tx.ServiceDeployments(rec.Scope, store.ServiceDeploymentsQuery{
+		Cluster: rec.Cluster, Service: rec.Name, Limit: 1,
+		Statuses:     []string{string(types.ServiceDeploymentStatusSuccessful), string(types.ServiceDeploymentStatusRollbackSuccessful)},
+		CreatedAfter: rec.CreatedAt.Add(-time.Millisecond),
+	})
+	if err != nil || len(sds) == 0 {
+		return nil, err
+	}
+	sd, err := records.ServiceDeployment(sds[0])
+	if err != nil {
+		return nil, err
+	}
+	revARN := ""
+	switch {
+	case sd.Status == types.ServiceDeploymentStatusRollbackSuccessful && sd.Rollback != nil:
+		revARN = deref(sd.Rollback.ServiceRevisionArn)
+	case sd.TargetServiceRevision != nil:
+		revARN = deref(sd.TargetServiceRevision.Arn)
+	}
+	revRec, err := tx.ServiceRevision(rec.Scope, revARN)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rev, err := records.ServiceRevision(revRec)
+	if err != nil {
+		return nil, err
+	}
+	d := ecs.DeploymentOfRevision(rev)
+	return &d, nil
+}
+
+// apply writes a plan: the stops, the new tasks, the service with its
+// events and counts, and the state of its service deployment.
+func (w *Services) apply(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, plan reconcile.Plan, now time.Time, pass *ServicePass) error {
+	svc := plan.Service
+	name := deref(svc.ServiceName)
+	for _, stop := range plan.Stops {
+		rec, err := tx.Task(scope, cluster, stop.TaskID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if rec.LastStatus == store.TaskStopped || rec.DesiredStatus == store.TaskStopped {
+			continue
+		}
+		t, err := records.Task(rec)
+		if err != nil {
+			return err
+		}
+		t = ecs.RequestStop(t, types.TaskStopCodeServiceSchedulerInitiated, stop.Reason, now)
+		if rec, err = records.FromTask(scope, t); err != nil {
+			return err
+		}
+		if err := tx.PutTask(rec); err != nil {
+			return err
+		}
+		pass.Stopped = append(pass.Stopped, deref(t.TaskArn))
+	}
+
+	var startedIDs []string
+	for _, start := range plan.Starts {
+		ids, arns, err := w.startTasks(tx, scope, cluster, snap, svc, start, now)
+		if err != nil {
+			return err
+		}
+		startedIDs = append(startedIDs, ids...)
+		pass.Started = append(pass.Started, arns...)
+	}
+	messages := plan.Events
+	if len(startedIDs) > 0 {
+		messages = append(slices.Clip(messages), ecs.EventTasksStarted(name, startedIDs))
+	}
+	svc.Events = ecs.PrependServiceEvents(svc.Events, now, messages...)
+
+	if err := w.recordDeployment(tx, scope, svc, plan, now); err != nil {
+		return err
+	}
+	rec, err := records.FromService(scope, svc)
+	if err != nil {
+		return err
+	}
+	return tx.PutService(rec)
+}
+
+// startTasks creates a deployment's new tasks from its revision, which
+// may have been deregistered since: a service keeps running its revision.
+func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, start reconcile.Start, now time.Time) (ids, arns []string, err error) {
+	d := start.Deployment
+	ref, err := ecs.ParseTaskDefinitionRef(deref(d.TaskDefinition))
+	if err != nil {
+		return nil, nil, err
+	}
+	tdRec, err := tx.TaskDefinition(scope, ref.Family, ref.Revision)
+	if err != nil {
+		return nil, nil, fmt.Errorf("revision %s of deployment %s: %w", deref(d.TaskDefinition), deref(d.Id), err)
+	}
+	td, err := records.TaskDefinition(tdRec)
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, err := w.taskTags(tx, scope, cluster, svc, deref(td.TaskDefinitionArn))
+	if err != nil {
+		return nil, nil, err
+	}
+	for range start.Count {
+		launch, provider := d.LaunchType, ""
+		if len(d.CapacityProviderStrategy) > 0 {
+			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
+			snap.providers[provider]++
+			launch = ""
+			if ecs.IsBuiltinCapacityProvider(provider) {
+				launch = types.LaunchTypeFargate
+			}
+		}
+		t, err := ecs.NewTask(ecs.TaskParams{
+			Region: scope.Region, Account: scope.Account, Cluster: cluster,
+			TaskDefinition:       td,
+			StartedBy:            deref(d.Id),
+			Group:                ecs.ServiceGroup(deref(svc.ServiceName)),
+			LaunchType:           launch,
+			CapacityProviderName: provider,
+			NetworkConfiguration: d.NetworkConfiguration,
+			Tags:                 tags,
+			EnableExecuteCommand: svc.EnableExecuteCommand,
+			PlatformVersion:      deref(d.PlatformVersion),
+			Now:                  now,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := records.FromTask(scope, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := tx.PutTask(rec); err != nil {
+			return nil, nil, err
+		}
+		if len(tags) > 0 {
+			if err := tx.PutTags(scope, deref(t.TaskArn), records.FromTags(tags)); err != nil {
+				return nil, nil, err
+			}
+		}
+		ids = append(ids, rec.ID)
+		arns = append(arns, deref(t.TaskArn))
+	}
+	return ids, arns, nil
+}
+
+// taskTags are the tags a service gives its tasks: the service's or the
+// revision's (propagateTags), and with enableECSManagedTags the cluster
+// and service names.
+func (w *Services) taskTags(tx store.ReadTx, scope store.Scope, cluster string, svc types.Service, tdARN string) ([]types.Tag, error) {
+	var tags []types.Tag
+	from := ""
+	switch svc.PropagateTags {
+	case types.PropagateTagsService:
+		from = store.ServiceARN(scope, cluster, deref(svc.ServiceName))
+	case types.PropagateTagsTaskDefinition:
+		from = tdARN
+	}
+	if from != "" {
+		st, err := tx.Tags(from)
+		if err != nil {
+			return nil, err
+		}
+		tags = records.Tags(st)
+	}
+	if svc.EnableECSManagedTags {
+		tags = append(tags,
+			types.Tag{Key: ptr("aws:ecs:clusterName"), Value: ptr(cluster)},
+			types.Tag{Key: ptr("aws:ecs:serviceName"), Value: svc.ServiceName})
+	}
+	return tags, nil
+}
+
+// pickProvider chooses the capacity provider of the next task: one whose
+// base is not met yet, else the one furthest below its weighted share.
+func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[string]int) string {
+	for _, item := range strategy {
+		if p := deref(item.CapacityProvider); item.Base > int32(running[p]) {
+			return p
+		}
+	}
+	best, bestScore := deref(strategy[0].CapacityProvider), -1.0
+	for _, item := range strategy {
+		if item.Weight <= 0 {
+			continue
+		}
+		p := deref(item.CapacityProvider)
+		score := float64(item.Weight) / float64(running[p]+1)
+		if score > bestScore {
+			best, bestScore = p, score
+		}
+	}
+	return best
+}
+
+// recordDeployment moves the service's current service deployment along
+// with what the plan did to its deployment: SUCCESSFUL when it completed,
+// ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) when
+// the circuit breaker rolled it back, STOPPED when the breaker failed it
+// with nothing to roll back to.
+func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Service, plan reconcile.Plan, now time.Time) error {
+	arn := deref(svc.CurrentServiceDeployment)
+	if arn == "" || plan.Completed == "" && plan.Failed == "" {
+		return nil
+	}
+	rec, err := tx.ServiceDeployment(scope, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sd, err := records.ServiceDeployment(rec)
+	if err != nil {
+		return err
+	}
+	target := ""
+	if sd.TargetServiceRevision != nil {
+		target = ecs.DeploymentIDOfRevision(deref(sd.TargetServiceRevision.Arn))
+	}
+	rollbackTo := ""
+	if sd.Rollback != nil {
+		rollbackTo = ecs.DeploymentIDOfRevision(deref(sd.Rollback.ServiceRevisionArn))
+	}
+	finish := func(status types.ServiceDeploymentStatus) {
+		sd.Status = status
+		sd.FinishedAt, sd.UpdatedAt = timePtr(now), timePtr(now)
+		w.snapshotCounts(&sd, svc)
+	}
+	breaker := sd.DeploymentCircuitBreaker
+	changed := false
+	// A pass can fail a deployment and complete the rollback at once (the
+	// deployment rolled back to still runs its tasks): apply the failure
+	// first, then the completion.
+	switch {
+	case plan.Failed != "" && sd.Status == types.ServiceDeploymentStatusInProgress && target == plan.Failed:
+		changed = true
+		if breaker != nil {
+			breaker.Status = types.ServiceDeploymentRollbackMonitorsStatusTriggered
+			breaker.FailureCount = int32(plan.FailureCount)
+		}
+		sd.StatusReason = ptr(ecs.RolloutFailedCircuitBreaker)
+		if plan.RolledBackTo != "" {
+			sd.Status = types.ServiceDeploymentStatusRollbackInProgress
+			sd.UpdatedAt = timePtr(now)
+			ref, _ := ecs.ParseResourceRef("service", deref(svc.ServiceArn))
+			sd.Rollback = &types.Rollback{
+				Reason:             ptr(ecs.RolloutRollingBack(plan.RolledBackTo)),
+				StartedAt:          timePtr(now),
+				ServiceRevisionArn: ptr(ecs.ServiceRevisionARN(ref.Region, ref.Account, ref.Cluster, ref.Name, ecs.RevisionID(plan.RolledBackTo))),
+			}
+			rollbackTo = plan.RolledBackTo
+		} else {
+			sd.StoppedAt = timePtr(now)
+			finish(types.ServiceDeploymentStatusStopped)
+		}
+	case plan.Failed != "" && sd.Status == types.ServiceDeploymentStatusRollbackInProgress && rollbackTo == plan.Failed:
+		changed = true
+		sd.StatusReason = ptr(ecs.RolloutFailedCircuitBreaker)
+		finish(types.ServiceDeploymentStatusRollbackFailed)
+	}
+	switch {
+	case plan.Completed != "" && sd.Status == types.ServiceDeploymentStatusInProgress && target == plan.Completed:
+		changed = true
+		if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
+			breaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
+		}
+		finish(types.ServiceDeploymentStatusSuccessful)
+	case plan.Completed != "" && sd.Status == types.ServiceDeploymentStatusRollbackInProgress && rollbackTo == plan.Completed:
+		changed = true
+		finish(types.ServiceDeploymentStatusRollbackSuccessful)
+	}
+	if !changed {
+		return nil
+	}
+	if rec, err = records.FromServiceDeployment(scope, sd); err != nil {
+		return err
+	}
+	return tx.PutServiceDeployment(rec)
+}
+
+// snapshotCounts records the revisions' task counts as they are when a
+// service deployment finishes; afterwards they no longer change.
+func (w *Services) snapshotCounts(sd *types.ServiceDeployment, svc types.Service) {
+	byRevision := map[string]types.Deployment{}
+	for _, d := range svc.Deployments {
+		byRevision[ecs.RevisionID(deref(d.Id))] = d
+	}
+	fill := func(sum *types.ServiceRevisionSummary) {
+		if sum == nil {
+			return
+		}
+		arn := deref(sum.Arn)
+		d := byRevision[arn[lastSlash(arn)+1:]]
+		sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = d.DesiredCount, d.RunningCount, d.PendingCount
+	}
+	fill(sd.TargetServiceRevision)
+	for i := range sd.SourceServiceRevisions {
+		fill(&sd.SourceServiceRevisions[i])
+	}
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func timePtr(t time.Time) *time.Time { return &t }
+
+// keyQueue is a de-duplicating work queue of keys: a key queued while it
+// waits is queued once; a key queued while a worker holds it is handed
+// out again once that worker is done, never to two workers at once.
+type keyQueue struct {
+	mu         sync.Mutex
+	cond       *sync.Cond
+	items      []string
+	queued     map[string]bool
+	processing map[string]bool
+	closed     bool
+}
+
+func newKeyQueue() *keyQueue {
+	q := &keyQueue{queued: map[string]bool{}, processing: map[string]bool{}}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// Add queues key unless it is queued already.
+func (q *keyQueue) Add(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.queued[key] {
+		return
+	}
+	q.queued[key] = true
+	if q.processing[key] {
+		return // Done queues it again
+	}
+	q.items = append(q.items, key)
+	q.cond.Signal()
+}
+
+// AddAfter queues key after d.
+func (q *keyQueue) AddAfter(key string, d time.Duration) {
+	time.AfterFunc(d, func() { q.Add(key) })
+}
+
+// Get waits for a key; ok is false once the queue is closed.
+func (q *keyQueue) Get() (key string, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return "", false
+	}
+	key, q.items = q.items[0], q.items[1:]
+	delete(q.queued, key)
+	q.processing[key] = true
+	return key, true
+}
+
+// Done releases a key a worker got; if it was queued meanwhile, it is
+// handed out again.
+func (q *keyQueue) Done(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.processing, key)
+	if q.queued[key] {
+		q.items = append(q.items, key)
+		q.cond.Signal()
+	}
+}
+
+// Open makes a closed queue usable again (Start after Stop).
+func (q *keyQueue) Open() {
+	q.mu.Lock()
+	q.closed = false
+	q.mu.Unlock()
+}
+
+// Close wakes every waiting Get with ok false.
+func (q *keyQueue) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
