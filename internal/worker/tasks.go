@@ -73,6 +73,7 @@ type Tasks struct {
 
 	passMu   sync.Mutex         // one pass at a time; guards what follows
 	entered  map[string]entered // task ID -> when it entered its lastStatus
+	decoded  map[string]decodedTask
 	defs     map[defKey]types.TaskDefinition
 	lastReap time.Time
 }
@@ -81,6 +82,13 @@ type entered struct {
 	status  string
 	version int64
 	at      time.Time
+}
+
+// decodedTask caches a task's decoded document by its stored bytes, so an
+// idle pass over thousands of tasks does not decode them all again.
+type decodedTask struct {
+	body []byte
+	task types.Task
 }
 
 type defKey struct {
@@ -116,6 +124,7 @@ func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
 		cfg: cfg, store: st, driver: drv,
 		kick:    make(chan struct{}, 1),
 		entered: map[string]entered{},
+		decoded: map[string]decodedTask{},
 		defs:    map[defKey]types.TaskDefinition{},
 	}
 }
@@ -165,6 +174,11 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	for id := range w.entered {
 		if !seen[id] {
 			delete(w.entered, id)
+		}
+	}
+	for id := range w.decoded {
+		if !seen[id] {
+			delete(w.decoded, id)
 		}
 	}
 	n, err := w.purge(ctx)
@@ -237,7 +251,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 				"family", rec.TaskDefinition.Family, "revision", rec.TaskDefinition.Revision)
 			continue
 		}
-		task, err := records.Task(rec)
+		task, err := w.decode(rec)
 		if err != nil {
 			w.cfg.Logger.Error("task supervisor: undecodable task", "task", rec.ID, "err", err)
 			continue
@@ -286,6 +300,20 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		w.Kick("") // look again soon rather than at the next resync
 	}
 	return nil
+}
+
+// decode returns the task a record holds, from the cache when its bytes
+// have not changed. Cached tasks are never modified: AdvanceTask copies.
+func (w *Tasks) decode(rec store.Task) (types.Task, error) {
+	if d, ok := w.decoded[rec.ID]; ok && bytes.Equal(d.body, rec.Body) {
+		return d.task, nil
+	}
+	task, err := records.Task(rec)
+	if err != nil {
+		return types.Task{}, err
+	}
+	w.decoded[rec.ID] = decodedTask{body: rec.Body, task: task}
+	return task, nil
 }
 
 // maxSteps bounds the transitions of one task in one pass; a full life
@@ -684,6 +712,7 @@ func (w *Tasks) Reset(ctx context.Context) error {
 	defer w.passMu.Unlock()
 	clear(w.defs)
 	clear(w.entered)
+	clear(w.decoded)
 	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
 	if err != nil {
 		return fmt.Errorf("task supervisor: list container groups: %w", err)

@@ -89,6 +89,11 @@ func BenchmarkSuperviseToRunning(b *testing.B) {
 	if running != b.N {
 		b.Fatalf("%d of %d tasks RUNNING", running, b.N)
 	}
+	idle := time.Now()
+	if _, err := w.RunOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("idle pass over %d RUNNING tasks: %v", b.N, time.Since(idle))
 	b.ReportMetric(float64(passes), "passes")
 	b.Logf("%d tasks to RUNNING in %v (%d passes)", b.N, time.Since(start), passes)
 }
