@@ -124,6 +124,7 @@ type Driver struct {
 	scope     map[string]string
 	poll      time.Duration
 	log       *slog.Logger
+	arch      string // the Engine's, for the pause image
 	pause     string // the pause image's tag
 
 	ctx    context.Context // cancelled by Close: ends the runners
@@ -152,6 +153,7 @@ type group struct {
 	done    chan struct{} // closed when the active runner has returned
 
 	// Guarded by mu.
+	pulling  map[string]bool      // container name -> a pull is in flight
 	pulledAt map[string]time.Time // container name -> image available
 	pullErr  map[string]string    // container name -> reason
 	stopping map[string]bool      // Docker IDs with a ContainerStop in flight
@@ -203,7 +205,8 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return fail(fmt.Errorf("docker runtime: %w: %v", ErrEngineUnavailable, err))
 	}
-	if d.pause, err = ensurePauseImage(ctx, d.cli, v.Arch); err != nil {
+	d.arch = v.Arch
+	if d.pause, err = ensurePauseImage(ctx, d.cli, d.arch); err != nil {
 		return fail(fmt.Errorf("docker runtime: pause image: %w", err))
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
@@ -285,10 +288,7 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 	}
 	g := d.group(spec.ID)
 	g.mu.Lock()
-	_, err = d.cli.ContainerCreate(ctx,
-		&container.Config{Image: d.pause, Labels: labels},
-		&container.HostConfig{NetworkMode: container.NetworkMode(network)},
-		nil, nil, anchorName(spec.ID))
+	err = d.createPauseContainer(ctx, labels, network, anchorName(spec.ID))
 	g.mu.Unlock()
 	if cerrdefs.IsConflict(err) {
 		// Known already: the same group if it is in our scope.
@@ -324,10 +324,7 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 		labelStopRequestedAt: formatTime(time.Now()),
 		labelStopTimeout:     strconv.FormatInt(int64(timeout), 10),
 	})
-	_, err = d.cli.ContainerCreate(ctx,
-		&container.Config{Image: d.pause, Labels: labels},
-		&container.HostConfig{NetworkMode: "none"},
-		nil, nil, stopName(id))
+	err = d.createPauseContainer(ctx, labels, "none", stopName(id))
 	if err != nil && !cerrdefs.IsConflict(err) {
 		return fmt.Errorf("docker runtime: %w", err)
 	}
@@ -416,8 +413,29 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if err := d.removeContainer(ctx, anchor.ID); err != nil {
 		return err
 	}
-	g.pulledAt, g.pullErr = nil, nil
+	g.pulling, g.pulledAt, g.pullErr = nil, nil, nil
 	return nil
+}
+
+// createPauseContainer creates an anchor, placeholder or stop marker.
+// The pause image is imported again if someone removed it (an image
+// prune, say) since New.
+func (d *Driver) createPauseContainer(ctx context.Context, labels map[string]string, network, name string) error {
+	create := func() error {
+		_, err := d.cli.ContainerCreate(ctx,
+			&container.Config{Image: d.pause, Labels: labels},
+			&container.HostConfig{NetworkMode: container.NetworkMode(network)},
+			nil, nil, name)
+		return err
+	}
+	err := create()
+	if cerrdefs.IsNotFound(err) && isImageMissing(err) {
+		if _, err := ensurePauseImage(ctx, d.cli, d.arch); err != nil {
+			return fmt.Errorf("pause image: %w", err)
+		}
+		err = create()
+	}
+	return err
 }
 
 func (d *Driver) removeContainer(ctx context.Context, id string) error {

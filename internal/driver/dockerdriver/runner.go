@@ -45,12 +45,15 @@ func (d *Driver) ensureRunner(id string) {
 	ctx, cancel := context.WithCancel(d.ctx)
 	g.running, g.cancel, g.done = true, cancel, make(chan struct{})
 	d.wg.Add(1)
-	go d.run(ctx, id, g, g.done)
+	go d.run(ctx, cancel, id, g, g.done)
 }
 
-func (d *Driver) run(ctx context.Context, id string, g *group, done chan struct{}) {
+// run is the runner's loop. Its context ends with it, and with it the
+// pulls and stops it started: a finished runner has none that matter.
+func (d *Driver) run(ctx context.Context, cancel context.CancelFunc, id string, g *group, done chan struct{}) {
 	defer d.wg.Done()
 	defer close(done)
+	defer cancel()
 	for {
 		finished, progress, err := d.step(ctx, id, g)
 		if ctx.Err() != nil {
@@ -106,37 +109,27 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 		return d.stopStep(ctx, g, v)
 	}
 
-	// Pull outside the lock: a pull can take minutes and Stop must not
-	// wait for it.
+	// Pull in the background, each image on its own: a container starts
+	// once its own image is there (and its dependencies allow), and a
+	// pull that takes minutes holds up neither the others nor a Stop.
+	g.mu.Lock()
 	for _, c := range v.spec.Containers {
 		if v.members[c.Name] != nil || v.failed[c.Name] != nil {
 			continue
 		}
-		g.mu.Lock()
 		_, pulled := g.pulledAt[c.Name]
 		_, failed := g.pullErr[c.Name]
-		g.mu.Unlock()
-		if pulled || failed {
+		if pulled || failed || g.pulling[c.Name] {
 			continue
 		}
-		err := d.ensureImage(ctx, c.Image)
-		if ctx.Err() != nil {
-			return false, false, ctx.Err()
+		if g.pulling == nil {
+			g.pulling, g.pulledAt, g.pullErr = map[string]bool{}, map[string]time.Time{}, map[string]string{}
 		}
-		if err != nil && client.IsErrConnectionFailed(err) {
-			return false, false, err
-		}
-		g.mu.Lock()
-		if g.pulledAt == nil {
-			g.pulledAt, g.pullErr = map[string]time.Time{}, map[string]string{}
-		}
-		if err != nil {
-			g.pullErr[c.Name] = "CannotPullContainerError: " + err.Error()
-		} else {
-			g.pulledAt[c.Name] = time.Now().UTC()
-		}
-		g.mu.Unlock()
+		g.pulling[c.Name] = true
+		d.wg.Add(1)
+		go d.pull(ctx, g, c)
 	}
+	g.mu.Unlock()
 
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -183,7 +176,7 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 			continue
 		}
 		pulledAt, ok := g.pulledAt[c.Name]
-		if !ok {
+		if !ok { // being pulled
 			pending = true
 			continue
 		}
@@ -207,6 +200,29 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 		}
 	}
 	return !pending && !progress, progress, nil
+}
+
+// pull makes c's image available and records when, or why not.
+func (d *Driver) pull(ctx context.Context, g *group, c driver.ContainerSpec) {
+	defer d.wg.Done()
+	err := d.ensureImage(ctx, c.Image)
+	g.mu.Lock()
+	delete(g.pulling, c.Name)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil && client.IsErrConnectionFailed(err):
+		// The Engine is away, not the image: try again on the next step.
+		d.log.Warn("docker runtime: pulling", "image", c.Image, "err", err)
+	case err != nil:
+		g.pullErr[c.Name] = "CannotPullContainerError: " + err.Error()
+	default:
+		g.pulledAt[c.Name] = time.Now().UTC()
+	}
+	g.mu.Unlock()
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
 }
 
 // dependencies reports whether c's dependsOn conditions are all met now,
@@ -300,10 +316,7 @@ func (d *Driver) placeholder(ctx context.Context, v *view, c driver.ContainerSpe
 	if !pulledAt.IsZero() {
 		own[labelPulledAt] = formatTime(pulledAt)
 	}
-	_, err := d.cli.ContainerCreate(ctx,
-		&container.Config{Image: d.pause, Labels: d.labels(c.Labels, v.spec.Labels, own)},
-		&container.HostConfig{NetworkMode: "none"},
-		nil, nil, containerName(v.spec.ID, c.Name))
+	err := d.createPauseContainer(ctx, d.labels(c.Labels, v.spec.Labels, own), "none", containerName(v.spec.ID, c.Name))
 	if err != nil && !cerrdefs.IsConflict(err) {
 		return fmt.Errorf("docker runtime: recording the failure of %s: %w", c.Name, err)
 	}

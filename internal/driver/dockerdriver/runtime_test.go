@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecsd/ecsd/internal/driver"
@@ -496,5 +497,21 @@ func TestScope(t *testing.T) {
 	}
 	if g, err := a.Inspect(bg, id); err != nil || len(g.Containers) != 1 {
 		t.Errorf("own scope Inspect = %+v, %v", g, err)
+	}
+}
+
+// An image prune after New must not break the driver: the pause image is
+// imported again when needed. Not parallel: it removes a shared image.
+func TestPauseImageRemoved(t *testing.T) {
+	cli, tiny := testEngine(t)
+	d := newDriver(t, scope(t))
+	if _, err := cli.ImageRemove(bg, d.pause, image.RemoveOptions{Force: true}); err != nil {
+		t.Fatalf("removing the pause image: %v", err)
+	}
+	id := groupID(t)
+	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkAwsvpc, Containers: []driver.ContainerSpec{{Name: "x", Image: tiny}}})
+	waitFor(t, d, id, "running", patience, running("x"))
+	if _, err := cli.ImageInspect(bg, d.pause); err != nil {
+		t.Errorf("pause image not there again: %v", err)
 	}
 }
