@@ -222,8 +222,10 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	return d, nil
 }
 
-// Close ends the runners (the containers go on) and closes the client if
-// the driver made it.
+// Close ends the runners (the containers go on, as they would if ecsd
+// died) and closes the client if the driver made it. The methods still
+// answer afterwards, but nothing more happens in the background until a
+// new driver adopts the groups.
 func (d *Driver) Close() error {
 	d.cancel()
 	d.wg.Wait()
@@ -234,8 +236,9 @@ func (d *Driver) Close() error {
 }
 
 // ensurePauseImage imports the pause image unless the Engine has it.
-// Importing a root filesystem needs no builder, which newer Engines no
-// longer ship in the classic form.
+// Importing a root filesystem needs no builder: the classic one is
+// deprecated, and BuildKit needs a session the API client cannot open
+// on its own.
 func ensurePauseImage(ctx context.Context, cli *client.Client, arch string) (string, error) {
 	bin, err := pauseBinary(arch)
 	if err != nil {

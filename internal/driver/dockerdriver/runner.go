@@ -98,6 +98,15 @@ func (d *Driver) finish(g *group, force bool) bool {
 // step does what the group needs now. finished: nothing left to do;
 // progress: something changed, look again at once.
 func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progress bool, err error) {
+	// Read and act under the lock, so a Stop recorded meanwhile is seen
+	// before anything more starts.
+	g.mu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			g.mu.Unlock()
+		}
+	}()
 	v, err := d.load(ctx, id, true)
 	if errors.Is(err, driver.ErrNotFound) {
 		return true, false, nil
@@ -106,13 +115,14 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 		return false, false, err
 	}
 	if !v.stopRequestedAt.IsZero() {
+		g.mu.Unlock()
+		locked = false
 		return d.stopStep(ctx, g, v)
 	}
 
 	// Pull in the background, each image on its own: a container starts
 	// once its own image is there (and its dependencies allow), and a
 	// pull that takes minutes holds up neither the others nor a Stop.
-	g.mu.Lock()
 	for _, c := range v.spec.Containers {
 		if v.members[c.Name] != nil || v.failed[c.Name] != nil {
 			continue
@@ -129,21 +139,7 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 		d.wg.Add(1)
 		go d.pull(ctx, g, c)
 	}
-	g.mu.Unlock()
 
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if ctx.Err() != nil {
-		return true, false, nil
-	}
-	// Read again under the lock: a Stop may have been recorded while we
-	// pulled, and then nothing more may start.
-	if v, err = d.load(ctx, id, true); err != nil {
-		return errors.Is(err, driver.ErrNotFound), false, err
-	}
-	if !v.stopRequestedAt.IsZero() {
-		return false, true, nil
-	}
 	if v.spec.NetworkMode == driver.NetworkAwsvpc && v.anchor.State == container.StateCreated {
 		// A failure here shows up as each container's failure to start
 		// in a namespace that is not running.

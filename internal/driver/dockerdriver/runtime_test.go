@@ -101,7 +101,7 @@ func TestBridgeContainerConfig(t *testing.T) {
 			Env:              []driver.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "two words"}},
 			WorkingDirectory: "/srv",
 			User:             "1234:5678",
-			Labels:           map[string]string{"com.example.role": "web", "task": "overridden by the group"},
+			Labels:           map[string]string{"com.example.role": "web", "task": "overridden by the group", labelRole: "overridden by the driver"},
 			PortMappings:     []driver.PortMapping{{ContainerPort: 8080}, {ContainerPort: 8080, HostPort: fixed}, {ContainerPort: 9000, Protocol: "udp"}},
 			CPU:              256, MemoryMiB: 64, MemoryReservationMiB: 32,
 			StopTimeout: 3 * time.Second,
@@ -159,7 +159,7 @@ func TestBridgeContainerConfig(t *testing.T) {
 	if c.Config.StopTimeout == nil || *c.Config.StopTimeout != 3 {
 		t.Errorf("StopTimeout = %v, want 3", c.Config.StopTimeout)
 	}
-	for k, want := range map[string]string{"com.example.role": "web", "task": "t1", labelGroup: id, labelContainer: "web", labelEssential: "true"} {
+	for k, want := range map[string]string{"com.example.role": "web", "task": "t1", labelGroup: id, labelRole: roleContainer, labelContainer: "web", labelEssential: "true"} {
 		if got := c.Config.Labels[k]; got != want {
 			t.Errorf("label %s = %q, want %q", k, got, want)
 		}

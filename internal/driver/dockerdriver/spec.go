@@ -49,11 +49,9 @@ func validateSpec(s driver.GroupSpec) error {
 		if strings.TrimSpace(c.Image) == "" {
 			return fmt.Errorf("group %s: container %s has no image", s.ID, c.Name)
 		}
-		for k := range c.Labels {
-			if err := checkLabelKey(k); err != nil {
-				return fmt.Errorf("group %s: container %s: %w", s.ID, c.Name, err)
-			}
-		}
+		// A container's own labels (a task definition's dockerLabels) may
+		// use the reserved prefix: the driver's labels win over them, as
+		// the ECS agent's com.amazonaws.ecs.* labels do.
 		for _, dep := range c.DependsOn {
 			switch dep.Condition {
 			case driver.ConditionStart, driver.ConditionComplete, driver.ConditionSuccess, driver.ConditionHealthy:

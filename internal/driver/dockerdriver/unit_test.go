@@ -72,7 +72,7 @@ func TestValidateSpec(t *testing.T) {
 		{"twice", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{ok, ok}}, "used twice"},
 		{"no image", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a"}}}, "no image"},
 		{"reserved group label", driver.GroupSpec{ID: "g", Labels: map[string]string{labelGroup: "x"}, Containers: []driver.ContainerSpec{ok}}, "reserved"},
-		{"reserved container label", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", Image: "i", Labels: map[string]string{labelRole: "x"}}}}, "reserved"},
+		{"reserved container label is overridden, not refused", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", Image: "i", Labels: map[string]string{labelRole: "x"}}}}, ""},
 		{"condition", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", Image: "i", DependsOn: []driver.Dependency{{Container: "b", Condition: "READY"}}}}}, "unknown dependency condition"},
 		{"port", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", Image: "i", PortMappings: []driver.PortMapping{{ContainerPort: 0}}}}}, "invalid port mapping"},
 		{"protocol", driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", Image: "i", PortMappings: []driver.PortMapping{{ContainerPort: 80, Protocol: "sctp"}}}}}, "unknown protocol"},
