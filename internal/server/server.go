@@ -18,6 +18,7 @@ import (
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
+	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
@@ -160,15 +161,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	// The scheduler hears of every task the supervisor moves along.
+	var services *worker.Services
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		Logger:           cfg.Logger,
-	}, st, sim)
+	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), sim)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
-	services := worker.NewServices(worker.ServicesConfig{
+	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:    cfg.ServiceHealthyAfter,
 		Logger:          cfg.Logger,
 		TaskChangedFunc: tasks.Kick,

@@ -740,6 +740,54 @@ func derefTime(t *time.Time) time.Time {
 
 func timePtr(t time.Time) *time.Time { return &t }
 
+// KickTask queues the service a task belongs to, if any: the scheduler
+// looks again as soon as one of its tasks changes state.
+func (w *Services) KickTask(t store.Task) {
+	if t.Service != "" {
+		w.Kick(ecs.ServiceARN(t.Region, t.Account, t.Cluster, t.Service))
+	}
+}
+
+// WatchTaskWrites returns st, except that every task written through an
+// Update that commits is passed to fn afterwards. The server gives it to
+// the task supervisor so that the scheduler learns at once when a service
+// task starts running or stops, instead of at its next resync.
+func WatchTaskWrites(st store.Store, fn func(store.Task)) store.Store {
+	return &taskWatch{Store: st, fn: fn}
+}
+
+type taskWatch struct {
+	store.Store
+	fn func(store.Task)
+}
+
+func (s *taskWatch) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	var written []store.Task
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		written = written[:0] // a retried fn starts afresh
+		return fn(&taskWatchTx{Tx: tx, written: &written})
+	})
+	if err == nil {
+		for _, t := range written {
+			s.fn(t)
+		}
+	}
+	return err
+}
+
+type taskWatchTx struct {
+	store.Tx
+	written *[]store.Task
+}
+
+func (tx *taskWatchTx) PutTask(t store.Task) error {
+	if err := tx.Tx.PutTask(t); err != nil {
+		return err
+	}
+	*tx.written = append(*tx.written, t)
+	return nil
+}
+
 // keyQueue is a de-duplicating work queue of keys: a key queued while it
 // waits is queued once; a key queued while a worker holds it is handed
 // out again once that worker is done, never to two workers at once.
