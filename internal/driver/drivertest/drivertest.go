@@ -59,6 +59,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ListByLabels", s.list)
 	t.Run("Remove", s.remove)
 	t.Run("NotFound", s.notFound)
+	t.Run("DependsOn", s.dependsOn)
+	t.Run("BridgePortBindings", s.bridgePorts)
 }
 
 type suite struct{ h Harness }
@@ -356,5 +358,54 @@ func (s suite) notFound(t *testing.T) {
 	}
 	if err := d.Remove(ctx, id); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Remove: %v, want ErrNotFound", err)
+	}
+}
+
+func (s suite) dependsOn(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	on := func(spec driver.ContainerSpec, dep, cond string) driver.ContainerSpec {
+		spec.DependsOn = append(spec.DependsOn, driver.Dependency{Container: dep, Condition: cond})
+		return spec
+	}
+	s.start(t, d, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{
+		on(s.h.RunsForever("after-start"), "after-success", driver.ConditionStart), // declared before what it waits for
+		s.h.Exits("first", 0, time.Second),
+		s.h.Exits("fails", 3, time.Second),
+		on(s.h.RunsForever("after-success"), "first", driver.ConditionSuccess),
+		on(s.h.RunsForever("after-complete"), "fails", driver.ConditionComplete),
+		on(s.h.RunsForever("blocked"), "fails", driver.ConditionSuccess),
+	}})
+	g := s.waitFor(t, d, id, "dependents started or given up", func(g driver.GroupState) bool {
+		return container(g, "after-start").Status == driver.StatusRunning &&
+			container(g, "after-complete").Status == driver.StatusRunning &&
+			container(g, "blocked").Status == driver.StatusExited
+	})
+	for _, o := range []struct{ name, dep string }{{"after-success", "first"}, {"after-complete", "fails"}} {
+		c, dep := container(g, o.name), container(g, o.dep)
+		if dep.Status != driver.StatusExited || c.StartedAt.Before(dep.FinishedAt) {
+			t.Errorf("%s started at %v, before %s finished (%+v)", o.name, c.StartedAt, o.dep, dep)
+		}
+	}
+	if a, b := container(g, "after-start"), container(g, "after-success"); b.StartedAt.IsZero() || a.StartedAt.Before(b.StartedAt) {
+		t.Errorf("after-start started at %v, before after-success at %v", a.StartedAt, b.StartedAt)
+	}
+	if c := container(g, "blocked"); !c.FailedToStart() || c.ExitCode != nil {
+		t.Errorf("blocked = %+v: a SUCCESS dependency that exited 3 is never met; want failed to start, with a reason", c)
+	}
+}
+
+func (s suite) bridgePorts(t *testing.T) {
+	d := s.h.New(t)
+	id := groupID(t, "g")
+	web := s.h.RunsForever("web")
+	web.PortMappings = []driver.PortMapping{{ContainerPort: 8080}}
+	s.start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkBridge, Containers: []driver.ContainerSpec{web}})
+	g := s.waitFor(t, d, id, "running", func(g driver.GroupState) bool {
+		return container(g, "web").Status == driver.StatusRunning
+	})
+	bs := container(g, "web").NetworkBindings
+	if len(bs) != 1 || bs[0].ContainerPort != 8080 || bs[0].HostPort <= 0 || bs[0].Protocol != "tcp" || bs[0].BindIP == "" {
+		t.Errorf("bindings = %+v: want one for container port 8080 on an ephemeral host port", bs)
 	}
 }
