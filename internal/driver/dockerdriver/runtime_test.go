@@ -515,3 +515,24 @@ func TestPauseImageRemoved(t *testing.T) {
 		t.Errorf("pause image not there again: %v", err)
 	}
 }
+
+// A container whose dependency is met only by the stop itself (its
+// dependency exits on SIGTERM) never starts.
+func TestStopBeforeStart(t *testing.T) {
+	t.Parallel()
+	_, tiny := testEngine(t)
+	d := newDriver(t, scope(t))
+	id := groupID(t)
+	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkNone, Containers: []driver.ContainerSpec{
+		{Name: "first", Image: tiny, Command: []string{"run"}},
+		{Name: "waiting", Image: tiny, Command: []string{"run"}, DependsOn: []driver.Dependency{{Container: "first", Condition: driver.ConditionComplete}}},
+	}})
+	waitFor(t, d, id, "first running", patience, running("first"))
+	if err := d.Stop(bg, id, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	g := waitFor(t, d, id, "stopped", patience, func(g driver.GroupState) bool { return !g.Running() })
+	if c := containerOf(g, "waiting"); !c.StartedAt.IsZero() || c.ExitCode != nil || c.FailedToStart() || c.RuntimeID != "" || !c.FinishedAt.Equal(g.StopRequestedAt) {
+		t.Errorf("waiting = %+v: want never created nor started, finished at the stop request", c)
+	}
+}
