@@ -526,3 +526,36 @@ func TestServicesLoopActsOnKicks(t *testing.T) {
 }
 
 func svcPtr[T any](v T) *T { return &v }
+
+// TestServicesNeverLoseAnUpdate races scheduler passes against
+// UpdateService: a pass that read the service before an update must not
+// write its stale copy over it.
+func TestServicesNeverLoseAnUpdate(t *testing.T) {
+	f := newSchedFixture(t, 0)
+	td := f.register("web")
+	f.create("web", td, 1, nil)
+	arn := ecs.ServiceARN(svcWho.Region, svcWho.Account, "default", "web")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			if _, err := f.sched.Reconcile(f.ctx, arn); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		if _, err := f.ctl.UpdateService(f.ctx, svcWho, control.UpdateServiceRequest{Service: "web", DesiredCount: svcPtr(int32(i % 7))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if got := f.service("web").DesiredCount; got != 49%7 {
+		t.Fatalf("desiredCount %d after the last update set %d", got, 49%7)
+	}
+	f.pass()
+	if got := f.service("web").Deployments[0].DesiredCount; got != 49%7 {
+		t.Fatalf("deployment desiredCount %d", got)
+	}
+}
