@@ -310,14 +310,21 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	g := d.group(id)
 	g.mu.Lock()
+	recorded := false
 	defer func() {
 		g.mu.Unlock()
-		d.ensureRunner(id)
+		if recorded {
+			d.ensureRunner(id)
+		}
 	}()
 	v, err := d.load(ctx, id, false)
+	if errors.Is(err, driver.ErrNotFound) {
+		d.forget(id, g)
+	}
 	if err != nil {
 		return err
 	}
+	recorded = true // by us or before: either way the runner must act on it
 	if !v.stopRequestedAt.IsZero() {
 		return nil
 	}
@@ -410,13 +417,16 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	if anchor != nil {
+		if err := d.removeContainer(ctx, anchor.ID); err != nil {
+			return err
+		}
+	}
+	g.pulling, g.pulledAt, g.pullErr = nil, nil, nil
+	d.forget(id, g)
 	if anchor == nil {
 		return fmt.Errorf("%w: %s", driver.ErrNotFound, id)
 	}
-	if err := d.removeContainer(ctx, anchor.ID); err != nil {
-		return err
-	}
-	g.pulling, g.pulledAt, g.pullErr = nil, nil, nil
 	return nil
 }
 
@@ -447,6 +457,16 @@ func (d *Driver) removeContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("docker runtime: %w", err)
 	}
 	return nil
+}
+
+// forget drops the record of a group Docker no longer has, so the map
+// does not grow with every group ever seen.
+func (d *Driver) forget(id string, g *group) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !g.running && d.groups[id] == g {
+		delete(d.groups, id)
+	}
 }
 
 // group returns this process's record of a group, making it if needed.

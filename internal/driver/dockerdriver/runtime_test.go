@@ -469,6 +469,15 @@ func TestRemoveWhileStarting(t *testing.T) {
 	if _, err := d.Inspect(bg, id); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Inspect after Remove: %v", err)
 	}
+	if n := groupsKept(d); n != 0 {
+		t.Errorf("the driver still keeps %d group records after Remove", n)
+	}
+}
+
+func groupsKept(d *Driver) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.groups)
 }
 
 // Drivers with different scopes share an Engine without seeing each
@@ -491,6 +500,9 @@ func TestScope(t *testing.T) {
 	gs, err := b.List(bg, nil)
 	if err != nil || len(gs) != 0 {
 		t.Errorf("other scope List = %+v, %v; want none", gs, err)
+	}
+	if n := groupsKept(b); n != 0 {
+		t.Errorf("other scope keeps %d group records after calls for an unknown group", n)
 	}
 	if err := b.Start(bg, driver.GroupSpec{ID: id, Containers: []driver.ContainerSpec{{Name: "x", Image: tiny}}}); err == nil {
 		t.Errorf("other scope Start of a taken ID succeeded; want an error")
