@@ -103,6 +103,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
+	// A relative path would become the authority of the file: URI
+	// ("file://data/ecsd.db"), which SQLite refuses.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
 	path := filepath.Join(dir, FileName)
 
 	wdb, err := sql.Open("sqlite", dsn(path, o, false))

@@ -727,3 +727,22 @@ func BenchmarkUpdateTaskParallel(b *testing.B) {
 	st := s.Stats()
 	b.ReportMetric(float64(st.Writes)/float64(st.Commits), "writes/commit")
 }
+
+// TestOpenRelativeDir: the default --data-dir is relative ("ecsd-data"),
+// and a relative path must not end up as the authority of SQLite's URI.
+func TestOpenRelativeDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	st, err := Open(context.Background(), filepath.Join("rel", "data"))
+	if err != nil {
+		t.Fatalf("Open with a relative directory: %v", err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join("rel", "data", FileName)); err != nil {
+		t.Fatalf("database not created under the relative directory: %v", err)
+	}
+}
