@@ -1,0 +1,129 @@
+//go:build unix
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// terraformPluginDir is where this machine keeps the AWS provider: there is
+// no registry access, so `terraform init` installs from this directory.
+// ECSD_TF_PLUGIN_DIR overrides it.
+const terraformPluginDir = "/opt/tf-plugins"
+
+// TestTerraform deploys e2e/terraform/main.tf (cluster, Fargate task
+// definition, service with wait_for_steady_state) with Terraform's AWS
+// provider, proves that reading everything back shows no drift, rolls a
+// new revision and scales, then destroys it all.
+func TestTerraform(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping Terraform in -short mode: it takes about 30s")
+	}
+	tf, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skipf("skipping: terraform is not installed: %v", err)
+	}
+	plugins := terraformPluginDir
+	if d := os.Getenv("ECSD_TF_PLUGIN_DIR"); d != "" {
+		plugins = d
+	}
+	if _, err := os.Stat(filepath.Join(plugins, "registry.terraform.io", "hashicorp", "aws")); err != nil {
+		t.Skipf("skipping: no hashicorp/aws provider under %s (set ECSD_TF_PLUGIN_DIR): %v", plugins, err)
+	}
+	srv := startServer(t)
+
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "e2e", "terraform", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(wantCode int, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tf, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(),
+			"TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+			"TF_DATA_DIR="+filepath.Join(dir, ".terraform"),
+			"TF_VAR_endpoint="+srv.URL(),
+			// The provider must reach nothing but ecsd.
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out.Bytes())
+		}
+		t.Logf("terraform %s: %v", args[0], time.Since(start).Round(time.Millisecond))
+		if code != wantCode {
+			t.Fatalf("terraform %s exited %d, want %d:\n%s", strings.Join(args, " "), code, wantCode, out.Bytes())
+		}
+		return out.String()
+	}
+
+	run(0, "init", "-no-color", "-plugin-dir="+plugins)
+	run(0, "apply", "-no-color", "-auto-approve")
+	// Exit code 0 from plan -detailed-exitcode means no changes: every
+	// attribute Terraform wrote reads back the same from ecsd.
+	run(0, "plan", "-no-color", "-detailed-exitcode")
+
+	c := srv.defaultClient()
+	svc := describeOneService(t, c, "tf-cluster", "tf-web")
+	if svc.RunningCount != 2 || len(svc.Deployments) != 1 {
+		t.Fatalf("after apply: runningCount %d, %d deployments; want 2 running and one deployment", svc.RunningCount, len(svc.Deployments))
+	}
+
+	// A new image is a new revision: Terraform registers it, updates the
+	// service, waits for the rollout, and deregisters the old revision.
+	run(0, "apply", "-no-color", "-auto-approve", "-var", "image=public.ecr.aws/nginx/nginx:1.28", "-var", "desired_count=3")
+	run(0, "plan", "-no-color", "-detailed-exitcode", "-var", "image=public.ecr.aws/nginx/nginx:1.28", "-var", "desired_count=3")
+	svc = describeOneService(t, c, "tf-cluster", "tf-web")
+	if svc.RunningCount != 3 || len(svc.Deployments) != 1 || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), ":2") {
+		t.Fatalf("after the update: runningCount %d, %d deployments, task definition %s; want 3, 1, revision 2",
+			svc.RunningCount, len(svc.Deployments), aws.ToString(svc.TaskDefinition))
+	}
+
+	run(0, "destroy", "-no-color", "-auto-approve", "-var", "image=public.ecr.aws/nginx/nginx:1.28", "-var", "desired_count=3")
+	out, err := c.DescribeClusters(t.Context(), &ecs.DescribeClustersInput{Clusters: []string{"tf-cluster"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Clusters) == 1 && aws.ToString(out.Clusters[0].Status) != "INACTIVE" {
+		t.Fatalf("after destroy the cluster is %s, want INACTIVE or missing", aws.ToString(out.Clusters[0].Status))
+	}
+}
+
+func describeOneService(t *testing.T, c *ecs.Client, cluster, name string) types.Service {
+	t.Helper()
+	out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: &cluster, Services: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Services) != 1 {
+		t.Fatalf("DescribeServices %s/%s: %d services, failures %+v", cluster, name, len(out.Services), out.Failures)
+	}
+	return out.Services[0]
+}
