@@ -37,7 +37,7 @@ func TestCreateServiceMembersReachTheService(t *testing.T) {
 		ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"), DesiredCount: aws.Int32(3),
 		LaunchType: types.LaunchTypeFargate, PropagateTags: types.PropagateTagsService, EnableExecuteCommand: true,
 		HealthCheckGracePeriodSeconds: aws.Int32(30), Cluster: aws.String("prod"),
-		LoadBalancers: []types.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(80), TargetGroupArn: aws.String("tg")}},
+		LoadBalancers:     []types.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(80), TargetGroupArn: aws.String("tg")}},
 		PlacementStrategy: []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")}},
 	})
 	if err != nil {

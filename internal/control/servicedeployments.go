@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -204,30 +205,7 @@ func liveCounts(sd *types.ServiceDeployment, svcRec store.Service) error {
 	if err != nil {
 		return ecs.ServerException(err)
 	}
-	byRevision := map[string]types.Deployment{}
-	for _, d := range svc.Deployments {
-		byRevision[ecs.RevisionID(deref(d.Id))] = d
-	}
-	fill := func(sum *types.ServiceRevisionSummary) {
-		if sum == nil {
-			return
-		}
-		d, ok := byRevision[lastSegment(deref(sum.Arn))]
-		if !ok {
-			sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = 0, 0, 0
-			return
-		}
-		sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = d.DesiredCount, d.RunningCount, d.PendingCount
-	}
-	fill(sd.TargetServiceRevision)
-	for i := range sd.SourceServiceRevisions {
-		fill(&sd.SourceServiceRevisions[i])
-	}
-	if sd.TargetServiceRevision != nil && sd.DeploymentCircuitBreaker != nil {
-		if d, ok := byRevision[lastSegment(deref(sd.TargetServiceRevision.Arn))]; ok {
-			sd.DeploymentCircuitBreaker.FailureCount = d.FailedTasks
-		}
-	}
+	ecs.FillRevisionCounts(sd, svc.Deployments)
 	return nil
 }
 
@@ -351,7 +329,12 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			if rb == nil {
 				return ecs.ConflictException("There is no completed service deployment to roll back to.")
 			}
-			rollBack(&svc, *rb, int(svc.DesiredCount), now)
+			// The stopped deployment has failed; the revision that last
+			// completed comes back.
+			p := &svc.Deployments[primary]
+			p.RolloutState = types.DeploymentRolloutStateFailed
+			p.RolloutStateReason = ptr("ECS deployment " + target + " rolled back.")
+			reconcile.RollBack(&svc, *rb, int(svc.DesiredCount), now, "ECS deployment rolling back to deploymentId "+deref(rb.Id)+".")
 			sd.Status = types.ServiceDeploymentStatusRollbackInProgress
 			sd.StatusReason = ptr("Service deployment rolled back by a StopServiceDeployment request.")
 			sd.UpdatedAt = timePtr(now)
@@ -418,43 +401,6 @@ func rollbackTarget(tx store.ReadTx, scope store.Scope, svcRec store.Service, ex
 		return nil, nil
 	}
 	return &d, nil
-}
-
-// rollBack makes target the PRIMARY deployment again and the current
-// PRIMARY an ACTIVE one that drains.
-func rollBack(s *types.Service, target types.Deployment, desired int, now time.Time) {
-	rest := make([]types.Deployment, 0, len(s.Deployments))
-	for _, d := range s.Deployments {
-		if deref(d.Id) == deref(target.Id) {
-			target.RunningCount, target.PendingCount = d.RunningCount, d.PendingCount
-			continue
-		}
-		if deref(d.Status) == ecs.DeploymentPrimary {
-			d.Status = ptr(ecs.DeploymentActive)
-			d.RolloutState = types.DeploymentRolloutStateFailed
-			d.RolloutStateReason = ptr("ECS deployment " + deref(d.Id) + " rolled back.")
-			d.UpdatedAt = timePtr(now)
-		}
-		rest = append(rest, d)
-	}
-	target.Status = ptr(ecs.DeploymentPrimary)
-	target.RolloutState = types.DeploymentRolloutStateInProgress
-	target.RolloutStateReason = ptr("ECS deployment rolling back to deploymentId " + deref(target.Id) + ".")
-	target.DesiredCount = int32(desired)
-	target.FailedTasks = 0
-	target.CreatedAt, target.UpdatedAt = timePtr(now), timePtr(now)
-	s.Deployments = append([]types.Deployment{target}, rest...)
-	s.TaskDefinition = target.TaskDefinition
-	s.NetworkConfiguration = target.NetworkConfiguration
-}
-
-func lastSegment(s string) string {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return s[i+1:]
-		}
-	}
-	return s
 }
 
 func derefTime(t *time.Time) time.Time {

@@ -291,3 +291,31 @@ func DeploymentOfRevision(rev types.ServiceRevision) types.Deployment {
 		FargateEphemeralStorage:     nil,
 	}
 }
+
+// FillRevisionCounts sets the task counts of a service deployment's source
+// and target revisions from the service's deployments[] (a revision no
+// deployment runs any more counts nothing), and its circuit breaker's
+// failure count from the deployment it targets.
+func FillRevisionCounts(sd *types.ServiceDeployment, deployments []types.Deployment) {
+	byRevision := map[string]types.Deployment{}
+	for _, d := range deployments {
+		byRevision[RevisionID(deref(d.Id))] = d
+	}
+	revision := func(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+	fill := func(sum *types.ServiceRevisionSummary) {
+		if sum == nil {
+			return
+		}
+		d := byRevision[revision(deref(sum.Arn))]
+		sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = d.DesiredCount, d.RunningCount, d.PendingCount
+	}
+	fill(sd.TargetServiceRevision)
+	for i := range sd.SourceServiceRevisions {
+		fill(&sd.SourceServiceRevisions[i])
+	}
+	if sd.TargetServiceRevision != nil && sd.DeploymentCircuitBreaker != nil {
+		if d, ok := byRevision[revision(deref(sd.TargetServiceRevision.Arn))]; ok {
+			sd.DeploymentCircuitBreaker.FailureCount = d.FailedTasks
+		}
+	}
+}

@@ -293,33 +293,43 @@ func (pl *planner) circuitBreaker() {
 	if !cb.Rollback || rb == nil || deref(rb.Id) == failedID {
 		return
 	}
-	target := *rb
-	rest := make([]types.Deployment, 0, len(pl.svc.Deployments))
-	for _, d := range pl.svc.Deployments {
-		if deref(d.Id) == deref(rb.Id) {
-			target = d // still draining: keep its counts
+	RollBack(&pl.svc, *rb, pl.desired(), pl.in.Now, ecs.RolloutRollingBack(deref(rb.Id)))
+	target := pl.svc.Deployments[0]
+	pl.plan.RolledBackTo = deref(target.Id)
+	pl.plan.Events = append(pl.plan.Events, ecs.EventRollingBack(pl.name, deref(target.Id)))
+}
+
+// RollBack makes target (a deployment that completed before) the PRIMARY
+// deployment again, IN_PROGRESS for the desired count with reason, and
+// the current PRIMARY an ACTIVE deployment that drains. If target still
+// has tasks (an ACTIVE entry of deployments[]), its counts are kept. Its
+// rollout, and so its failure count, starts now. The service runs the
+// target's task definition and network configuration again.
+func RollBack(s *types.Service, target types.Deployment, desired int, now time.Time, reason string) {
+	rest := make([]types.Deployment, 0, len(s.Deployments))
+	for _, d := range s.Deployments {
+		if deref(d.Id) == deref(target.Id) {
+			target = d
 			continue
+		}
+		if deref(d.Status) == ecs.DeploymentPrimary {
+			d.Status = ptr(ecs.DeploymentActive)
+			d.UpdatedAt = timePtr(now)
 		}
 		rest = append(rest, d)
 	}
-	rest[0].Status = ptr(ecs.DeploymentActive)
 	target.Status = ptr(ecs.DeploymentPrimary)
 	target.RolloutState = types.DeploymentRolloutStateInProgress
-	target.RolloutStateReason = ptr(ecs.RolloutRollingBack(deref(target.Id)))
+	target.RolloutStateReason = ptr(reason)
 	target.FailedTasks = 0
-	target.DesiredCount = int32(pl.desired())
-	// Failures count from the start of the rollback, not from the
-	// deployment's first rollout.
-	target.CreatedAt = timePtr(pl.in.Now)
-	target.UpdatedAt = timePtr(pl.in.Now)
-	pl.svc.Deployments = append([]types.Deployment{target}, rest...)
-	pl.svc.TaskDefinition = target.TaskDefinition
-	pl.svc.NetworkConfiguration = target.NetworkConfiguration
+	target.DesiredCount = int32(desired)
+	target.CreatedAt, target.UpdatedAt = timePtr(now), timePtr(now)
+	s.Deployments = append([]types.Deployment{target}, rest...)
+	s.TaskDefinition = target.TaskDefinition
+	s.NetworkConfiguration = target.NetworkConfiguration
 	if len(target.CapacityProviderStrategy) > 0 {
-		pl.svc.CapacityProviderStrategy = target.CapacityProviderStrategy
+		s.CapacityProviderStrategy = target.CapacityProviderStrategy
 	}
-	pl.plan.RolledBackTo = deref(target.Id)
-	pl.plan.Events = append(pl.plan.Events, ecs.EventRollingBack(pl.name, deref(target.Id)))
 }
 
 // roll places and stops tasks: the PRIMARY deployment is brought to the

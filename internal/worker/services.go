@@ -647,7 +647,8 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 	finish := func(status types.ServiceDeploymentStatus) {
 		sd.Status = status
 		sd.FinishedAt, sd.UpdatedAt = timePtr(now), timePtr(now)
-		w.snapshotCounts(&sd, svc)
+		// The counts of a finished deployment no longer change.
+		ecs.FillRevisionCounts(&sd, svc.Deployments)
 	}
 	breaker := sd.DeploymentCircuitBreaker
 	changed := false
@@ -699,36 +700,6 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 		return err
 	}
 	return tx.PutServiceDeployment(rec)
-}
-
-// snapshotCounts records the revisions' task counts as they are when a
-// service deployment finishes; afterwards they no longer change.
-func (w *Services) snapshotCounts(sd *types.ServiceDeployment, svc types.Service) {
-	byRevision := map[string]types.Deployment{}
-	for _, d := range svc.Deployments {
-		byRevision[ecs.RevisionID(deref(d.Id))] = d
-	}
-	fill := func(sum *types.ServiceRevisionSummary) {
-		if sum == nil {
-			return
-		}
-		arn := deref(sum.Arn)
-		d := byRevision[arn[lastSlash(arn)+1:]]
-		sum.RequestedTaskCount, sum.RunningTaskCount, sum.PendingTaskCount = d.DesiredCount, d.RunningCount, d.PendingCount
-	}
-	fill(sd.TargetServiceRevision)
-	for i := range sd.SourceServiceRevisions {
-		fill(&sd.SourceServiceRevisions[i])
-	}
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 func derefTime(t *time.Time) time.Time {
