@@ -193,8 +193,15 @@ func (s *Server) writeError(w http.ResponseWriter, req *Request, err error, caus
 		status = http.StatusInternalServerError
 	}
 	if e.Cause != nil || cause != nil {
-		s.Logger.Error("request failed", "op", req.Operation, "requestId", req.RequestID,
-			"code", e.Code, "cause", errors.Join(e.Cause, cause))
+		all := errors.Join(e.Cause, cause)
+		// A client that hung up cancels its request's context; that is
+		// not a server fault worth an error line.
+		level, msg := slog.LevelError, "request failed"
+		if errors.Is(all, context.Canceled) {
+			level, msg = slog.LevelDebug, "request abandoned by the client"
+		}
+		s.Logger.Log(context.Background(), level, msg, "op", req.Operation, "requestId", req.RequestID,
+			"code", e.Code, "cause", all)
 	}
 	w.Header().Set("x-amzn-ErrorType", e.Code)
 	w.WriteHeader(status)
