@@ -8,47 +8,36 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // TestScripts runs the user-facing scripts under e2e/ (AWS CLI and boto3)
-// against a freshly built ecsd binary. Each script starts and stops its own
-// server; both share one build.
+// against one freshly built ecsd binary. Each script starts and stops its
+// own server.
 func TestScripts(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("skipping the AWS CLI and boto3 scripts in -short mode: they take about 20s")
+		t.Skip("skipping the AWS CLI and boto3 scripts in -short mode: they take about 30s")
 	}
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found from the test directory: %v", err)
+	bin := ecsdBinary(t)
+	for _, script := range []string{"awscli-taskdefs.sh", "awscli-clusters.sh", "awscli-services.sh"} {
+		t.Run(script, func(t *testing.T) {
+			t.Parallel()
+			for _, tool := range []string{"aws", "curl"} {
+				if _, err := exec.LookPath(tool); err != nil {
+					t.Skipf("skipping: %s is not installed: %v", tool, err)
+				}
+			}
+			runScript(t, root, bin, "bash", filepath.Join(root, "e2e", script))
+		})
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("skipping: no go command in PATH to build ecsd for the scripts: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "ecsd")
-	build := exec.CommandContext(t.Context(), goBin, "build", "-o", bin, "./cmd/ecsd")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ecsd: %v\n%s", err, out)
-	}
-
-	t.Run("awscli", func(t *testing.T) {
-		t.Parallel()
-		if _, err := exec.LookPath("aws"); err != nil {
-			t.Skipf("skipping: the AWS CLI (aws) is not installed: %v", err)
-		}
-		if _, err := exec.LookPath("curl"); err != nil {
-			t.Skipf("skipping: the script waits for /health with curl, which is not installed: %v", err)
-		}
-		runScript(t, root, bin, "bash", filepath.Join(root, "e2e", "awscli-taskdefs.sh"))
-	})
 	t.Run("boto3", func(t *testing.T) {
 		t.Parallel()
 		py, err := exec.LookPath("python3")
@@ -60,6 +49,36 @@ func TestScripts(t *testing.T) {
 		}
 		runScript(t, root, bin, py, filepath.Join(root, "e2e", "boto3-taskdefs.py"))
 	})
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// ecsdBinary builds cmd/ecsd once per test binary, for tests that need a
+// separate process they can kill.
+func ecsdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ecsd-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "ecsd")
+		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/ecsd")
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = err
+			t.Logf("go build: %s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building ecsd: %v", buildErr)
+	}
+	return builtBin
 }
 
 // runScript runs one script in its own process group, so that a timeout
@@ -86,30 +105,4 @@ func runScript(t *testing.T, root, bin string, argv ...string) {
 	if testing.Verbose() {
 		t.Logf("output:\n%s", out.Bytes())
 	}
-}
-
-// TestClusterScript runs e2e/awscli-clusters.sh (clusters, capacity
-// providers, account settings, attributes) with the AWS CLI against a
-// freshly built ecsd.
-func TestClusterScript(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("skipping the AWS CLI cluster script in -short mode: it takes about 15s")
-	}
-	for _, tool := range []string{"aws", "curl", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s is not installed: %v", tool, err)
-		}
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "ecsd")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/ecsd")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ecsd: %v\n%s", err, out)
-	}
-	runScript(t, root, bin, "bash", filepath.Join(root, "e2e", "awscli-clusters.sh"))
 }
