@@ -137,6 +137,54 @@ func registerServices(srv *awsjson.Server, c *control.Control) {
 		}
 		return &ecs.StopServiceDeploymentOutput{ServiceDeploymentArn: &arn}, nil
 	})
+	registerTaskSets(srv, c)
+}
+
+func registerTaskSets(srv *awsjson.Server, c *control.Control) {
+	awsjson.HandleFunc(srv, "CreateTaskSet", func(ctx context.Context, req *awsjson.Request, in *ecs.CreateTaskSetInput) (*ecs.CreateTaskSetOutput, error) {
+		ts, err := c.CreateTaskSet(ctx, caller(req), control.CreateTaskSetRequest{
+			Cluster: deref(in.Cluster), Service: deref(in.Service), TaskDefinition: deref(in.TaskDefinition),
+			ExternalID: deref(in.ExternalId), LaunchType: in.LaunchType, CapacityProviderStrategy: in.CapacityProviderStrategy,
+			NetworkConfiguration: in.NetworkConfiguration, LoadBalancers: in.LoadBalancers, ServiceRegistries: in.ServiceRegistries,
+			PlatformVersion: deref(in.PlatformVersion), Scale: in.Scale, Tags: in.Tags,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.CreateTaskSetOutput{TaskSet: &ts}, nil
+	})
+	awsjson.HandleFunc(srv, "DescribeTaskSets", func(ctx context.Context, req *awsjson.Request, in *ecs.DescribeTaskSetsInput) (*ecs.DescribeTaskSetsOutput, error) {
+		withTags := false
+		for _, f := range in.Include {
+			withTags = withTags || f == types.TaskSetFieldTags
+		}
+		sets, failures, err := c.DescribeTaskSets(ctx, caller(req), deref(in.Cluster), deref(in.Service), in.TaskSets, withTags)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.DescribeTaskSetsOutput{TaskSets: sets, Failures: failures}, nil
+	})
+	awsjson.HandleFunc(srv, "UpdateTaskSet", func(ctx context.Context, req *awsjson.Request, in *ecs.UpdateTaskSetInput) (*ecs.UpdateTaskSetOutput, error) {
+		ts, err := c.UpdateTaskSet(ctx, caller(req), deref(in.Cluster), deref(in.Service), deref(in.TaskSet), in.Scale)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.UpdateTaskSetOutput{TaskSet: &ts}, nil
+	})
+	awsjson.HandleFunc(srv, "DeleteTaskSet", func(ctx context.Context, req *awsjson.Request, in *ecs.DeleteTaskSetInput) (*ecs.DeleteTaskSetOutput, error) {
+		ts, err := c.DeleteTaskSet(ctx, caller(req), deref(in.Cluster), deref(in.Service), deref(in.TaskSet), in.Force != nil && *in.Force)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.DeleteTaskSetOutput{TaskSet: &ts}, nil
+	})
+	awsjson.HandleFunc(srv, "UpdateServicePrimaryTaskSet", func(ctx context.Context, req *awsjson.Request, in *ecs.UpdateServicePrimaryTaskSetInput) (*ecs.UpdateServicePrimaryTaskSetOutput, error) {
+		ts, err := c.UpdateServicePrimaryTaskSet(ctx, caller(req), deref(in.Cluster), deref(in.Service), deref(in.PrimaryTaskSet))
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.UpdateServicePrimaryTaskSetOutput{TaskSet: &ts}, nil
+	})
 }
 
 // serviceOf carries every CreateService member the model's Service also

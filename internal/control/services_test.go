@@ -510,3 +510,63 @@ func TestServiceDeploymentsAPI(t *testing.T) {
 		t.Fatalf("stopped deployment: %+v", sds[0])
 	}
 }
+
+func TestTaskSets(t *testing.T) {
+	c, _ := newControl(t)
+	ctx := context.Background()
+	register(t, c, alice, "web", 2)
+	ext := svcReq("ext", "", 4)
+	ext.Service.TaskDefinition = nil
+	ext.Service.DeploymentController = &types.DeploymentController{Type: types.DeploymentControllerTypeExternal}
+	mustCreateService(t, c, ext)
+	mustCreateService(t, c, svcReq("ecs", "web", 1))
+	if _, err := c.DeregisterTaskDefinition(ctx, alice, "web:1"); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ext", TaskDefinition: "web:1"})
+	wantError(t, err, "ClientException", "TaskDefinition is inactive")
+	_, err = c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ext", TaskDefinition: "web:7"})
+	wantError(t, err, "ClientException", "TaskDefinition not found.")
+	_, err = c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ecs", TaskDefinition: "web:2"})
+	wantError(t, err, "InvalidParameterException", control.MsgTaskSetsNeedExternal)
+	_, err = c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ext", TaskDefinition: "web:2", Scale: &types.Scale{Value: 101}})
+	wantError(t, err, "InvalidParameterException", control.MsgScaleOutOfRange)
+
+	first, err := c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ext", TaskDefinition: "web:2", ExternalID: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *first.Status != "PRIMARY" || first.ComputedDesiredCount != 4 || first.Scale.Value != 100 || first.Scale.Unit != "PERCENT" ||
+		*first.TaskSetArn != "arn:aws:ecs:eu-west-2:123456789012:task-set/default/ext/"+*first.Id || !strings.HasPrefix(*first.Id, "ecs-svc/") {
+		t.Fatalf("first task set %+v", first)
+	}
+	second, err := c.CreateTaskSet(ctx, alice, control.CreateTaskSetRequest{Service: "ext", TaskDefinition: "web:2", Scale: &types.Scale{Value: 30, Unit: "PERCENT"}})
+	if err != nil || *second.Status != "ACTIVE" || second.ComputedDesiredCount != 2 { // 1.2 rounds up
+		t.Fatalf("second task set %+v %v", second, err)
+	}
+	ts, err := c.UpdateTaskSet(ctx, alice, "", "ext", *second.TaskSetArn, &types.Scale{Value: 50, Unit: "PERCENT"})
+	if err != nil || ts.ComputedDesiredCount != 2 || ts.Scale.Value != 50 {
+		t.Fatalf("UpdateTaskSet %+v %v", ts, err)
+	}
+	ts, err = c.UpdateServicePrimaryTaskSet(ctx, alice, "", "ext", *second.Id)
+	if err != nil || *ts.Status != "PRIMARY" {
+		t.Fatalf("UpdateServicePrimaryTaskSet %+v %v", ts, err)
+	}
+	sets, fails, err := c.DescribeTaskSets(ctx, alice, "", "ext", []string{*first.Id, "ecs-svc/0"}, false)
+	if err != nil || len(sets) != 1 || *sets[0].Status != "ACTIVE" || len(fails) != 1 || *fails[0].Reason != "MISSING" {
+		t.Fatalf("DescribeTaskSets %+v %+v %v", sets, fails, err)
+	}
+	_, err = c.DeleteTaskSet(ctx, alice, "", "ext", *first.Id, false)
+	wantError(t, err, "InvalidParameterException", control.MsgTaskSetScaledAbove0)
+	ts, err = c.DeleteTaskSet(ctx, alice, "", "ext", *first.Id, true)
+	if err != nil || *ts.Status != "DRAINING" || ts.ComputedDesiredCount != 0 {
+		t.Fatalf("DeleteTaskSet %+v %v", ts, err)
+	}
+	_, err = c.UpdateTaskSet(ctx, alice, "", "ext", "ecs-svc/0", &types.Scale{Value: 1})
+	wantError(t, err, "TaskSetNotFoundException", control.MsgTaskSetNotFound)
+	all, _, err := c.DescribeTaskSets(ctx, alice, "", "ext", nil, true)
+	if err != nil || len(all) != 2 || all[0].Tags == nil {
+		t.Fatalf("all task sets %+v %v", all, err)
+	}
+}

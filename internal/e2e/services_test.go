@@ -448,3 +448,53 @@ func TestServiceKeepsDeleteInProgressRevision(t *testing.T) {
 		return nil
 	})
 }
+
+func TestServiceTaskSets(t *testing.T) {
+	e := startServer(t)
+	c := e.defaultClient()
+	svcCluster(t, c, "prod")
+	td1 := register(t, c, "web")
+	td2 := register(t, c, "web")
+	deregister(t, c, *td1.TaskDefinitionArn)
+	createService(t, c, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("ext"), DesiredCount: aws.Int32(2),
+		DeploymentController: &types.DeploymentController{Type: types.DeploymentControllerTypeExternal},
+	})
+
+	// CreateTaskSet refuses an INACTIVE revision like CreateService.
+	_, err := c.CreateTaskSet(t.Context(), &ecs.CreateTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("ext"), TaskDefinition: td1.TaskDefinitionArn})
+	wantAPIError[*types.ClientException](t, err, "TaskDefinition is inactive")
+
+	out, err := c.CreateTaskSet(t.Context(), &ecs.CreateTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("ext"), TaskDefinition: td2.TaskDefinitionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := out.TaskSet
+	waitFor(t, 10*time.Second, "the task set to reach a steady state", func() error {
+		d, err := c.DescribeTaskSets(t.Context(), &ecs.DescribeTaskSetsInput{Cluster: aws.String("prod"), Service: aws.String("ext"), TaskSets: []string{*ts.TaskSetArn}})
+		if err != nil {
+			return err
+		}
+		if got := d.TaskSets[0]; got.StabilityStatus != types.StabilityStatusSteadyState || got.RunningCount != 2 {
+			return fmt.Errorf("task set %s running %d", got.StabilityStatus, got.RunningCount)
+		}
+		return nil
+	})
+	tasks := serviceTasks(t, c, "prod", "ext", types.DesiredStatusRunning)
+	if len(tasks) != 2 || *tasks[0].StartedBy != *ts.Id {
+		t.Fatalf("task set tasks %+v", tasks)
+	}
+	if _, err := c.DeleteTaskSet(t.Context(), &ecs.DeleteTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("ext"), TaskSet: ts.Id, Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the task set to drain away", func() error {
+		d, err := c.DescribeTaskSets(t.Context(), &ecs.DescribeTaskSetsInput{Cluster: aws.String("prod"), Service: aws.String("ext")})
+		if err != nil {
+			return err
+		}
+		if len(d.TaskSets) != 0 {
+			return fmt.Errorf("%d task sets", len(d.TaskSets))
+		}
+		return nil
+	})
+}

@@ -89,6 +89,12 @@ func NamespaceNotFoundException(format string, args ...any) *Error {
 	return newError("NamespaceNotFoundException", format, args...)
 }
 
+// TaskSetNotFoundException is returned for a task set that does not
+// exist.
+func TaskSetNotFoundException(format string, args ...any) *Error {
+	return newError("TaskSetNotFoundException", format, args...)
+}
+
 // ClusterInactiveException is ECS's answer for a cluster that was deleted
 // and is INACTIVE: the same ClusterNotFoundException code as a cluster
 // that never existed, with its own message.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -317,5 +318,46 @@ func FillRevisionCounts(sd *types.ServiceDeployment, deployments []types.Deploym
 		if d, ok := byRevision[revision(deref(sd.TargetServiceRevision.Arn))]; ok {
 			sd.DeploymentCircuitBreaker.FailureCount = d.FailedTasks
 		}
+	}
+}
+
+// Task-set statuses.
+const (
+	TaskSetPrimary  = "PRIMARY"
+	TaskSetActive   = "ACTIVE"
+	TaskSetDraining = "DRAINING"
+)
+
+// TaskSetARN returns the ARN of a task set (its id is "ecs-svc/<digits>").
+func TaskSetARN(region, account, cluster, service, id string) string {
+	return arnPrefix(region, account) + "task-set/" + cluster + "/" + service + "/" + id
+}
+
+// ComputedDesiredCount is a task set's share of its service's desired
+// count: desiredCount × scale / 100, always rounded up. A task set without
+// a scale runs the whole desired count.
+func ComputedDesiredCount(desired int, scale *types.Scale) int {
+	pct := 100.0
+	if scale != nil {
+		pct = scale.Value
+	}
+	n := float64(desired) * pct / 100
+	// Rounding error must not add a task: 3 × 33.333…% is 1, not 2.
+	return int(math.Ceil(n - 1e-9))
+}
+
+// DeploymentOfTaskSet is the deployment-shaped view of a task set that
+// the scheduler starts tasks from; its tasks are startedBy the task set's
+// id.
+func DeploymentOfTaskSet(ts types.TaskSet) types.Deployment {
+	return types.Deployment{
+		Id:                       ts.Id,
+		Status:                   ts.Status,
+		TaskDefinition:           ts.TaskDefinition,
+		LaunchType:               ts.LaunchType,
+		CapacityProviderStrategy: ts.CapacityProviderStrategy,
+		NetworkConfiguration:     ts.NetworkConfiguration,
+		PlatformVersion:          ts.PlatformVersion,
+		PlatformFamily:           ts.PlatformFamily,
 	}
 }

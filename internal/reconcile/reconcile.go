@@ -136,9 +136,14 @@ func (pl *planner) run() {
 		pl.count()
 		return
 	}
-	if !usesECSController(pl.svc) || len(pl.svc.Deployments) == 0 {
-		// EXTERNAL and CODE_DEPLOY services deploy through task sets,
-		// which ecsd's scheduler does not run.
+	if !usesECSController(pl.svc) {
+		// EXTERNAL (and CODE_DEPLOY) services deploy through task sets.
+		pl.stopUnhealthy()
+		pl.taskSets()
+		pl.count()
+		return
+	}
+	if len(pl.svc.Deployments) == 0 {
 		pl.count()
 		return
 	}
@@ -421,6 +426,60 @@ func (pl *planner) stoppedIDs() []string {
 	return ids
 }
 
+// taskSets runs the task sets of an EXTERNAL service: each keeps its
+// computed desired count (the service's desired count times its scale,
+// rounded up; none while DRAINING) and a DRAINING one leaves the service
+// once its tasks have stopped. The external deployment controller, not
+// ECS, decides how task sets replace each other, so no rolling-update
+// limits apply.
+func (pl *planner) taskSets() {
+	desired := pl.desired()
+	tasks := pl.sortedTasks()
+	keep := pl.svc.TaskSets[:0:0]
+	for _, ts := range pl.svc.TaskSets {
+		id := deref(ts.Id)
+		want := 0
+		if deref(ts.Status) != ecs.TaskSetDraining {
+			want = ecs.ComputedDesiredCount(desired, ts.Scale)
+		}
+		if ts.ComputedDesiredCount != int32(want) {
+			ts.ComputedDesiredCount, ts.UpdatedAt = int32(want), timePtr(pl.in.Now)
+		}
+		var own []Task
+		living := 0
+		for _, t := range tasks {
+			if t.DeploymentID != id {
+				continue
+			}
+			if alive(t) {
+				living++
+			}
+			if pl.kept(t) {
+				own = append(own, t)
+			}
+		}
+		if n := want - len(own); n > 0 {
+			pl.plan.Starts = append(pl.plan.Starts, Start{Deployment: ecs.DeploymentOfTaskSet(ts), Count: n})
+		}
+		if excess := len(own) - want; excess > 0 {
+			slices.SortStableFunc(own, func(a, b Task) int {
+				return cmp.Or(boolRank(!pl.healthy(a), !pl.healthy(b)), b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+			})
+			for _, t := range own[:excess] {
+				pl.stop(t, ecs.StopReasonScaling(id))
+			}
+		}
+		if deref(ts.Status) == ecs.TaskSetDraining && living == 0 {
+			continue // drained: gone from the service
+		}
+		keep = append(keep, ts)
+	}
+	pl.svc.TaskSets = keep
+	if len(pl.plan.Stops) > 0 {
+		pl.plan.Events = append(pl.plan.Events, ecs.EventTasksStopped(pl.name, pl.stoppedIDs()))
+	}
+}
+
 // drain stops every task of a DRAINING service; once none is left that is
 // not at least STOPPING, the service is INACTIVE.
 func (pl *planner) drain() {
@@ -463,6 +522,9 @@ func (pl *planner) count() {
 	for _, d := range pl.svc.Deployments {
 		by[deref(d.Id)] = &counts{}
 	}
+	for _, ts := range pl.svc.TaskSets {
+		by[deref(ts.Id)] = &counts{}
+	}
 	var total counts
 	for _, t := range pl.in.Tasks {
 		if !managed(t) {
@@ -487,8 +549,35 @@ func (pl *planner) count() {
 		}
 	}
 	for _, s := range pl.plan.Starts {
-		by[deref(s.Deployment.Id)].pending += s.Count
+		if c := by[deref(s.Deployment.Id)]; c != nil {
+			c.pending += s.Count
+		}
 		total.pending += s.Count
+	}
+	stopping := map[string]bool{}
+	for _, s := range pl.plan.Stops {
+		stopping[s.TaskID] = true
+	}
+	for i := range pl.svc.TaskSets {
+		ts := &pl.svc.TaskSets[i]
+		c := by[deref(ts.Id)]
+		stable := c.running == int(ts.ComputedDesiredCount) && c.pending == 0
+		for _, t := range pl.in.Tasks {
+			if t.DeploymentID == deref(ts.Id) && alive(t) && (!pl.healthy(t) || stopping[t.ID]) {
+				stable = false
+			}
+		}
+		status := types.StabilityStatusStabilizing
+		if stable {
+			status = types.StabilityStatusSteadyState
+		}
+		if ts.RunningCount != int32(c.running) || ts.PendingCount != int32(c.pending) || ts.StabilityStatus != status {
+			ts.RunningCount, ts.PendingCount = int32(c.running), int32(c.pending)
+			if ts.StabilityStatus != status {
+				ts.StabilityStatus, ts.StabilityStatusAt = status, timePtr(pl.in.Now)
+			}
+			ts.UpdatedAt = timePtr(pl.in.Now)
+		}
 	}
 	for i := range pl.svc.Deployments {
 		d := &pl.svc.Deployments[i]
@@ -618,6 +707,7 @@ func percents(s types.Service) (minPct, maxPct int) {
 // cloneService copies what a plan changes, so the input is never modified.
 func cloneService(s types.Service) types.Service {
 	s.Deployments = slices.Clone(s.Deployments)
+	s.TaskSets = slices.Clone(s.TaskSets)
 	return s
 }
 

@@ -722,3 +722,49 @@ func TestEventsAreCappedAt100(t *testing.T) {
 		t.Fatal(ecs.EventTasksStarted("web", []string{"a", "b"}))
 	}
 }
+
+func TestTaskSets(t *testing.T) {
+	const blue, green = "ecs-svc/3333333333333333333", "ecs-svc/4444444444444444444"
+	ext := func(desired int, sets ...types.TaskSet) types.Service {
+		s := service(desired, 100, 200)
+		s.DeploymentController.Type = types.DeploymentControllerTypeExternal
+		s.TaskSets = sets
+		return s
+	}
+	set := func(id, status string, pct float64) types.TaskSet {
+		return types.TaskSet{Id: ptr(id), Status: ptr(status), TaskDefinition: ptr(tdNew), Scale: &types.Scale{Value: pct, Unit: "PERCENT"}}
+	}
+
+	p := reconcile.Compute(reconcile.Input{Now: t0, Service: ext(3, set(blue, "PRIMARY", 100), set(green, "ACTIVE", 50))})
+	if got := starts(p); got[blue] != 3 || got[green] != 2 {
+		t.Fatalf("starts %v, want blue 3 and green 2 (1.5 rounds up)", got)
+	}
+	if ts := p.Service.TaskSets[1]; ts.ComputedDesiredCount != 2 || ts.PendingCount != 2 || ts.StabilityStatus != "STABILIZING" {
+		t.Fatalf("green %+v", ts)
+	}
+
+	p = reconcile.Compute(reconcile.Input{Now: t0, Service: ext(1, set(blue, "PRIMARY", 100)), Tasks: []reconcile.Task{running("b1", blue)}})
+	if len(p.Starts) != 0 || len(p.Stops) != 0 || p.Service.TaskSets[0].StabilityStatus != "STEADY_STATE" || p.Service.RunningCount != 1 {
+		t.Fatalf("steady task set: %+v", p.Service.TaskSets[0])
+	}
+
+	drained := set(green, "DRAINING", 50)
+	p = reconcile.Compute(reconcile.Input{Now: t0, Service: ext(2, set(blue, "PRIMARY", 100), drained),
+		Tasks: []reconcile.Task{running("b1", blue), running("b2", blue), running("g1", green)}})
+	if diff := cmp.Diff([]string{"g1"}, stops(p)); diff != "" || len(p.Service.TaskSets) != 2 {
+		t.Fatalf("draining: stops %v, %d task sets", stops(p), len(p.Service.TaskSets))
+	}
+	gone := running("g1", green)
+	gone.LastStatus, gone.DesiredStatus = "STOPPED", "STOPPED"
+	p = reconcile.Compute(reconcile.Input{Now: t0, Service: ext(2, set(blue, "PRIMARY", 100), drained),
+		Tasks: []reconcile.Task{running("b1", blue), running("b2", blue), gone}})
+	if len(p.Service.TaskSets) != 1 || *p.Service.TaskSets[0].Id != blue {
+		t.Fatalf("drained task set still there: %+v", p.Service.TaskSets)
+	}
+	// Scaling a task set down stops its newest tasks.
+	p = reconcile.Compute(reconcile.Input{Now: t0, Service: ext(2, set(blue, "PRIMARY", 50)),
+		Tasks: []reconcile.Task{running("b1", blue), withCreated(running("b2", blue), t0)}})
+	if diff := cmp.Diff([]string{"b2"}, stops(p)); diff != "" {
+		t.Fatalf("scale down stops %v", stops(p))
+	}
+}

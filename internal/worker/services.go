@@ -325,6 +325,9 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 		for _, d := range svc.Deployments {
 			deployments[deref(d.Id)] = true
 		}
+		for _, ts := range svc.TaskSets {
+			deployments[deref(ts.Id)] = true
+		}
 		taskRecs, err := tx.Tasks(scope, store.TasksQuery{Cluster: cluster, Service: name})
 		if err != nil {
 			return err
