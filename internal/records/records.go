@@ -79,6 +79,15 @@ func FromService(scope store.Scope, s types.Service) (store.Service, error) {
 			tdARN = deref(d.TaskDefinition)
 		}
 	}
+	// Every revision still referred to: deployments being drained (or kept
+	// to roll back to) and task sets.
+	var others []store.TaskDefinitionKey
+	for _, d := range s.Deployments {
+		others = append(others, taskDefinitionKey(deref(d.TaskDefinition)))
+	}
+	for _, ts := range s.TaskSets {
+		others = append(others, taskDefinitionKey(deref(ts.TaskDefinition)))
+	}
 	s.Tags = nil
 	body, err := wire.Marshal(s)
 	if err != nil {
@@ -92,6 +101,7 @@ func FromService(scope store.Scope, s types.Service) (store.Service, error) {
 		LaunchType:         string(s.LaunchType),
 		SchedulingStrategy: string(s.SchedulingStrategy),
 		TaskDefinition:     taskDefinitionKey(tdARN),
+		TaskDefinitions:    others,
 		CreatedAt:          derefTime(s.CreatedAt),
 		Body:               body,
 	}, nil

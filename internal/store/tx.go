@@ -52,9 +52,15 @@ type Service struct {
 	Status             string
 	LaunchType         string
 	SchedulingStrategy string
-	// TaskDefinition is the primary deployment's revision; the deletion
-	// sweeper treats it as in use while the service is not INACTIVE.
+	// TaskDefinition is the primary deployment's revision.
 	TaskDefinition TaskDefinitionKey
+	// TaskDefinitions are the other revisions the service still refers to
+	// (older deployments being drained or kept to roll back to, task sets).
+	// With TaskDefinition they are in use while the service is not
+	// INACTIVE: ECS keeps a DELETE_IN_PROGRESS revision while "service
+	// deployments and task sets" reference it. It is an index derived from
+	// Body: stores write it and getters leave it nil.
+	TaskDefinitions []TaskDefinitionKey
 	CreatedAt      time.Time
 	Body           []byte // types.Service as wire JSON
 }

@@ -136,7 +136,9 @@ const (
 	taskDefinitionInUseSQL = `SELECT EXISTS (
 	SELECT 1 FROM tasks WHERE account = ? AND region = ? AND family = ? AND revision = ? AND last_status <> 'STOPPED'
 ) OR EXISTS (
-	SELECT 1 FROM services WHERE account = ? AND region = ? AND family = ? AND revision = ? AND status <> 'INACTIVE'
+	SELECT 1 FROM service_task_definitions AS d
+	JOIN services AS s ON s.account = d.account AND s.region = d.region AND s.cluster = d.cluster AND s.name = d.service
+	WHERE d.account = ? AND d.region = ? AND d.family = ? AND d.revision = ? AND s.status <> 'INACTIVE'
 )`
 	clusterTaskCountsSQL = `SELECT count(*) FILTER (WHERE last_status = 'RUNNING'), count(*) FILTER (WHERE last_status <> 'RUNNING')
 FROM tasks WHERE account = ? AND region = ? AND cluster = ? AND last_status <> 'STOPPED'`
@@ -331,6 +333,21 @@ ON CONFLICT (account, region, cluster, name) DO UPDATE SET
 		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body))
 	if err != nil {
 		return fail("put service "+s.Name, err)
+	}
+	_, err = t.db.ExecContext(t.ctx, `DELETE FROM service_task_definitions WHERE account = ? AND region = ? AND cluster = ? AND service = ?`,
+		s.Account, s.Region, s.Cluster, s.Name)
+	if err != nil {
+		return fail("put service "+s.Name, err)
+	}
+	for _, k := range append([]store.TaskDefinitionKey{s.TaskDefinition}, s.TaskDefinitions...) {
+		if k.Family == "" {
+			continue
+		}
+		_, err := t.db.ExecContext(t.ctx, `INSERT INTO service_task_definitions (account, region, cluster, service, family, revision)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.Account, s.Region, s.Cluster, s.Name, k.Family, k.Revision)
+		if err != nil {
+			return fail("put service "+s.Name, err)
+		}
 	}
 	return nil
 }

@@ -162,6 +162,22 @@ CREATE TABLE attributes (
 	PRIMARY KEY (account, region, cluster, target_id, name)
 ) WITHOUT ROWID;
 `,
+	// 3: every revision a service refers to, not only its primary
+	// deployment's, so none of them is purged while the service is live.
+	`
+CREATE TABLE service_task_definitions (
+	account  TEXT    NOT NULL,
+	region   TEXT    NOT NULL,
+	cluster  TEXT    NOT NULL,
+	service  TEXT    NOT NULL,
+	family   TEXT    NOT NULL,
+	revision INTEGER NOT NULL,
+	PRIMARY KEY (account, region, cluster, service, family, revision)
+) WITHOUT ROWID;
+CREATE INDEX service_task_definitions_by_revision ON service_task_definitions (account, region, family, revision);
+INSERT INTO service_task_definitions (account, region, cluster, service, family, revision)
+SELECT account, region, cluster, name, family, revision FROM services WHERE family <> '';
+`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -136,7 +136,8 @@ func (s *Store) Reset(ctx context.Context) error {
 		// Children before parents, for the foreign key.
 		for _, table := range []string{
 			"tags", "task_definitions", "families",
-			"clusters", "services", "tasks", "service_deployments", "service_revisions", "account_settings", "attributes",
+			"clusters", "services", "service_task_definitions", "tasks", "service_deployments", "service_revisions",
+			"account_settings", "attributes",
 		} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return err

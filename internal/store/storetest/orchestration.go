@@ -628,6 +628,12 @@ func testTaskDefinitionInUse(t *testing.T, s store.Store) {
 		svc(serviceRec(scopeA, "prod", "c", store.ServiceInactive), "inactive", 1),
 		uses(taskRec(scopeB, "prod", "4", store.TaskRunning), "elsewhere", 1),
 		svc(serviceRec(scopeC, "prod", "d", store.ServiceActive), "elsewhere", 1),
+		// A service rolling from old:1 to new:1 uses both.
+		func() store.Service {
+			sv := svc(serviceRec(scopeA, "prod", "e", store.ServiceActive), "new", 1)
+			sv.TaskDefinitions = []store.TaskDefinitionKey{{Family: "old", Revision: 1}}
+			return sv
+		}(),
 	)
 	for _, tc := range []struct {
 		family string
@@ -643,6 +649,8 @@ func testTaskDefinitionInUse(t *testing.T, s store.Store) {
 		{"inactive", 1, false},
 		{"elsewhere", 1, false},
 		{"nothing", 1, false},
+		{"new", 1, true},
+		{"old", 1, true},
 	} {
 		got := read(t, s, func(tx store.ReadTx) (bool, error) { return tx.TaskDefinitionInUse(scopeA, tc.family, tc.rev) })
 		if got != tc.want {
@@ -655,6 +663,11 @@ func testTaskDefinitionInUse(t *testing.T, s store.Store) {
 		if read(t, s, func(tx store.ReadTx) (bool, error) { return tx.TaskDefinitionInUse(scopeA, family, 1) }) {
 			t.Errorf("TaskDefinitionInUse(%s:1) after the user stopped = true", family)
 		}
+	}
+	// The rollout completes: the service no longer refers to old:1.
+	put(t, s, svc(serviceRec(scopeA, "prod", "e", store.ServiceActive), "new", 1))
+	if read(t, s, func(tx store.ReadTx) (bool, error) { return tx.TaskDefinitionInUse(scopeA, "old", 1) }) {
+		t.Errorf("TaskDefinitionInUse(old:1) after the service dropped it = true")
 	}
 }
 
