@@ -50,6 +50,9 @@ type Server struct {
 	DefaultRegion  string
 	MaxBodyBytes   int64
 	Logger         *slog.Logger
+	// Verifier, when set, checks every request's SigV4 signature before
+	// its body is decoded (sigv4.go); nil accepts any signature.
+	Verifier *Verifier
 
 	handlers map[string]Handler
 }
@@ -134,6 +137,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 				Message: fmt.Sprintf("Request body is larger than the %d bytes ecsd accepts.", s.MaxBodyBytes)}, nil)
 		}
 		return s.writeError(w, req, &ecs.Error{Code: "SerializationException", Message: "Could not read the request body."}, err)
+	}
+	if s.Verifier != nil {
+		cred, err := s.Verifier.Verify(r, body)
+		if err != nil {
+			return s.writeError(w, req, err, nil)
+		}
+		if cred.Account != "" {
+			req.Account = cred.Account
+			req.Caller = ecs.RootARN(req.Region, req.Account)
+		}
 	}
 
 	handler := s.handlers[op]
