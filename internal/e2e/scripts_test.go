@@ -38,17 +38,19 @@ func TestScripts(t *testing.T) {
 			runScript(t, root, bin, "bash", filepath.Join(root, "e2e", script))
 		})
 	}
-	t.Run("boto3", func(t *testing.T) {
-		t.Parallel()
-		py, err := exec.LookPath("python3")
-		if err != nil {
-			t.Skipf("skipping: python3 is not installed: %v", err)
-		}
-		if out, err := exec.CommandContext(t.Context(), py, "-c", "import boto3").CombinedOutput(); err != nil {
-			t.Skipf("skipping: python3 cannot import boto3 (pip install boto3): %v\n%s", err, out)
-		}
-		runScript(t, root, bin, py, filepath.Join(root, "e2e", "boto3-taskdefs.py"))
-	})
+	for _, script := range []string{"boto3-taskdefs.py", "boto3-services.py"} {
+		t.Run(script, func(t *testing.T) {
+			t.Parallel()
+			py, err := exec.LookPath("python3")
+			if err != nil {
+				t.Skipf("skipping: python3 is not installed: %v", err)
+			}
+			if out, err := exec.CommandContext(t.Context(), py, "-c", "import boto3").CombinedOutput(); err != nil {
+				t.Skipf("skipping: python3 cannot import boto3 (pip install boto3): %v\n%s", err, out)
+			}
+			runScript(t, root, bin, py, filepath.Join(root, "e2e", script))
+		})
+	}
 }
 
 var (
