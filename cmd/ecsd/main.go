@@ -51,11 +51,18 @@ func run(args []string) error {
 		"how long a service task without container health checks runs before the scheduler counts it healthy; ECS waits 40s (env ECSD_SERVICE_HEALTHY_AFTER)")
 	createDefault := fs.Bool("create-default-cluster", envBool("ECSD_CREATE_DEFAULT_CLUSTER"),
 		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
+	runtime := fs.String("runtime", env("ECSD_RUNTIME", server.RuntimeFake),
+		"where tasks run: fake (the simulated runtime), docker (containers on the local Docker Engine) or auto (docker when an Engine answers, else fake) (env ECSD_RUNTIME)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *inactiveGrace < 0 || *inactiveGrace > control.MaxInactiveGrace {
 		return fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)
+	}
+	switch *runtime {
+	case server.RuntimeFake, server.RuntimeDocker, server.RuntimeAuto:
+	default:
+		return fmt.Errorf("--runtime %q: want fake, docker or auto", *runtime)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
@@ -77,6 +84,7 @@ func run(args []string) error {
 		SimDelay:             *simDelay,
 		TaskRetention:        *taskRetention,
 		ServiceHealthyAfter:  *serviceHealthyAfter,
+		Runtime:              *runtime,
 		Logger:               logger,
 	})
 	if err != nil {

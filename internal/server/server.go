@@ -11,13 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
-	"github.com/ecsd/ecsd/internal/driver/fakedriver"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -55,7 +53,11 @@ type Config struct {
 	// health checks must run before the scheduler counts it healthy (ECS
 	// waits 40s; 0 counts it at once).
 	ServiceHealthyAfter time.Duration
-	Logger              *slog.Logger
+	// Runtime runs the tasks' containers: "fake" (or "") the simulated
+	// runtime, "docker" the local Docker Engine, "auto" Docker when an
+	// Engine answers and the simulated runtime otherwise.
+	Runtime string
+	Logger  *slog.Logger
 }
 
 // loop is a background worker: level-triggered, started once, stopped on
@@ -74,6 +76,7 @@ type Server struct {
 	// resetters run after the store is cleared by POST /moto-api/reset.
 	resetters []func(ctx context.Context) error
 	ln        net.Listener
+	runtime   *runtime
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -90,12 +93,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// The runtime is resolved (auto has become fake or docker) before
+	// anything listens.
+	rt, err := openRuntime(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		rt.close()
+		st.Close()
+		return nil, err
+	}
+	s := &Server{runtime: rt}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -149,25 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The simulated runtime keeps its containers beside the store, so
-	// they outlive ecsd as a Docker daemon's would.
-	simDir := ""
-	if cfg.DataDir != "" {
-		simDir = filepath.Join(cfg.DataDir, "simulated")
-	}
-	sim, err := fakedriver.New(fakedriver.Config{Dir: simDir})
-	if err != nil {
-		st.Close()
-		ln.Close()
-		return nil, err
-	}
 	// The scheduler hears of every task the supervisor moves along.
 	var services *worker.Services
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		Logger:           cfg.Logger,
-	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), sim)
+	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
@@ -193,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}()
 	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
-		"account", cfg.AccountID, "region", cfg.Region)
+		"account", cfg.AccountID, "region", cfg.Region, "runtime", rt.name)
 	return s, nil
 }
 
@@ -217,14 +216,19 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL is the endpoint to give AWS clients.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
+// Runtime names the runtime tasks run on: "fake" or "docker".
+func (s *Server) Runtime() string { return s.runtime.name }
+
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
-// ends), stops the loops and closes the store cleanly.
+// ends), stops the loops, lets go of the runtime and closes the store
+// cleanly. Containers keep running, as they would if ecsd died: the next
+// start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
-	return errors.Join(err, s.store.Close())
+	return errors.Join(err, s.runtime.close(), s.store.Close())
 }
 
 func validAccount(s string) bool {

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
+	"github.com/ecsd/ecsd/internal/driver/fakedriver"
+)
+
+// Runtimes Config.Runtime names.
+const (
+	RuntimeFake   = "fake"
+	RuntimeDocker = "docker"
+	RuntimeAuto   = "auto"
+)
+
+// LabelDataDir scopes the Docker runtime's containers to one data
+// directory: two ecsd instances on one Engine (or two test servers) never
+// adopt, reap or reset each other's containers, and `docker ps --filter
+// label=ecsd.data-dir=$PWD/ecsd-data` shows one instance's.
+const LabelDataDir = "ecsd.data-dir"
+
+// engineTimeout bounds how long start-up waits for a Docker Engine to
+// answer before auto falls back (a DOCKER_HOST that drops packets would
+// otherwise hang start-up).
+const engineTimeout = 5 * time.Second
+
+// runtime is the container runtime a server runs tasks on.
+type runtime struct {
+	name   string // RuntimeFake or RuntimeDocker
+	driver driver.Driver
+	docker *dockerdriver.Driver // nil on the simulated runtime
+	close  func() error
+}
+
+// DockerScope is the label set that scopes the Docker runtime's
+// containers to the data directory dir, as ecsd puts it on them; `ecsd
+// logs` uses it to find a task's containers.
+func DockerScope(dir string) (map[string]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{LabelDataDir: abs}, nil
+}
+
+// openRuntime opens the runtime cfg.Runtime names. With "auto" it is
+// Docker when an Engine answers, else the simulated runtime; either way
+// the log says which and why.
+func openRuntime(ctx context.Context, cfg Config) (*runtime, error) {
+	want := cfg.Runtime
+	if want == "" {
+		want = RuntimeFake
+	}
+	switch want {
+	case RuntimeFake:
+		return openFake(cfg, "")
+	case RuntimeDocker, RuntimeAuto:
+	default:
+		return nil, fmt.Errorf("runtime %q: want fake, docker or auto", cfg.Runtime)
+	}
+	scope, err := DockerScope(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("docker runtime: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, engineTimeout)
+	defer cancel()
+	d, err := dockerdriver.New(pingCtx, dockerdriver.Config{
+		Labels: scope,
+		Logger: cfg.Logger,
+	})
+	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
+		return openFake(cfg, err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("runtime: tasks run as Docker containers", "runtime", RuntimeDocker, "scopeLabel", LabelDataDir+"="+scope[LabelDataDir])
+	return &runtime{name: RuntimeDocker, driver: d, docker: d, close: d.Close}, nil
+}
+
+// openFake opens the simulated runtime. It keeps its containers beside
+// the store, so they outlive ecsd as a Docker daemon's would. fallback is
+// why auto chose it ("" when asked for).
+func openFake(cfg Config, fallback string) (*runtime, error) {
+	dir := ""
+	if cfg.DataDir != "" {
+		dir = filepath.Join(cfg.DataDir, "simulated")
+	}
+	sim, err := fakedriver.New(fakedriver.Config{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	if fallback != "" {
+		cfg.Logger.Info("runtime: no Docker Engine answers; tasks run on the simulated runtime", "runtime", RuntimeFake, "reason", fallback)
+	} else {
+		cfg.Logger.Info("runtime: tasks run on the simulated runtime", "runtime", RuntimeFake)
+	}
+	return &runtime{name: RuntimeFake, driver: sim, close: func() error { return nil }}, nil
+}
