@@ -53,6 +53,10 @@ func run(args []string) error {
 		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
 	runtime := fs.String("runtime", env("ECSD_RUNTIME", server.RuntimeFake),
 		"where tasks run: fake (the simulated runtime), docker (containers on the local Docker Engine) or auto (docker when an Engine answers, else fake) (env ECSD_RUNTIME)")
+	verifySigV4 := fs.String("verify-sigv4", env("ECSD_VERIFY_SIGV4", ""),
+		"credentials `FILE` in the AWS shared-credentials format: every request must then be SigV4-signed by one of its keys (env ECSD_VERIFY_SIGV4)")
+	insecureRemote := fs.Bool("insecure-allow-remote", envBool("ECSD_INSECURE_ALLOW_REMOTE"),
+		"let the docker runtime serve a non-loopback --listen without --verify-sigv4: anyone who can reach it is root on this host (env ECSD_INSECURE_ALLOW_REMOTE=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +89,8 @@ func run(args []string) error {
 		TaskRetention:        *taskRetention,
 		ServiceHealthyAfter:  *serviceHealthyAfter,
 		Runtime:              *runtime,
+		VerifySigV4:          *verifySigV4,
+		InsecureAllowRemote:  *insecureRemote,
 		Logger:               logger,
 	})
 	if err != nil {

@@ -57,7 +57,13 @@ type Config struct {
 	// runtime, "docker" the local Docker Engine, "auto" Docker when an
 	// Engine answers and the simulated runtime otherwise.
 	Runtime string
-	Logger  *slog.Logger
+	// VerifySigV4 is a credentials file (AWS shared-credentials format);
+	// when set, every request must be SigV4-signed by one of its keys.
+	VerifySigV4 string
+	// InsecureAllowRemote lets the Docker runtime serve a non-loopback
+	// Listen without VerifySigV4 (listen.go).
+	InsecureAllowRemote bool
+	Logger              *slog.Logger
 }
 
 // loop is a background worker: level-triggered, started once, stopped on
@@ -89,6 +95,29 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if !validAccount(cfg.AccountID) {
 		return nil, fmt.Errorf("account id %q is not 12 digits", cfg.AccountID)
 	}
+	var verifier *awsjson.Verifier
+	if cfg.VerifySigV4 != "" {
+		creds, err := awsjson.LoadCredentialsFile(cfg.VerifySigV4)
+		if err != nil {
+			return nil, fmt.Errorf("--verify-sigv4: %w", err)
+		}
+		if verifier, err = awsjson.NewVerifier(creds); err != nil {
+			return nil, fmt.Errorf("--verify-sigv4 %s: %w", cfg.VerifySigV4, err)
+		}
+		cfg.Logger.Info("verifying SigV4 signatures", "credentials", cfg.VerifySigV4, "keys", len(creds))
+	}
+	guardListen := func(runtime string) error {
+		warning, err := checkListen(ctx, cfg.Listen, runtime, verifier != nil, cfg.InsecureAllowRemote)
+		if warning != "" {
+			cfg.Logger.Warn(warning)
+		}
+		return err
+	}
+	// An explicit docker runtime is refused before anything is opened;
+	// auto is checked again once it has chosen.
+	if err := guardListen(cfg.Runtime); err != nil {
+		return nil, err
+	}
 	st, err := sqlitestore.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -99,6 +128,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if rt.name != cfg.Runtime {
+		if err := guardListen(rt.name); err != nil {
+			rt.close()
+			st.Close()
+			return nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -121,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes > 0 {
 		proto.MaxBodyBytes = cfg.MaxBodyBytes
 	}
+	proto.Verifier = verifier
 	api.Register(proto, ctl)
 
 	mux := http.NewServeMux()
@@ -137,7 +174,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// moto_server's reset path, so suites written for moto run
 		// unchanged. Loops keep running: they are level-triggered and find
 		// nothing left to do.
-		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle("POST /moto-api/reset", proto.RequireSignature(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			if err := s.reset(r.Context()); err != nil {
 				cfg.Logger.Error("reset failed", "err", err)
@@ -146,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				return
 			}
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
-		})
+		})))
 	}
 	mux.Handle("/", proto)
 
