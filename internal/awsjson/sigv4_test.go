@@ -474,3 +474,32 @@ func TestNewVerifierRefuses(t *testing.T) {
 		t.Errorf("identical key in two profiles: %v", err)
 	}
 }
+
+// FuzzVerify feeds the verifier hostile Authorization headers, dates,
+// queries and bodies: it must answer with one of AWS's errors, never
+// panic, and never accept a request it did not see signed.
+func FuzzVerify(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDPLAIN/20260314/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "20260314T150926Z", "a=1&b=%zz", "{}")
+	f.Add("AWS4- Credential=/////, SignedHeaders=;;;, Signature=", "20260314T150926Z", "", "")
+	f.Add("AWS4-HMAC-SHA256 ,,,= ==,", "x", "=&&=", "\x00")
+	v, err := awsjson.NewVerifier([]awsjson.Credential{keyPlain})
+	if err != nil {
+		f.Fatal(err)
+	}
+	v.NowFunc = func() time.Time { return sigNow }
+	codes := map[string]bool{"MissingAuthenticationTokenException": true, "IncompleteSignatureException": true,
+		"InvalidSignatureException": true, "UnrecognizedClientException": true}
+	f.Fuzz(func(t *testing.T, auth, date, query, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.URL.RawQuery = query
+		r.Header.Set("Authorization", auth)
+		r.Header.Set("X-Amz-Date", date)
+		cred, verr := v.Verify(r, []byte(body))
+		if verr == nil {
+			t.Fatalf("accepted an unsigned request: %+v", cred)
+		}
+		if !codes[verr.Code] || verr.Message == "" || verr.Fault {
+			t.Fatalf("answer %+v is not one of AWS's authentication errors", verr)
+		}
+	})
+}
