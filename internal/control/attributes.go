@@ -62,7 +62,7 @@ func (c *Control) PutAttributes(ctx context.Context, who Caller, cluster string,
 		return nil, err
 	}
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := activeCluster(tx, who, cluster)
+		rec, err := readCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (c *Control) DeleteAttributes(ctx context.Context, who Caller, cluster stri
 		return nil, err
 	}
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := activeCluster(tx, who, cluster)
+		rec, err := readCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (c *Control) ListAttributes(ctx context.Context, who Caller, r ListAttribut
 	var out []types.Attribute
 	var next string
 	err = c.Store.View(ctx, func(tx store.ReadTx) error {
-		rec, err := activeCluster(tx, who, r.Cluster)
+		rec, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
 		}

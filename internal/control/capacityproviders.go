@@ -52,7 +52,7 @@ func (c *Control) DescribeCapacityProviders(ctx context.Context, who Caller, r D
 	if r.Cluster != "" {
 		var associated []string
 		err := c.Store.View(ctx, func(tx store.ReadTx) error {
-			rec, err := activeCluster(tx, who, r.Cluster)
+			rec, err := readCluster(tx, who, r.Cluster)
 			if err != nil {
 				return err
 			}

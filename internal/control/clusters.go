@@ -72,7 +72,7 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 			return ecs.ServerException(err)
 		}
 		if len(r.Tags) > 0 {
-			if err := tx.PutTags(who.Scope, arn, storeTags(r.Tags)); err != nil {
+			if err := tx.PutTags(who.Scope, arn, records.FromTags(r.Tags)); err != nil {
 				return ecs.ServerException(err)
 			}
 		}
@@ -315,7 +315,7 @@ func capacityProvidersInUse(tx store.ReadTx, scope store.Scope, cluster string) 
 func (c *Control) changeCluster(ctx context.Context, who Caller, ident string, fn func(tx store.ReadTx, cl *types.Cluster) error) (types.Cluster, error) {
 	var out types.Cluster
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := activeCluster(tx, who, ident)
+		rec, err := readCluster(tx, who, ident)
 		if err != nil {
 			return err
 		}
@@ -337,27 +337,6 @@ func (c *Control) changeCluster(ctx context.Context, who Caller, ident string, f
 		return err
 	})
 	return out, err
-}
-
-// activeCluster resolves the cluster an operation that changes it names.
-// ECS answers a cluster that never existed with "Cluster not found." and a
-// deleted one with "The referenced cluster was inactive.", both
-// ClusterNotFoundException.
-func activeCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, error) {
-	name, err := clusterName(who, ident)
-	if err != nil {
-		return store.Cluster{}, err
-	}
-	rec, err := tx.Cluster(who.Scope, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return store.Cluster{}, ecs.ClusterNotFoundException()
-	case err != nil:
-		return store.Cluster{}, ecs.ServerException(err)
-	case rec.Status != store.ClusterActive:
-		return store.Cluster{}, ecs.ClusterInactiveException()
-	}
-	return rec, nil
 }
 
 // DeleteCluster deletes a cluster: it becomes INACTIVE and stays
@@ -468,7 +447,7 @@ func clusterView(tx store.ReadTx, rec store.Cluster, fields *clusterFields) (typ
 		if err != nil {
 			return types.Cluster{}, ecs.ServerException(err)
 		}
-		cl.Tags = modelTags(tags)
+		cl.Tags = records.Tags(tags)
 	}
 	cl.Attachments, cl.AttachmentsStatus = nil, nil
 	if fields.attachments {

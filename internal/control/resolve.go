@@ -82,7 +82,7 @@ func (c *Control) withinInactiveGrace(rec store.TaskDefinition) bool {
 // ClusterNotFoundException "Cluster not found."; a deleted (INACTIVE) one
 // the same type with "The referenced cluster was inactive.", as ECS
 // answers both.
-func (c *Control) readCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, error) {
+func readCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, error) {
 	name, err := clusterName(who, ident)
 	if err != nil {
 		return store.Cluster{}, err
@@ -105,7 +105,7 @@ func (c *Control) readCluster(tx store.ReadTx, who Caller, ident string) (store.
 // it), so neither does ecsd unless CreateDefaultCluster is set: then a
 // request that names no cluster creates "default" when it does not exist.
 func (c *Control) useCluster(tx store.Tx, who Caller, ident string) (store.Cluster, error) {
-	rec, err := c.readCluster(tx, who, ident)
+	rec, err := readCluster(tx, who, ident)
 	if ident != "" || !c.CreateDefaultCluster {
 		return rec, err
 	}

@@ -115,7 +115,7 @@ func (c *Control) ListServiceDeployments(ctx context.Context, who Caller, r List
 
 // anyService finds a service of a cluster whatever its status.
 func (c *Control) anyService(tx store.ReadTx, who Caller, cluster, service string) (store.Service, error) {
-	cl, err := c.readCluster(tx, who, cluster)
+	cl, err := readCluster(tx, who, cluster)
 	if err != nil {
 		return store.Service{}, err
 	}

@@ -194,7 +194,7 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 			return ecs.ServerException(err)
 		}
 		if len(spec.Tags) > 0 {
-			if err := tx.PutTags(who.Scope, arn, storeTags(spec.Tags)); err != nil {
+			if err := tx.PutTags(who.Scope, arn, records.FromTags(spec.Tags)); err != nil {
 				return ecs.ServerException(err)
 			}
 		}
@@ -812,7 +812,7 @@ func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, servic
 // names. A service that does not exist is ServiceNotFoundException; one
 // that is DRAINING or INACTIVE is ServiceNotActiveException.
 func (c *Control) activeService(tx store.ReadTx, who Caller, cluster, service string) (store.Service, error) {
-	cl, err := c.readCluster(tx, who, cluster)
+	cl, err := readCluster(tx, who, cluster)
 	if err != nil {
 		return store.Service{}, err
 	}
@@ -858,7 +858,7 @@ func (c *Control) DescribeServices(ctx context.Context, who Caller, cluster stri
 	}
 	services, failures := []types.Service{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		cl, err := c.readCluster(tx, who, cluster)
+		cl, err := readCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -922,7 +922,7 @@ func serviceView(tx store.ReadTx, rec store.Service, withTags bool) (types.Servi
 		if err != nil {
 			return types.Service{}, ecs.ServerException(err)
 		}
-		s.Tags = modelTags(tags)
+		s.Tags = records.Tags(tags)
 	}
 	return s, nil
 }
@@ -962,7 +962,7 @@ func (c *Control) ListServices(ctx context.Context, who Caller, r ListServicesRe
 	var recs []store.Service
 	var clusterName string
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		cl, err := c.readCluster(tx, who, r.Cluster)
+		cl, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
 		}

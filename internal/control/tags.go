@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
@@ -137,7 +138,7 @@ func (c *Control) TagResource(ctx context.Context, who Caller, arn string, tags 
 	if err := ecs.ValidateTags(tags); err != nil {
 		return err
 	}
-	err = c.Store.TagResource(ctx, r, storeTags(tags), ecs.MaxTags)
+	err = c.Store.TagResource(ctx, r, records.FromTags(tags), ecs.MaxTags)
 	switch {
 	case errors.Is(err, store.ErrTooManyTags):
 		return ecs.InvalidParameterException("Tags can have at most %d items.", ecs.MaxTags)
@@ -172,5 +173,5 @@ func (c *Control) ListTagsForResource(ctx context.Context, who Caller, arn strin
 	if err != nil {
 		return nil, notFoundOr(err)
 	}
-	return modelTags(tags), nil
+	return records.Tags(tags), nil
 }

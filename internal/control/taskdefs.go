@@ -92,7 +92,7 @@ func (c *Control) RegisterTaskDefinition(ctx context.Context, who Caller, def ty
 		Status:       store.StatusActive,
 		RegisteredAt: c.now(),
 		Body:         body,
-	}, storeTags(tags))
+	}, records.FromTags(tags))
 	if err != nil {
 		return types.TaskDefinition{}, ecs.ServerException(err)
 	}
@@ -120,7 +120,7 @@ func (c *Control) DescribeTaskDefinition(ctx context.Context, who Caller, ident 
 	if err != nil {
 		return types.TaskDefinition{}, nil, ecs.ServerException(err)
 	}
-	return td, modelTags(tags), nil
+	return td, records.Tags(tags), nil
 }
 
 // resolve finds the revision an identifier names, answering ECS's
@@ -423,22 +423,6 @@ func tdResource(rec store.TaskDefinition) store.Resource {
 		ARN:            ecs.TaskDefinitionARN(rec.Region, rec.Account, rec.Family, rec.Revision),
 		TaskDefinition: &store.TaskDefinitionKey{Family: rec.Family, Revision: rec.Revision},
 	}
-}
-
-func storeTags(tags []types.Tag) []store.Tag {
-	out := make([]store.Tag, 0, len(tags))
-	for _, t := range tags {
-		out = append(out, store.Tag{Key: deref(t.Key), Value: deref(t.Value)})
-	}
-	return out
-}
-
-func modelTags(tags []store.Tag) []types.Tag {
-	out := make([]types.Tag, 0, len(tags))
-	for _, t := range tags {
-		out = append(out, types.Tag{Key: ptr(t.Key), Value: ptr(t.Value)})
-	}
-	return out
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -169,7 +169,7 @@ func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task) error {
 		return ecs.ServerException(err)
 	}
 	if len(task.Tags) > 0 {
-		if err := tx.PutTags(who.Scope, deref(task.TaskArn), storeTags(task.Tags)); err != nil {
+		if err := tx.PutTags(who.Scope, deref(task.TaskArn), records.FromTags(task.Tags)); err != nil {
 			return ecs.ServerException(err)
 		}
 	}
@@ -352,7 +352,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 	}
 	var failures []types.Failure
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := c.readCluster(tx, who, r.Cluster)
+		clRec, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
 		}
@@ -403,7 +403,7 @@ func (c *Control) StopTask(ctx context.Context, who Caller, cluster, ident, reas
 	var out types.Task
 	changed := false
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		clRec, err := c.readCluster(tx, who, cluster)
+		clRec, err := readCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -475,7 +475,7 @@ func (c *Control) DescribeTasks(ctx context.Context, who Caller, cluster string,
 	tasks := []types.Task{}
 	failures := []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := c.readCluster(tx, who, cluster)
+		clRec, err := readCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -551,7 +551,7 @@ func (c *Control) ListTasks(ctx context.Context, who Caller, r ListTasksRequest)
 	var arns []string
 	var next string
 	err = c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := c.readCluster(tx, who, r.Cluster)
+		clRec, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
 		}
