@@ -65,7 +65,83 @@ type GroupSpec struct {
 	Labels map[string]string
 	// NetworkMode is one of the Network* constants; "" is bridge.
 	NetworkMode string
-	Containers  []ContainerSpec
+	// Volumes are what the containers' MountPoints name.
+	Volumes    []Volume
+	Containers []ContainerSpec
+}
+
+// Volume kinds.
+const (
+	// VolumeBind is a host directory (ECS: host.sourcePath), created if
+	// missing.
+	VolumeBind = "bind"
+	// VolumeTask is a volume that lives and dies with the group (ECS: a
+	// volume without a host path, or a Docker volume of scope "task").
+	VolumeTask = "task"
+	// VolumeShared is a named runtime volume that outlives the group (ECS:
+	// a Docker volume of scope "shared").
+	VolumeShared = "shared"
+)
+
+// Volume is storage the containers of a group can mount.
+type Volume struct {
+	Name string
+	Kind string // one of the Volume* constants
+	// HostPath is the host directory of a VolumeBind.
+	HostPath string `json:",omitempty"`
+	// Autoprovision creates a missing VolumeShared; otherwise a missing
+	// one fails the containers that mount it.
+	Autoprovision bool `json:",omitempty"`
+	// Driver, DriverOpts and Labels configure a volume the runtime
+	// creates; "" is the runtime's local driver.
+	Driver     string            `json:",omitempty"`
+	DriverOpts map[string]string `json:",omitempty"`
+	Labels     map[string]string `json:",omitempty"`
+}
+
+// MountPoint mounts a volume of the group into a container.
+type MountPoint struct {
+	Volume        string
+	ContainerPath string
+	ReadOnly      bool `json:",omitempty"`
+}
+
+// VolumeFrom mounts every volume of another container of the group; that
+// container must have been created first.
+type VolumeFrom struct {
+	Container string
+	ReadOnly  bool `json:",omitempty"`
+}
+
+// Ulimit is a resource limit (RLIMIT_*) named as Docker names it
+// ("nofile", "nproc", ...).
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
+}
+
+// Tmpfs is a tmpfs mount.
+type Tmpfs struct {
+	ContainerPath string
+	SizeMiB       int
+	MountOptions  []string `json:",omitempty"`
+}
+
+// Device exposes a host device.
+type Device struct {
+	HostPath      string
+	ContainerPath string `json:",omitempty"`
+	// Permissions are "read", "write" and "mknod"; none is all three.
+	Permissions []string `json:",omitempty"`
+}
+
+// HostEntry is a line added to the container's /etc/hosts.
+type HostEntry struct{ Hostname, IP string }
+
+// LogConfig is the runtime's log driver for a container.
+type LogConfig struct {
+	Driver  string
+	Options map[string]string `json:",omitempty"`
 }
 
 // ContainerSpec is one container of a group.
@@ -100,6 +176,38 @@ type ContainerSpec struct {
 	ReadonlyRootFS       bool
 	Interactive          bool
 	PseudoTerminal       bool
+
+	// What follows is applied by runtimes that run processes (Docker); the
+	// simulated runtime keeps it and ignores it.
+
+	// EnvFiles are absolute paths (or file:// URLs) of env files read when
+	// the container is created: VARIABLE=VALUE lines, '#' comments. Env
+	// wins over them; among them the first file that sets a variable wins.
+	EnvFiles    []string     `json:",omitempty"`
+	MountPoints []MountPoint `json:",omitempty"`
+	VolumesFrom []VolumeFrom `json:",omitempty"`
+	Ulimits     []Ulimit     `json:",omitempty"`
+	// InitProcess runs an init process as PID 1 that reaps zombies and
+	// forwards signals.
+	InitProcess     bool        `json:",omitempty"`
+	CapAdd          []string    `json:",omitempty"`
+	CapDrop         []string    `json:",omitempty"`
+	SharedMemoryMiB int         `json:",omitempty"`
+	Tmpfs           []Tmpfs     `json:",omitempty"`
+	Devices         []Device    `json:",omitempty"`
+	MaxSwapMiB      *int        `json:",omitempty"` // nil: the runtime's default; 0: no swap
+	Swappiness      *int        `json:",omitempty"`
+	ExtraHosts      []HostEntry `json:",omitempty"`
+	DNSServers      []string    `json:",omitempty"`
+	DNSSearch       []string    `json:",omitempty"`
+	Hostname        string      `json:",omitempty"`
+	// Sysctls are namespaced kernel parameters (ECS: systemControls).
+	Sysctls           map[string]string `json:",omitempty"`
+	SecurityOptions   []string          `json:",omitempty"`
+	DisableNetworking bool              `json:",omitempty"`
+	// Log is the container's log driver; nil is the runtime's default
+	// that keeps output readable (Docker: json-file).
+	Log *LogConfig `json:",omitempty"`
 }
 
 // EnvVar is one environment variable.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -423,108 +422,6 @@ func observation(g driver.GroupState) ecs.Observation {
 		obs.Containers = append(obs.Containers, oc)
 	}
 	return obs
-}
-
-// GroupSpec is the container group that runs a task: the revision's
-// containers with the task's overrides applied, labelled with the task.
-func GroupSpec(id string, task types.Task, td types.TaskDefinition) driver.GroupSpec {
-	mode := string(td.NetworkMode)
-	if mode == "" {
-		mode = driver.NetworkBridge
-	}
-	labels := map[string]string{
-		LabelManaged:  "true",
-		LabelTaskARN:  deref(task.TaskArn),
-		LabelCluster:  deref(task.ClusterArn),
-		LabelFamily:   deref(td.Family),
-		LabelRevision: strconv.Itoa(int(td.Revision)),
-	}
-	overrides := map[string]types.ContainerOverride{}
-	if task.Overrides != nil {
-		for _, o := range task.Overrides.ContainerOverrides {
-			overrides[deref(o.Name)] = o
-		}
-	}
-	spec := driver.GroupSpec{ID: id, Labels: labels, NetworkMode: mode}
-	for _, cd := range td.ContainerDefinitions {
-		o := overrides[deref(cd.Name)]
-		c := driver.ContainerSpec{
-			Name:             deref(cd.Name),
-			Image:            deref(cd.Image),
-			Essential:        cd.Essential == nil || *cd.Essential,
-			Command:          cd.Command,
-			EntryPoint:       cd.EntryPoint,
-			WorkingDirectory: deref(cd.WorkingDirectory),
-			User:             deref(cd.User),
-			CPU:              int(cd.Cpu),
-			Labels:           map[string]string{LabelContainerName: deref(cd.Name)},
-			Privileged:       cd.Privileged != nil && *cd.Privileged,
-			ReadonlyRootFS:   cd.ReadonlyRootFilesystem != nil && *cd.ReadonlyRootFilesystem,
-			Interactive:      cd.Interactive != nil && *cd.Interactive,
-			PseudoTerminal:   cd.PseudoTerminal != nil && *cd.PseudoTerminal,
-		}
-		for k, v := range labels {
-			c.Labels[k] = v
-		}
-		for k, v := range cd.DockerLabels {
-			c.Labels[k] = v
-		}
-		if len(o.Command) > 0 {
-			c.Command = o.Command
-		}
-		if cd.Memory != nil {
-			c.MemoryMiB = int(*cd.Memory)
-		}
-		if cd.MemoryReservation != nil {
-			c.MemoryReservationMiB = int(*cd.MemoryReservation)
-		}
-		if o.Cpu != nil {
-			c.CPU = int(*o.Cpu)
-		}
-		if o.Memory != nil {
-			c.MemoryMiB = int(*o.Memory)
-		}
-		if o.MemoryReservation != nil {
-			c.MemoryReservationMiB = int(*o.MemoryReservation)
-		}
-		// Overrides come last, so they win (later entries win).
-		for _, e := range cd.Environment {
-			c.Env = append(c.Env, driver.EnvVar{Name: deref(e.Name), Value: deref(e.Value)})
-		}
-		for _, e := range o.Environment {
-			c.Env = append(c.Env, driver.EnvVar{Name: deref(e.Name), Value: deref(e.Value)})
-		}
-		for _, pm := range cd.PortMappings {
-			if pm.ContainerPort == nil {
-				continue // port ranges are not published by the supervisor
-			}
-			p := driver.PortMapping{ContainerPort: int(*pm.ContainerPort), Protocol: string(pm.Protocol)}
-			if pm.HostPort != nil {
-				p.HostPort = int(*pm.HostPort)
-			}
-			c.PortMappings = append(c.PortMappings, p)
-		}
-		if hc := cd.HealthCheck; hc != nil {
-			c.HealthCheck = &driver.HealthCheck{
-				Command:     hc.Command,
-				Interval:    seconds(hc.Interval, 30),
-				Timeout:     seconds(hc.Timeout, 5),
-				StartPeriod: seconds(hc.StartPeriod, 0),
-				Retries:     int(derefInt32(hc.Retries, 3)),
-			}
-		}
-		for _, d := range cd.DependsOn {
-			c.DependsOn = append(c.DependsOn, driver.Dependency{Container: deref(d.ContainerName), Condition: string(d.Condition)})
-		}
-		if cd.StopTimeout != nil {
-			c.StopTimeout = time.Duration(*cd.StopTimeout) * time.Second
-		}
-		if cd.StartTimeout != nil {
-			c.StartTimeout = time.Duration(*cd.StartTimeout) * time.Second
-		}
-		spec.Containers = append(spec.Containers, c)
-	}
-	return spec
 }
 
 // purge deletes STOPPED tasks past their retention, after removing their

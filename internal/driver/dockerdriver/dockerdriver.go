@@ -417,6 +417,9 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	if err := d.removeVolumes(ctx, id); err != nil {
+		return err
+	}
 	if anchor != nil {
 		if err := d.removeContainer(ctx, anchor.ID); err != nil {
 			return err

@@ -225,6 +225,16 @@ func (d *Driver) pull(ctx context.Context, g *group, c driver.ContainerSpec) {
 // or why one never will be.
 func dependencies(v *view, c driver.ContainerSpec) (met bool, reason string) {
 	met = true
+	// volumesFrom needs its source created (not started): an implicit
+	// dependency, as in the ECS agent.
+	for _, vf := range c.VolumesFrom {
+		if _, ok := v.spec.container(vf.Container); !ok || v.failed[vf.Container] != nil {
+			return false, fmt.Sprintf("CannotCreateContainerError: volumesFrom: container %s of the task was not created", vf.Container)
+		}
+		if v.members[vf.Container] == nil {
+			met = false
+		}
+	}
 	for _, dep := range c.DependsOn {
 		spec, ok := v.spec.container(dep.Container)
 		if !ok {
@@ -268,7 +278,16 @@ func dependencyReason(dep driver.Dependency) string {
 
 // createAndStart creates c's container and starts it.
 func (d *Driver) createAndStart(ctx context.Context, g *group, v *view, c driver.ContainerSpec, pulledAt time.Time) error {
-	cfg, host := d.containerConfig(v, c, pulledAt)
+	cfg, host, reason := d.containerConfig(v, c, pulledAt)
+	if reason == "" {
+		var err error
+		if reason, err = d.ensureVolumes(ctx, v, c); err != nil {
+			return err
+		}
+	}
+	if reason != "" {
+		return d.placeholder(ctx, v, c, reason, pulledAt)
+	}
 	resp, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, containerName(v.spec.ID, c.Name))
 	switch {
 	case cerrdefs.IsConflict(err):

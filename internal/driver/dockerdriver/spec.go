@@ -37,6 +37,18 @@ func validateSpec(s driver.GroupSpec) error {
 			return fmt.Errorf("group %s: %w", s.ID, err)
 		}
 	}
+	vols := map[string]bool{}
+	for _, v := range s.Volumes {
+		switch v.Kind {
+		case driver.VolumeBind, driver.VolumeTask, driver.VolumeShared:
+		default:
+			return fmt.Errorf("group %s: volume %q: unknown kind %q", s.ID, v.Name, v.Kind)
+		}
+		if v.Name == "" || vols[v.Name] {
+			return fmt.Errorf("group %s: volume name %q empty or used twice", s.ID, v.Name)
+		}
+		vols[v.Name] = true
+	}
 	seen := map[string]bool{}
 	for _, c := range s.Containers {
 		if !validName(c.Name) {
@@ -111,19 +123,28 @@ func checkLabelKey(k string) error {
 }
 
 // containerConfig is c as Docker runs it, the way the ECS agent maps a
-// container definition.
-func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.Time) (*container.Config, *container.HostConfig) {
-	env := make([]string, 0, len(c.Env))
-	for _, e := range c.Env {
+// container definition. A reason says why c cannot be created (an env
+// file that cannot be read, a volume that is not there), in ECS's words.
+func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.Time) (*container.Config, *container.HostConfig, string) {
+	fromFiles, err := readEnvFiles(c.EnvFiles)
+	if err != nil {
+		return nil, nil, "ResourceInitializationError: failed to read env files: " + err.Error()
+	}
+	env := make([]string, 0, len(fromFiles)+len(c.Env))
+	// Docker keeps the last of repeated names, so the files go first and
+	// c.Env wins over them.
+	for _, e := range append(fromFiles, c.Env...) {
 		env = append(env, e.Name+"="+e.Value)
 	}
 	cfg := &container.Config{
-		Image:      c.Image,
-		Env:        env,
-		WorkingDir: c.WorkingDirectory,
-		User:       c.User,
-		OpenStdin:  c.Interactive,
-		Tty:        c.PseudoTerminal,
+		Image:           c.Image,
+		Env:             env,
+		WorkingDir:      c.WorkingDirectory,
+		User:            c.User,
+		OpenStdin:       c.Interactive,
+		Tty:             c.PseudoTerminal,
+		Hostname:        c.Hostname,
+		NetworkDisabled: c.DisableNetworking,
 		Labels: d.labels(c.Labels, v.spec.Labels, map[string]string{
 			labelGroup:     v.spec.ID,
 			labelRole:      roleContainer,
@@ -163,6 +184,68 @@ func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.
 			Memory:            int64(c.MemoryMiB) << 20,
 			MemoryReservation: int64(c.MemoryReservationMiB) << 20,
 		},
+		CapAdd:      strslice.StrSlice(c.CapAdd),
+		CapDrop:     strslice.StrSlice(c.CapDrop),
+		DNS:         c.DNSServers,
+		DNSSearch:   c.DNSSearch,
+		Sysctls:     c.Sysctls,
+		SecurityOpt: c.SecurityOptions,
+		ShmSize:     int64(c.SharedMemoryMiB) << 20,
+		// Output stays readable through the Engine (`ecsd logs`) whatever
+		// the daemon's default log driver is.
+		LogConfig: container.LogConfig{Type: "json-file"},
+	}
+	if c.Log != nil {
+		host.LogConfig = container.LogConfig{Type: c.Log.Driver, Config: c.Log.Options}
+	}
+	if c.InitProcess {
+		init := true
+		host.Init = &init
+	}
+	for _, u := range c.Ulimits {
+		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	for _, t := range c.Tmpfs {
+		if host.Tmpfs == nil {
+			host.Tmpfs = map[string]string{}
+		}
+		opts := append([]string{fmt.Sprintf("size=%dm", t.SizeMiB)}, t.MountOptions...)
+		host.Tmpfs[t.ContainerPath] = strings.Join(opts, ",")
+	}
+	for _, dev := range c.Devices {
+		host.Devices = append(host.Devices, deviceMapping(dev))
+	}
+	if c.MaxSwapMiB != nil {
+		// Docker's limit is memory plus swap; -1 is unlimited swap.
+		switch {
+		case *c.MaxSwapMiB < 0:
+			host.MemorySwap = -1
+		case c.MemoryMiB > 0:
+			host.MemorySwap = int64(c.MemoryMiB+*c.MaxSwapMiB) << 20
+		}
+	}
+	if c.Swappiness != nil {
+		sw := int64(*c.Swappiness)
+		host.MemorySwappiness = &sw
+	}
+	for _, h := range c.ExtraHosts {
+		host.ExtraHosts = append(host.ExtraHosts, h.Hostname+":"+h.IP)
+	}
+	binds, reason := d.binds(v, c)
+	if reason != "" {
+		return nil, nil, reason
+	}
+	host.Binds = binds
+	for _, vf := range c.VolumesFrom {
+		src := v.members[vf.Container]
+		if src == nil {
+			return nil, nil, fmt.Sprintf("CannotCreateContainerError: volumesFrom: container %s of the task was not created", vf.Container)
+		}
+		mode := src.ID
+		if vf.ReadOnly {
+			mode += ":ro"
+		}
+		host.VolumesFrom = append(host.VolumesFrom, mode)
 	}
 	if c.CPU > 0 {
 		// CPU units are CPU shares; the kernel's minimum is 2.
@@ -189,5 +272,29 @@ func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.
 			host.PortBindings[key] = append(host.PortBindings[key], nat.PortBinding{HostIP: d.bindIP, HostPort: hostPort})
 		}
 	}
-	return cfg, host
+	return cfg, host, ""
+}
+
+// deviceMapping maps ECS device permissions (read, write, mknod) to a
+// cgroup permission string; none means all.
+func deviceMapping(dev driver.Device) container.DeviceMapping {
+	perms := ""
+	for _, p := range dev.Permissions {
+		switch p {
+		case "read":
+			perms += "r"
+		case "write":
+			perms += "w"
+		case "mknod":
+			perms += "m"
+		}
+	}
+	if perms == "" {
+		perms = "rwm"
+	}
+	in := dev.ContainerPath
+	if in == "" {
+		in = dev.HostPath
+	}
+	return container.DeviceMapping{PathOnHost: dev.HostPath, PathInContainer: in, CgroupPermissions: perms}
 }

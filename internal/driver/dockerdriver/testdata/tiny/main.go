@@ -5,7 +5,8 @@
 //	tiny run                  run until SIGTERM, then exit 0
 //	tiny exit CODE MS         exit with CODE after MS milliseconds
 //	tiny ignore-term          ignore SIGTERM (only SIGKILL ends it)
-//	tiny serve ADDR           HTTP on ADDR: /info (env, cwd, ids, args), /health; exit 0 on SIGTERM
+//	tiny serve ADDR           HTTP on ADDR: /info (env, cwd, ids, pid, args), /health, /read?path=P,
+//	                          /write?path=P (body: the request's); exit 0 on SIGTERM
 //	tiny get URL              exit 0 if GET URL answers 200, else 1
 //	tiny get-retry URL MS     like get, retrying for up to MS milliseconds
 //	tiny alloc MIB            touch MIB MiB of memory, then run until SIGTERM
@@ -16,6 +17,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -48,8 +50,22 @@ func main() {
 			host, _ := os.Hostname()
 			_ = json.NewEncoder(w).Encode(map[string]any{
 				"env": os.Environ(), "cwd": cwd, "uid": os.Getuid(), "gid": os.Getgid(),
-				"args": os.Args, "hostname": host,
+				"args": os.Args, "hostname": host, "pid": os.Getpid(),
 			})
+		})
+		http.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(r.URL.Query().Get("path"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			_, _ = w.Write(b)
+		})
+		http.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if err := os.WriteFile(r.URL.Query().Get("path"), b, 0o644); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+			}
 		})
 		http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 		go func() {
