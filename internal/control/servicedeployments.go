@@ -322,7 +322,7 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 				return err
 			}
 		} else {
-			rb, err := rollbackTarget(tx, who.Scope, svcRec, target)
+			rb, err := rollbackTarget(tx, svcRec, target)
 			if err != nil {
 				return err
 			}
@@ -361,46 +361,18 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 	return arn, nil
 }
 
-// rollbackTarget is the deployment a rollback goes back to: the service
-// revision of the newest service deployment that completed (directly or
-// by rolling back), as a deployments[] entry. nil when there is none, or
-// when it is the deployment being stopped.
-func rollbackTarget(tx store.ReadTx, scope store.Scope, svcRec store.Service, exclude string) (*types.Deployment, error) {
-	recs, err := tx.ServiceDeployments(scope, store.ServiceDeploymentsQuery{
-		Cluster: svcRec.Cluster, Service: svcRec.Name, Limit: 1,
-		Statuses:     []string{string(types.ServiceDeploymentStatusSuccessful), string(types.ServiceDeploymentStatusRollbackSuccessful)},
-		CreatedAfter: svcRec.CreatedAt.Add(-time.Millisecond),
-	})
-	if err != nil || len(recs) == 0 {
-		return nil, wrapServer(err)
-	}
-	sd, err := records.ServiceDeployment(recs[0])
+// rollbackTarget is the deployment StopServiceDeployment rolls back to
+// (records.LastCompletedDeployment); nil when there is none, or when it is
+// the deployment being stopped.
+func rollbackTarget(tx store.ReadTx, svcRec store.Service, exclude string) (*types.Deployment, error) {
+	d, err := records.LastCompletedDeployment(tx, svcRec)
 	if err != nil {
 		return nil, ecs.ServerException(err)
 	}
-	revARN := ""
-	switch {
-	case sd.Status == types.ServiceDeploymentStatusRollbackSuccessful && sd.Rollback != nil:
-		revARN = deref(sd.Rollback.ServiceRevisionArn)
-	case sd.TargetServiceRevision != nil:
-		revARN = deref(sd.TargetServiceRevision.Arn)
-	}
-	revRec, err := tx.ServiceRevision(scope, revARN)
-	if errors.Is(err, store.ErrNotFound) {
+	if d == nil || deref(d.Id) == exclude {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, ecs.ServerException(err)
-	}
-	rev, err := records.ServiceRevision(revRec)
-	if err != nil {
-		return nil, ecs.ServerException(err)
-	}
-	d := ecs.DeploymentOfRevision(rev)
-	if deref(d.Id) == exclude {
-		return nil, nil
-	}
-	return &d, nil
+	return d, nil
 }
 
 func derefTime(t *time.Time) time.Time {

@@ -405,9 +405,8 @@ func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
 }
 
 // rollbackTarget finds the deployment a circuit breaker would roll back
-// to, when it might: the PRIMARY deployment is under way and rollback is
-// on. It is the service revision of the newest service deployment that
-// completed (directly, or by rolling back to it).
+// to (records.LastCompletedDeployment), when it might: the PRIMARY
+// deployment is under way and rollback is on.
 func (w *Services) rollbackTarget(tx store.ReadTx, rec store.Service, svc types.Service) (*types.Deployment, error) {
 	dc := svc.DeploymentConfiguration
 	if dc == nil || dc.DeploymentCircuitBreaker == nil || !dc.DeploymentCircuitBreaker.Enable || !dc.DeploymentCircuitBreaker.Rollback {
@@ -416,38 +415,7 @@ func (w *Services) rollbackTarget(tx store.ReadTx, rec store.Service, svc types.
 	if len(svc.Deployments) == 0 || svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
 		return nil, nil
 	}
-	sds, err := tx.ServiceDeployments(rec.Scope, store.ServiceDeploymentsQuery{
-		Cluster: rec.Cluster, Service: rec.Name, Limit: 1,
-		Statuses:     []string{string(types.ServiceDeploymentStatusSuccessful), string(types.ServiceDeploymentStatusRollbackSuccessful)},
-		CreatedAfter: rec.CreatedAt.Add(-time.Millisecond),
-	})
-	if err != nil || len(sds) == 0 {
-		return nil, err
-	}
-	sd, err := records.ServiceDeployment(sds[0])
-	if err != nil {
-		return nil, err
-	}
-	revARN := ""
-	switch {
-	case sd.Status == types.ServiceDeploymentStatusRollbackSuccessful && sd.Rollback != nil:
-		revARN = deref(sd.Rollback.ServiceRevisionArn)
-	case sd.TargetServiceRevision != nil:
-		revARN = deref(sd.TargetServiceRevision.Arn)
-	}
-	revRec, err := tx.ServiceRevision(rec.Scope, revARN)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	rev, err := records.ServiceRevision(revRec)
-	if err != nil {
-		return nil, err
-	}
-	d := ecs.DeploymentOfRevision(rev)
-	return &d, nil
+	return records.LastCompletedDeployment(tx, rec)
 }
 
 // apply writes a plan: the stops, the new tasks, the service with its
