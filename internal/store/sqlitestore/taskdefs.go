@@ -14,6 +14,10 @@ import (
 
 const tdColumns = "account, region, family, revision, status, registered_at, deregistered_at, delete_requested_at, body"
 
+// getTaskDefinitionSQL is a primary-key lookup.
+const getTaskDefinitionSQL = `SELECT ` + tdColumns + ` FROM task_definitions
+WHERE account = ? AND region = ? AND family = ? AND revision = ?`
+
 // Queries whose plans TestQueryPlans checks.
 const (
 	latestActiveSQL = `SELECT ` + tdColumns + ` FROM task_definitions
@@ -75,7 +79,7 @@ RETURNING last_revision`, td.Account, td.Region, td.Family).Scan(&td.Revision)
 // GetTaskDefinition implements store.Store.
 func (s *Store) GetTaskDefinition(ctx context.Context, scope store.Scope, family string, revision int) (store.TaskDefinition, error) {
 	var td store.TaskDefinition
-	err := s.read(ctx, func(ctx context.Context, tx dbtx) error {
+	err := s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		td, err = getTaskDefinition(ctx, tx, scope, family, revision)
 		return err
@@ -87,8 +91,7 @@ func (s *Store) GetTaskDefinition(ctx context.Context, scope store.Scope, family
 }
 
 func getTaskDefinition(ctx context.Context, tx dbtx, scope store.Scope, family string, revision int) (store.TaskDefinition, error) {
-	row := tx.QueryRowContext(ctx, `SELECT `+tdColumns+` FROM task_definitions
-WHERE account = ? AND region = ? AND family = ? AND revision = ?`, scope.Account, scope.Region, family, revision)
+	row := tx.QueryRowContext(ctx, getTaskDefinitionSQL, scope.Account, scope.Region, family, revision)
 	td, err := scanTaskDefinition(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.TaskDefinition{}, fmt.Errorf("%w: task definition %s:%d", store.ErrNotFound, family, revision)
@@ -99,7 +102,7 @@ WHERE account = ? AND region = ? AND family = ? AND revision = ?`, scope.Account
 // LatestActiveTaskDefinition implements store.Store.
 func (s *Store) LatestActiveTaskDefinition(ctx context.Context, scope store.Scope, family string) (store.TaskDefinition, error) {
 	var td store.TaskDefinition
-	err := s.read(ctx, func(ctx context.Context, tx dbtx) error {
+	err := s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		row := tx.QueryRowContext(ctx, latestActiveSQL, scope.Account, scope.Region, family)
 		var err error
 		td, err = scanTaskDefinition(row)
@@ -203,7 +206,7 @@ func (s *Store) ListTaskDefinitions(ctx context.Context, scope store.Scope, q st
 		return nil, err
 	}
 	var keys []store.TaskDefinitionKey
-	err = s.read(ctx, func(ctx context.Context, tx dbtx) error {
+	err = s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		keys, err = queryAll(ctx, tx, query, args, func(rows *sql.Rows) (k store.TaskDefinitionKey, err error) {
 			return k, rows.Scan(&k.Family, &k.Revision)
@@ -267,7 +270,7 @@ func (s *Store) ListTaskDefinitionFamilies(ctx context.Context, scope store.Scop
 		return nil, err
 	}
 	var families []string
-	err = s.read(ctx, func(ctx context.Context, tx dbtx) error {
+	err = s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		families, err = queryAll(ctx, tx, query, args, func(rows *sql.Rows) (f string, err error) {
 			return f, rows.Scan(&f)

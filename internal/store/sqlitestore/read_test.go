@@ -1,0 +1,135 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// TestReadStatementCache: reads are prepared once and then reused, a query
+// that does not prepare still reports its own error, and a read whose
+// context has ended does not run.
+func TestReadStatementCache(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	if _, err := s.RegisterTaskDefinition(t.Context(), newTD("web"), nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := s.GetTaskDefinition(t.Context(), scope, "web", 1); err != nil {
+			t.Fatal(err)
+		}
+		s.rmu.RLock()
+		st := s.rstmts[getTaskDefinitionSQL]
+		s.rmu.RUnlock()
+		if st != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the point read was never prepared")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := s.GetTaskDefinition(t.Context(), scope, "web", 2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing revision through the prepared statement: got %v, want ErrNotFound", err)
+	}
+
+	for _, read := range []func(context.Context, func(context.Context, dbtx) error) error{s.read, s.readOne} {
+		err := read(t.Context(), func(ctx context.Context, db dbtx) error {
+			var n int
+			return db.QueryRowContext(ctx, "SELECT count(*) FROM no_such_table").Scan(&n)
+		})
+		if err == nil || !strings.Contains(err.Error(), "no_such_table") {
+			t.Errorf("bad query: got %v, want SQLite's error naming the table", err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.GetTaskDefinition(ctx, scope, "web", 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("read with an ended context: got %v, want context.Canceled", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// BenchmarkGetTaskDefinitionParallel measures the point read behind
+// DescribeTaskDefinition from many goroutines, with a cancellable context
+// as an HTTP request has.
+func BenchmarkGetTaskDefinitionParallel(b *testing.B) {
+	s := openStore(b, b.TempDir())
+	defer s.Close()
+	td := newTD("bench")
+	td.Body = []byte(strings.Repeat("x", 1024))
+	for range 10 {
+		if _, err := s.RegisterTaskDefinition(b.Context(), td, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if _, err := s.GetTaskDefinition(ctx, scope, "bench", i%10+1); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkViewParallel measures a DescribeTasks-shaped read: one View
+// with a cluster lookup and a few task lookups.
+func BenchmarkViewParallel(b *testing.B) {
+	s := openStore(b, b.TempDir())
+	defer s.Close()
+	body := []byte(strings.Repeat("x", 2048))
+	err := s.Update(b.Context(), func(tx store.Tx) error {
+		if err := tx.PutCluster(store.Cluster{Scope: scope, Name: "default", Status: store.ClusterActive, Body: []byte(`{}`)}); err != nil {
+			return err
+		}
+		for i := range 10 {
+			err := tx.PutTask(store.Task{Scope: scope, Cluster: "default", ID: fmt.Sprintf("%032x", i), LastStatus: store.TaskRunning,
+				DesiredStatus: store.TaskRunning, CreatedAt: time.Now(), Body: body})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			err := s.View(ctx, func(tx store.ReadTx) error {
+				if _, err := tx.Cluster(scope, "default"); err != nil {
+					return err
+				}
+				for j := range 3 {
+					if _, err := tx.Task(scope, "default", fmt.Sprintf("%032x", (i+j)%10)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
