@@ -340,19 +340,13 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			sd.UpdatedAt = timePtr(now)
 			sd.Rollback = &types.Rollback{Reason: sd.StatusReason, StartedAt: timePtr(now),
 				ServiceRevisionArn: ptr(ecs.ServiceRevisionARN(who.Region, who.Account, svcRec.Cluster, svcRec.Name, ecs.RevisionID(deref(rb.Id))))}
-			if rec, err = records.FromServiceDeployment(who.Scope, sd); err != nil {
-				return ecs.ServerException(err)
+			if err := putServiceDeployment(tx, who.Scope, sd); err != nil {
+				return err
 			}
-			if err := tx.PutServiceDeployment(rec); err != nil {
-				return ecs.ServerException(err)
-			}
-		}
-		svcRec, err = records.FromService(who.Scope, svc)
-		if err != nil {
-			return ecs.ServerException(err)
 		}
 		svcARN = deref(svc.ServiceArn)
-		return wrapServer(tx.PutService(svcRec))
+		_, err = putService(tx, who.Scope, svc)
+		return err
 	})
 	if err != nil {
 		return "", err

@@ -182,12 +182,9 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 				return err
 			}
 		}
-		rec, err := records.FromService(who.Scope, svc)
+		rec, err := putService(tx, who.Scope, svc)
 		if err != nil {
-			return ecs.ServerException(err)
-		}
-		if err := tx.PutService(rec); err != nil {
-			return ecs.ServerException(err)
+			return err
 		}
 		// The tags of a deleted service of the same name do not carry over.
 		if err := tx.DeleteTags(arn); err != nil {
@@ -471,12 +468,8 @@ func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td 
 	} else {
 		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
 	}
-	sdRec, err := records.FromServiceDeployment(who.Scope, sd)
-	if err != nil {
-		return d, ecs.ServerException(err)
-	}
-	if err := tx.PutServiceDeployment(sdRec); err != nil {
-		return d, ecs.ServerException(err)
+	if err := putServiceDeployment(tx, who.Scope, sd); err != nil {
+		return d, err
 	}
 	s.CurrentServiceDeployment = ptr(sdARN)
 	return d, nil
@@ -555,7 +548,12 @@ func stopServiceDeployment(tx store.Tx, who Caller, arn string, now time.Time, s
 	if sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
 		sd.DeploymentCircuitBreaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
 	}
-	rec, err = records.FromServiceDeployment(who.Scope, sd)
+	return putServiceDeployment(tx, who.Scope, sd)
+}
+
+// putServiceDeployment writes a service deployment.
+func putServiceDeployment(tx store.Tx, scope store.Scope, sd types.ServiceDeployment) error {
+	rec, err := records.FromServiceDeployment(scope, sd)
 	if err != nil {
 		return ecs.ServerException(err)
 	}
@@ -608,23 +606,10 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
 	}
 	now := c.now()
-	var out types.Service
-	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := c.activeService(tx, who, r.Cluster, r.Service)
+	return c.changeService(ctx, who, r.Cluster, r.Service, func(tx store.Tx, rec store.Service, s *types.Service) error {
+		cluster, err := clusterOf(tx, rec)
 		if err != nil {
 			return err
-		}
-		s, err := records.Service(rec)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		clRec, err := tx.Cluster(who.Scope, rec.Cluster)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		cluster, err := records.Cluster(clRec)
-		if err != nil {
-			return ecs.ServerException(err)
 		}
 		controller := types.DeploymentControllerTypeEcs
 		if s.DeploymentController != nil && s.DeploymentController.Type != "" {
@@ -674,7 +659,7 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 		if r.ServiceRegistries != nil && changed(s.ServiceRegistries, r.ServiceRegistries) {
 			s.ServiceRegistries, deploy = r.ServiceRegistries, true
 		}
-		x := extrasOf(s)
+		x := extrasOf(*s)
 		if r.ServiceConnectConfiguration != nil && changed(x.ServiceConnectConfiguration, r.ServiceConnectConfiguration) {
 			x.ServiceConnectConfiguration, deploy = r.ServiceConnectConfiguration, true
 		}
@@ -724,29 +709,16 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 					return err
 				}
 			}
-			if err := placement(&s, cluster, td); err != nil {
+			if err := placement(s, cluster, td); err != nil {
 				return err
 			}
-			if _, err := c.startDeployment(tx, who, &s, td, x, now); err != nil {
+			if _, err := c.startDeployment(tx, who, s, td, x, now); err != nil {
 				return err
 			}
 		}
-		emptyLists(&s)
-		rec, err = records.FromService(who.Scope, s)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		if err := tx.PutService(rec); err != nil {
-			return ecs.ServerException(err)
-		}
-		out, err = serviceView(tx, rec, false)
-		return err
+		emptyLists(s)
+		return nil
 	})
-	if err != nil {
-		return types.Service{}, err
-	}
-	c.notify(TopicService, deref(out.ServiceArn))
-	return out, nil
 }
 
 // serviceTaskDefinition loads the revision a service runs, whatever its
@@ -771,16 +743,7 @@ func serviceTaskDefinition(tx store.ReadTx, who Caller, arn string) (types.TaskD
 // REPLICA service still scaled above 0 unless force is set.
 func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, service string, force bool) (types.Service, error) {
 	now := c.now()
-	var out types.Service
-	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := c.activeService(tx, who, cluster, service)
-		if err != nil {
-			return err
-		}
-		s, err := records.Service(rec)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
+	return c.changeService(ctx, who, cluster, service, func(tx store.Tx, _ store.Service, s *types.Service) error {
 		if s.SchedulingStrategy != types.SchedulingStrategyDaemon && s.DesiredCount > 0 && !force {
 			return ecs.InvalidParameterException(MsgServiceScaledAbove0)
 		}
@@ -791,12 +754,28 @@ func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, servic
 				return err
 			}
 		}
-		rec, err = records.FromService(who.Scope, s)
+		return nil
+	})
+}
+
+// changeService applies fn to an ACTIVE service in one transaction, tells
+// the scheduler, and answers the changed service.
+func (c *Control) changeService(ctx context.Context, who Caller, cluster, service string, fn func(tx store.Tx, rec store.Service, s *types.Service) error) (types.Service, error) {
+	var out types.Service
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		rec, err := c.activeService(tx, who, cluster, service)
+		if err != nil {
+			return err
+		}
+		s, err := records.Service(rec)
 		if err != nil {
 			return ecs.ServerException(err)
 		}
-		if err := tx.PutService(rec); err != nil {
-			return ecs.ServerException(err)
+		if err := fn(tx, rec, &s); err != nil {
+			return err
+		}
+		if rec, err = putService(tx, who.Scope, s); err != nil {
+			return err
 		}
 		out, err = serviceView(tx, rec, false)
 		return err
@@ -806,6 +785,31 @@ func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, servic
 	}
 	c.notify(TopicService, deref(out.ServiceArn))
 	return out, nil
+}
+
+// putService writes a service and answers the record written.
+func putService(tx store.Tx, scope store.Scope, s types.Service) (store.Service, error) {
+	rec, err := records.FromService(scope, s)
+	if err != nil {
+		return store.Service{}, ecs.ServerException(err)
+	}
+	if err := tx.PutService(rec); err != nil {
+		return store.Service{}, ecs.ServerException(err)
+	}
+	return rec, nil
+}
+
+// clusterOf loads the cluster a service belongs to.
+func clusterOf(tx store.ReadTx, rec store.Service) (types.Cluster, error) {
+	clRec, err := tx.Cluster(rec.Scope, rec.Cluster)
+	if err != nil {
+		return types.Cluster{}, ecs.ServerException(err)
+	}
+	cl, err := records.Cluster(clRec)
+	if err != nil {
+		return types.Cluster{}, ecs.ServerException(err)
+	}
+	return cl, nil
 }
 
 // activeService finds the ACTIVE service an operation that changes it

@@ -237,39 +237,16 @@ func (c *Control) UpdateServicePrimaryTaskSet(ctx context.Context, who Caller, c
 // uses the EXTERNAL deployment controller, in one transaction, and tells
 // the scheduler.
 func (c *Control) changeTaskSets(ctx context.Context, who Caller, cluster, service string, fn func(tx store.Tx, s *types.Service, cl types.Cluster) error) error {
-	var arn string
-	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := c.activeService(tx, who, cluster, service)
-		if err != nil {
-			return err
-		}
-		s, err := records.Service(rec)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
+	_, err := c.changeService(ctx, who, cluster, service, func(tx store.Tx, rec store.Service, s *types.Service) error {
 		if s.DeploymentController == nil || s.DeploymentController.Type != types.DeploymentControllerTypeExternal {
 			return ecs.InvalidParameterException(MsgTaskSetsNeedExternal)
 		}
-		clRec, err := tx.Cluster(who.Scope, rec.Cluster)
+		cl, err := clusterOf(tx, rec)
 		if err != nil {
-			return ecs.ServerException(err)
-		}
-		cl, err := records.Cluster(clRec)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		if err := fn(tx, &s, cl); err != nil {
 			return err
 		}
-		if rec, err = records.FromService(who.Scope, s); err != nil {
-			return ecs.ServerException(err)
-		}
-		arn = deref(s.ServiceArn)
-		return wrapServer(tx.PutService(rec))
+		return fn(tx, s, cl)
 	})
-	if err == nil {
-		c.notify(TopicService, arn)
-	}
 	return err
 }
 
