@@ -147,6 +147,41 @@ func ownedByService(tx store.ReadTx, scope store.Scope, cluster, service string,
 	return rec, !createdAt.Before(rec.CreatedAt), nil
 }
 
+// ownedServiceDeployment loads a service deployment and the service it
+// belongs to; found is false when the ARN is unknown or the deployment was
+// an earlier, deleted service's (see ownedByService).
+func ownedServiceDeployment(tx store.ReadTx, scope store.Scope, arn string) (sd types.ServiceDeployment, svc store.Service, found bool, err error) {
+	rec, err := tx.ServiceDeployment(scope, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return sd, svc, false, nil
+	}
+	if err != nil {
+		return sd, svc, false, ecs.ServerException(err)
+	}
+	if sd, err = records.ServiceDeployment(rec); err != nil {
+		return sd, svc, false, ecs.ServerException(err)
+	}
+	svc, found, err = ownedByService(tx, scope, rec.Cluster, rec.Service, derefTime(sd.CreatedAt))
+	return sd, svc, found, err
+}
+
+// ownedServiceRevision loads a service revision; found is false when the
+// ARN is unknown or the revision was an earlier, deleted service's.
+func ownedServiceRevision(tx store.ReadTx, scope store.Scope, arn string) (rev types.ServiceRevision, found bool, err error) {
+	rec, err := tx.ServiceRevision(scope, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return rev, false, nil
+	}
+	if err != nil {
+		return rev, false, ecs.ServerException(err)
+	}
+	if rev, err = records.ServiceRevision(rec); err != nil {
+		return rev, false, ecs.ServerException(err)
+	}
+	_, found, err = ownedByService(tx, scope, rec.Cluster, rec.Service, derefTime(rev.CreatedAt))
+	return rev, found, err
+}
+
 // DescribeServiceDeployments describes up to 20 service deployments.
 // Unknown ARNs are failures with reason MISSING. A deployment still under
 // way reports the live task counts of its revisions.
@@ -157,23 +192,11 @@ func (c *Control) DescribeServiceDeployments(ctx context.Context, who Caller, ar
 	out, failures := []types.ServiceDeployment{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
 		for _, arn := range arns {
-			rec, err := tx.ServiceDeployment(who.Scope, arn)
-			if errors.Is(err, store.ErrNotFound) {
-				failures = append(failures, missing(arn))
-				continue
-			}
-			if err != nil {
-				return ecs.ServerException(err)
-			}
-			sd, err := records.ServiceDeployment(rec)
-			if err != nil {
-				return ecs.ServerException(err)
-			}
-			svcRec, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(sd.CreatedAt))
+			sd, svcRec, found, err := ownedServiceDeployment(tx, who.Scope, arn)
 			if err != nil {
 				return err
 			}
-			if !owned {
+			if !found {
 				failures = append(failures, missing(arn))
 				continue
 			}
@@ -218,21 +241,11 @@ func (c *Control) DescribeServiceRevisions(ctx context.Context, who Caller, arns
 	out, failures := []types.ServiceRevision{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
 		for _, arn := range arns {
-			rec, err := tx.ServiceRevision(who.Scope, arn)
-			if errors.Is(err, store.ErrNotFound) {
-				failures = append(failures, missing(arn))
-				continue
-			}
+			rev, found, err := ownedServiceRevision(tx, who.Scope, arn)
 			if err != nil {
-				return ecs.ServerException(err)
-			}
-			rev, err := records.ServiceRevision(rec)
-			if err != nil {
-				return ecs.ServerException(err)
-			}
-			if _, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(rev.CreatedAt)); err != nil {
 				return err
-			} else if !owned {
+			}
+			if !found {
 				failures = append(failures, missing(arn))
 				continue
 			}
@@ -277,22 +290,11 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 	now := c.now()
 	var svcARN string
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := tx.ServiceDeployment(who.Scope, arn)
-		if errors.Is(err, store.ErrNotFound) {
-			return ecs.ServiceDeploymentNotFoundException("The service deployment does not exist.")
-		}
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		sd, err := records.ServiceDeployment(rec)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		svcRec, owned, err := ownedByService(tx, who.Scope, rec.Cluster, rec.Service, derefTime(sd.CreatedAt))
+		sd, svcRec, found, err := ownedServiceDeployment(tx, who.Scope, arn)
 		if err != nil {
 			return err
 		}
-		if !owned {
+		if !found {
 			return ecs.ServiceDeploymentNotFoundException("The service deployment does not exist.")
 		}
 		if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending ||

@@ -816,21 +816,11 @@ func clusterOf(tx store.ReadTx, rec store.Service) (types.Cluster, error) {
 // names. A service that does not exist is ServiceNotFoundException; one
 // that is DRAINING or INACTIVE is ServiceNotActiveException.
 func (c *Control) activeService(tx store.ReadTx, who Caller, cluster, service string) (store.Service, error) {
-	cl, err := readCluster(tx, who, cluster)
+	rec, err := c.anyService(tx, who, cluster, service)
 	if err != nil {
 		return store.Service{}, err
 	}
-	name, ok := serviceName(who, cl.Name, service)
-	if !ok {
-		return store.Service{}, ecs.ServiceNotFoundException()
-	}
-	rec, err := tx.Service(who.Scope, cl.Name, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return store.Service{}, ecs.ServiceNotFoundException()
-	case err != nil:
-		return store.Service{}, ecs.ServerException(err)
-	case rec.Status != store.ServiceActive:
+	if rec.Status != store.ServiceActive {
 		return store.Service{}, ecs.ServiceNotActiveException()
 	}
 	return rec, nil
