@@ -103,7 +103,7 @@ func (c *Control) DescribeCapacityProviders(ctx context.Context, who Caller, r D
 		if !isARN {
 			arn = ecs.CapacityProviderARN(who.Region, who.Account, names[i])
 		}
-		failures = append(failures, types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+		failures = append(failures, missing(arn))
 	}
 	return providers, failures, next, nil
 }

@@ -124,7 +124,7 @@ func (c *Control) DescribeClusters(ctx context.Context, who Caller, idents []str
 				rec, err = tx.Cluster(who.Scope, name)
 			}
 			if !ok || errors.Is(err, store.ErrNotFound) {
-				failures = append(failures, types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				failures = append(failures, missing(arn))
 				continue
 			}
 			if err != nil {

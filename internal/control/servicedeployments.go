@@ -31,12 +31,9 @@ type ListServiceDeploymentsRequest struct {
 // (20 a page by default). Only the deployments of the service that holds
 // the name now are listed: ECS deletes a service's history with it.
 func (c *Control) ListServiceDeployments(ctx context.Context, who Caller, r ListServiceDeploymentsRequest) ([]types.ServiceDeploymentBrief, string, error) {
-	limit := 20
-	if r.MaxResults != nil {
-		var err error
-		if limit, err = pageSize(r.MaxResults); err != nil {
-			return nil, "", err
-		}
+	limit, err := pageSizeOr(r.MaxResults, 20)
+	if err != nil {
+		return nil, "", err
 	}
 	if r.Service == "" {
 		return nil, "", ecs.InvalidParameterException("Service cannot be blank.")
@@ -49,7 +46,7 @@ func (c *Control) ListServiceDeployments(ctx context.Context, who Caller, r List
 		}
 	}
 	var out []types.ServiceDeploymentBrief
-	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+	err = c.Store.View(ctx, func(tx store.ReadTx) error {
 		svc, err := c.anyService(tx, who, r.Cluster, r.Service)
 		if err != nil {
 			return err
@@ -269,6 +266,8 @@ func checkARNCount(arns []string, what string) error {
 	return nil
 }
 
+// missing is the failure the Describe operations report for an
+// identifier that names nothing.
 func missing(arn string) types.Failure {
 	return types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")}
 }

@@ -867,7 +867,7 @@ func (c *Control) DescribeServices(ctx context.Context, who Caller, cluster stri
 				if !strings.HasPrefix(ident, "arn:") {
 					arn = "arn:" + ecs.Partition(who.Region) + ":ecs:" + who.Region + ":" + who.Account + ":service/" + ident
 				}
-				failures = append(failures, types.Failure{Arn: ptr(arn), Reason: ptr("MISSING")})
+				failures = append(failures, missing(arn))
 				continue
 			}
 			if err != nil {
@@ -935,12 +935,9 @@ type ListServicesRequest struct {
 // API operation", from the moment it is DRAINING. Pages hold 10 by
 // default.
 func (c *Control) ListServices(ctx context.Context, who Caller, r ListServicesRequest) ([]string, string, error) {
-	limit := 10
-	if r.MaxResults != nil {
-		var err error
-		if limit, err = pageSize(r.MaxResults); err != nil {
-			return nil, "", err
-		}
+	limit, err := pageSizeOr(r.MaxResults, 10)
+	if err != nil {
+		return nil, "", err
 	}
 	const query = "services"
 	q := store.ServicesQuery{Statuses: []string{store.ServiceActive}, LaunchType: string(r.LaunchType),
@@ -955,7 +952,7 @@ func (c *Control) ListServices(ctx context.Context, who Caller, r ListServicesRe
 	}
 	var recs []store.Service
 	var clusterName string
-	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+	err = c.Store.View(ctx, func(tx store.ReadTx) error {
 		cl, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
@@ -987,6 +984,15 @@ func (c *Control) ListServices(ctx context.Context, who Caller, r ListServicesRe
 	return arns, next, nil
 }
 
+// pageSizeOr is pageSize for an operation whose default page is smaller
+// than the 100 most List operations take.
+func pageSizeOr(maxResults *int32, def int) (int, error) {
+	if maxResults == nil {
+		return def, nil
+	}
+	return pageSize(maxResults)
+}
+
 // ListServicesByNamespace lists the ACTIVE services, in every cluster,
 // whose Service Connect configuration uses a namespace (by name or ARN).
 // ecsd has no AWS Cloud Map: a namespace exists while a cluster's Service
@@ -996,12 +1002,9 @@ func (c *Control) ListServicesByNamespace(ctx context.Context, who Caller, names
 	if namespace == "" {
 		return nil, "", ecs.InvalidParameterException("Namespace can not be blank.")
 	}
-	limit := 10
-	if maxResults != nil {
-		var err error
-		if limit, err = pageSize(maxResults); err != nil {
-			return nil, "", err
-		}
+	limit, err := pageSizeOr(maxResults, 10)
+	if err != nil {
+		return nil, "", err
 	}
 	const query = "servicesByNamespace"
 	var after string
@@ -1012,7 +1015,7 @@ func (c *Control) ListServicesByNamespace(ctx context.Context, who Caller, names
 	}
 	var arns []string
 	known := false
-	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+	err = c.Store.View(ctx, func(tx store.ReadTx) error {
 		clusters, err := tx.Clusters(who.Scope, store.ClustersQuery{})
 		if err != nil {
 			return ecs.ServerException(err)

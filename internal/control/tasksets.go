@@ -135,7 +135,7 @@ func (c *Control) DescribeTaskSets(ctx context.Context, who Caller, cluster, ser
 		for _, ident := range idents {
 			i := findTaskSet(s, ident)
 			if i < 0 {
-				failures = append(failures, types.Failure{Arn: ptr(ident), Reason: ptr("MISSING")})
+				failures = append(failures, missing(ident))
 				continue
 			}
 			sets = append(sets, s.TaskSets[i])
