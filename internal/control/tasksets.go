@@ -163,34 +163,22 @@ func (c *Control) UpdateTaskSet(ctx context.Context, who Caller, cluster, servic
 		return types.TaskSet{}, err
 	}
 	now := c.now()
-	var out types.TaskSet
-	err = c.changeTaskSets(ctx, who, cluster, service, func(tx store.Tx, s *types.Service, _ types.Cluster) error {
-		i := findTaskSet(*s, taskSet)
-		if i < 0 {
-			return taskSetNotFound()
-		}
+	return c.changeTaskSet(ctx, who, cluster, service, taskSet, func(s *types.Service, i int) error {
 		ts := &s.TaskSets[i]
 		ts.Scale = scale
 		if deref(ts.Status) != ecs.TaskSetDraining {
 			ts.ComputedDesiredCount = int32(ecs.ComputedDesiredCount(int(s.DesiredCount), scale))
 		}
 		ts.UpdatedAt = timePtr(now)
-		out = *ts
 		return nil
 	})
-	return out, err
 }
 
 // DeleteTaskSet drains a task set: its tasks stop and it leaves the
 // service once they have. A task set still scaled above 0 needs force.
 func (c *Control) DeleteTaskSet(ctx context.Context, who Caller, cluster, service, taskSet string, force bool) (types.TaskSet, error) {
 	now := c.now()
-	var out types.TaskSet
-	err := c.changeTaskSets(ctx, who, cluster, service, func(tx store.Tx, s *types.Service, _ types.Cluster) error {
-		i := findTaskSet(*s, taskSet)
-		if i < 0 {
-			return taskSetNotFound()
-		}
+	return c.changeTaskSet(ctx, who, cluster, service, taskSet, func(s *types.Service, i int) error {
 		ts := &s.TaskSets[i]
 		if ts.Scale != nil && ts.Scale.Value > 0 && !force && deref(ts.Status) != ecs.TaskSetDraining {
 			return ecs.InvalidParameterException(MsgTaskSetScaledAbove0)
@@ -198,10 +186,8 @@ func (c *Control) DeleteTaskSet(ctx context.Context, who Caller, cluster, servic
 		ts.Status = ptr(ecs.TaskSetDraining)
 		ts.ComputedDesiredCount = 0
 		ts.UpdatedAt = timePtr(now)
-		out = *ts
 		return nil
 	})
-	return out, err
 }
 
 // UpdateServicePrimaryTaskSet makes a task set the service's PRIMARY one;
@@ -209,12 +195,7 @@ func (c *Control) DeleteTaskSet(ctx context.Context, who Caller, cluster, servic
 // set's task definition, launch type and network configuration.
 func (c *Control) UpdateServicePrimaryTaskSet(ctx context.Context, who Caller, cluster, service, taskSet string) (types.TaskSet, error) {
 	now := c.now()
-	var out types.TaskSet
-	err := c.changeTaskSets(ctx, who, cluster, service, func(tx store.Tx, s *types.Service, _ types.Cluster) error {
-		i := findTaskSet(*s, taskSet)
-		if i < 0 {
-			return taskSetNotFound()
-		}
+	return c.changeTaskSet(ctx, who, cluster, service, taskSet, func(s *types.Service, i int) error {
 		if deref(s.TaskSets[i].Status) == ecs.TaskSetDraining {
 			return ecs.InvalidParameterException("A DRAINING task set cannot be the primary task set.")
 		}
@@ -227,10 +208,8 @@ func (c *Control) UpdateServicePrimaryTaskSet(ctx context.Context, who Caller, c
 		s.TaskSets[i].Status = ptr(ecs.TaskSetPrimary)
 		s.TaskSets[i].UpdatedAt = timePtr(now)
 		adoptPrimary(s, s.TaskSets[i])
-		out = s.TaskSets[i]
 		return nil
 	})
-	return out, err
 }
 
 // changeTaskSets applies fn to the task sets of an ACTIVE service that
@@ -248,6 +227,24 @@ func (c *Control) changeTaskSets(ctx context.Context, who Caller, cluster, servi
 		return fn(tx, s, cl)
 	})
 	return err
+}
+
+// changeTaskSet applies fn to one task set (by id or ARN; fn gets its
+// index in s.TaskSets) as changeTaskSets does, and answers the task set.
+func (c *Control) changeTaskSet(ctx context.Context, who Caller, cluster, service, taskSet string, fn func(s *types.Service, i int) error) (types.TaskSet, error) {
+	var out types.TaskSet
+	err := c.changeTaskSets(ctx, who, cluster, service, func(_ store.Tx, s *types.Service, _ types.Cluster) error {
+		i := findTaskSet(*s, taskSet)
+		if i < 0 {
+			return ecs.TaskSetNotFoundException(MsgTaskSetNotFound)
+		}
+		if err := fn(s, i); err != nil {
+			return err
+		}
+		out = s.TaskSets[i]
+		return nil
+	})
+	return out, err
 }
 
 // adoptPrimary gives a service its PRIMARY task set's settings, as ECS
@@ -279,10 +276,6 @@ func findTaskSet(s types.Service, ident string) int {
 		}
 	}
 	return -1
-}
-
-func taskSetNotFound() *ecs.Error {
-	return ecs.TaskSetNotFoundException(MsgTaskSetNotFound)
 }
 
 // checkScale applies the default scale (100 %) and its bounds.
