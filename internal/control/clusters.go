@@ -58,12 +58,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		if err != nil {
 			return err
 		}
-		rec, err := records.FromCluster(who.Scope, cl)
+		rec, err := putCluster(tx, who.Scope, cl)
 		if err != nil {
-			return ecs.ServerException(err)
-		}
-		if err := tx.PutCluster(rec); err != nil {
-			return ecs.ServerException(err)
+			return err
 		}
 		// A deleted cluster's tags do not carry over to the new cluster of
 		// the same name.
@@ -326,17 +323,25 @@ func (c *Control) changeCluster(ctx context.Context, who Caller, ident string, f
 		if err := fn(tx, &cl); err != nil {
 			return err
 		}
-		rec, err = records.FromCluster(who.Scope, cl)
-		if err != nil {
-			return ecs.ServerException(err)
-		}
-		if err := tx.PutCluster(rec); err != nil {
-			return ecs.ServerException(err)
+		if rec, err = putCluster(tx, who.Scope, cl); err != nil {
+			return err
 		}
 		out, err = clusterView(tx, rec, &clusterFields{settings: true, configurations: true})
 		return err
 	})
 	return out, err
+}
+
+// putCluster writes a cluster and answers the record written.
+func putCluster(tx store.Tx, scope store.Scope, cl types.Cluster) (store.Cluster, error) {
+	rec, err := records.FromCluster(scope, cl)
+	if err != nil {
+		return store.Cluster{}, ecs.ServerException(err)
+	}
+	if err := tx.PutCluster(rec); err != nil {
+		return store.Cluster{}, ecs.ServerException(err)
+	}
+	return rec, nil
 }
 
 // DeleteCluster deletes a cluster: it becomes INACTIVE and stays
@@ -381,11 +386,8 @@ func (c *Control) DeleteCluster(ctx context.Context, who Caller, ident string) (
 				return ecs.ServerException(err)
 			}
 			cl.Status = ptr(store.ClusterInactive)
-			if rec, err = records.FromCluster(who.Scope, cl); err != nil {
-				return ecs.ServerException(err)
-			}
-			if err := tx.PutCluster(rec); err != nil {
-				return ecs.ServerException(err)
+			if rec, err = putCluster(tx, who.Scope, cl); err != nil {
+				return err
 			}
 		}
 		out, err = clusterView(tx, rec, &clusterFields{settings: true, configurations: true})
