@@ -64,14 +64,8 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		}
 		// A deleted cluster's tags do not carry over to the new cluster of
 		// the same name.
-		arn := store.ClusterARN(who.Scope, name)
-		if err := tx.DeleteTags(arn); err != nil {
-			return ecs.ServerException(err)
-		}
-		if len(r.Tags) > 0 {
-			if err := tx.PutTags(who.Scope, arn, records.FromTags(r.Tags)); err != nil {
-				return ecs.ServerException(err)
-			}
+		if err := replaceTags(tx, who.Scope, store.ClusterARN(who.Scope, name), r.Tags); err != nil {
+			return err
 		}
 		out, err = clusterView(tx, rec, &clusterFields{settings: true, configurations: true})
 		if err != nil {
@@ -330,6 +324,17 @@ func (c *Control) changeCluster(ctx context.Context, who Caller, ident string, f
 		return err
 	})
 	return out, err
+}
+
+// replaceTags gives a resource exactly the tags its creation carried.
+func replaceTags(tx store.Tx, scope store.Scope, arn string, tags []types.Tag) error {
+	if err := tx.DeleteTags(arn); err != nil {
+		return ecs.ServerException(err)
+	}
+	if len(tags) > 0 {
+		return wrapServer(tx.PutTags(scope, arn, records.FromTags(tags)))
+	}
+	return nil
 }
 
 // putCluster writes a cluster and answers the record written.

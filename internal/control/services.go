@@ -187,13 +187,8 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 			return err
 		}
 		// The tags of a deleted service of the same name do not carry over.
-		if err := tx.DeleteTags(arn); err != nil {
-			return ecs.ServerException(err)
-		}
-		if len(spec.Tags) > 0 {
-			if err := tx.PutTags(who.Scope, arn, records.FromTags(spec.Tags)); err != nil {
-				return ecs.ServerException(err)
-			}
+		if err := replaceTags(tx, who.Scope, arn, spec.Tags); err != nil {
+			return err
 		}
 		out, err = serviceView(tx, rec, false)
 		return err
