@@ -58,37 +58,29 @@ func validateAttributes(attrs []types.Attribute) error {
 
 // PutAttributes creates or replaces attributes on their targets.
 func (c *Control) PutAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute) ([]types.Attribute, error) {
-	if err := validateAttributes(attrs); err != nil {
-		return nil, err
-	}
-	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		rec, err := readCluster(tx, who, cluster)
-		if err != nil {
-			return err
-		}
-		for _, a := range attrs {
-			id, err := attributeTarget(tx, who, rec.Name, a)
-			if err != nil {
-				return err
-			}
-			err = tx.PutAttribute(store.Attribute{
-				Scope: who.Scope, Cluster: rec.Name, TargetType: string(types.TargetTypeContainerInstance),
-				TargetID: id, Name: *a.Name, Value: deref(a.Value),
-			})
-			if err != nil {
-				return ecs.ServerException(err)
-			}
-		}
-		return nil
+	return c.changeAttributes(ctx, who, cluster, attrs, func(tx store.Tx, cluster, target string, a types.Attribute) error {
+		return wrapServer(tx.PutAttribute(store.Attribute{
+			Scope: who.Scope, Cluster: cluster, TargetType: string(types.TargetTypeContainerInstance),
+			TargetID: target, Name: *a.Name, Value: deref(a.Value),
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return attrs, nil
 }
 
 // DeleteAttributes removes attributes from their targets.
 func (c *Control) DeleteAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute) ([]types.Attribute, error) {
+	return c.changeAttributes(ctx, who, cluster, attrs, func(tx store.Tx, cluster, target string, a types.Attribute) error {
+		err := tx.DeleteAttribute(who.Scope, cluster, target, *a.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return wrapServer(err)
+	})
+}
+
+// changeAttributes checks attrs and, in one transaction, resolves each
+// one's target in the cluster and applies fn to it. It answers attrs, as
+// PutAttributes and DeleteAttributes do.
+func (c *Control) changeAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute, fn func(tx store.Tx, cluster, target string, a types.Attribute) error) ([]types.Attribute, error) {
 	if err := validateAttributes(attrs); err != nil {
 		return nil, err
 	}
@@ -98,13 +90,12 @@ func (c *Control) DeleteAttributes(ctx context.Context, who Caller, cluster stri
 			return err
 		}
 		for _, a := range attrs {
-			id, err := attributeTarget(tx, who, rec.Name, a)
+			target, err := attributeTarget(tx, who, rec.Name, a)
 			if err != nil {
 				return err
 			}
-			err = tx.DeleteAttribute(who.Scope, rec.Name, id, *a.Name)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return ecs.ServerException(err)
+			if err := fn(tx, rec.Name, target, a); err != nil {
+				return err
 			}
 		}
 		return nil
