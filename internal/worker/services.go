@@ -165,6 +165,12 @@ func (w *Services) Reset(context.Context) error {
 
 // resync queues every service that is not INACTIVE.
 func (w *Services) resync(ctx context.Context) error {
+	return w.eachService(ctx, w.queue.Add)
+}
+
+// eachService calls fn with the ARN of every service that is not
+// INACTIVE, reading them a page at a time.
+func (w *Services) eachService(ctx context.Context, fn func(arn string)) error {
 	var after *store.Service
 	for {
 		var page []store.Service
@@ -177,7 +183,7 @@ func (w *Services) resync(ctx context.Context) error {
 			return err
 		}
 		for _, s := range page {
-			w.queue.Add(ecs.ServiceARN(s.Region, s.Account, s.Cluster, s.Name))
+			fn(ecs.ServiceARN(s.Region, s.Account, s.Cluster, s.Name))
 		}
 		if len(page) < w.cfg.Batch {
 			return nil
@@ -191,24 +197,8 @@ func (w *Services) resync(ctx context.Context) error {
 // through its queue). It reports how many services it changed.
 func (w *Services) RunOnce(ctx context.Context) (int, error) {
 	var arns []string
-	var after *store.Service
-	for {
-		var page []store.Service
-		err := w.store.View(ctx, func(tx store.ReadTx) error {
-			var err error
-			page, err = tx.ServicesToSchedule(after, w.cfg.Batch)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		for _, s := range page {
-			arns = append(arns, ecs.ServiceARN(s.Region, s.Account, s.Cluster, s.Name))
-		}
-		if len(page) < w.cfg.Batch {
-			break
-		}
-		after = &page[len(page)-1]
+	if err := w.eachService(ctx, func(arn string) { arns = append(arns, arn) }); err != nil {
+		return 0, err
 	}
 	changed := 0
 	for _, arn := range arns {
