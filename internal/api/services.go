@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -72,10 +73,7 @@ func registerServices(srv *awsjson.Server, c *control.Control) {
 		return &ecs.DeleteServiceOutput{Service: &s}, nil
 	})
 	awsjson.HandleFunc(srv, "DescribeServices", func(ctx context.Context, req *awsjson.Request, in *ecs.DescribeServicesInput) (*ecs.DescribeServicesOutput, error) {
-		withTags := false
-		for _, f := range in.Include {
-			withTags = withTags || f == types.ServiceFieldTags
-		}
+		withTags := slices.Contains(in.Include, types.ServiceFieldTags)
 		svcs, failures, err := c.DescribeServices(ctx, caller(req), deref(in.Cluster), in.Services, withTags)
 		if err != nil {
 			return nil, err
@@ -154,10 +152,7 @@ func registerTaskSets(srv *awsjson.Server, c *control.Control) {
 		return &ecs.CreateTaskSetOutput{TaskSet: &ts}, nil
 	})
 	awsjson.HandleFunc(srv, "DescribeTaskSets", func(ctx context.Context, req *awsjson.Request, in *ecs.DescribeTaskSetsInput) (*ecs.DescribeTaskSetsOutput, error) {
-		withTags := false
-		for _, f := range in.Include {
-			withTags = withTags || f == types.TaskSetFieldTags
-		}
+		withTags := slices.Contains(in.Include, types.TaskSetFieldTags)
 		sets, failures, err := c.DescribeTaskSets(ctx, caller(req), deref(in.Cluster), deref(in.Service), in.TaskSets, withTags)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -25,10 +26,7 @@ func registerTaskDefinitions(srv *awsjson.Server, c *control.Control) {
 		return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: &td, Tags: in.Tags}, nil
 	})
 	awsjson.HandleFunc(srv, "DescribeTaskDefinition", func(ctx context.Context, req *awsjson.Request, in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
-		withTags := false
-		for _, f := range in.Include {
-			withTags = withTags || f == types.TaskDefinitionFieldTags
-		}
+		withTags := slices.Contains(in.Include, types.TaskDefinitionFieldTags)
 		td, tags, err := c.DescribeTaskDefinition(ctx, caller(req), deref(in.TaskDefinition), withTags)
 		if err != nil {
 			return nil, err

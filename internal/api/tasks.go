@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -57,10 +58,7 @@ func registerTasks(srv *awsjson.Server, c *control.Control) {
 		return &ecs.StopTaskOutput{Task: &task}, nil
 	})
 	awsjson.HandleFunc(srv, "DescribeTasks", func(ctx context.Context, req *awsjson.Request, in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOutput, error) {
-		withTags := false
-		for _, f := range in.Include {
-			withTags = withTags || f == types.TaskFieldTags
-		}
+		withTags := slices.Contains(in.Include, types.TaskFieldTags)
 		tasks, failures, err := c.DescribeTasks(ctx, caller(req), deref(in.Cluster), in.Tasks, withTags)
 		if err != nil {
 			return nil, err
