@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"go/token"
 	"testing"
 	"time"
@@ -14,9 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	domain "github.com/ecsd/ecsd/internal/ecs"
-	"github.com/ecsd/ecsd/internal/records"
-	"github.com/ecsd/ecsd/internal/store"
-	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 )
 
 // clIgnoreUnexported ignores the SDK's unexported no-copy markers in any
@@ -290,84 +285,21 @@ func TestDescribeCapacityProviders(t *testing.T) {
 }
 
 // clusterWork makes the cluster "busy" hold an ACTIVE service or an
-// unstopped task. It uses CreateService and RunTask when ecsd implements
-// them, and then returns the task's ARN; until then it writes the record
-// into the stopped server's store and starts ecsd again on the same data
-// directory.
-func clusterWork(t *testing.T, s *ecsd, kind string) (*ecsd, string) {
+// unstopped task, and returns the task's ARN ("" for a service).
+func clusterWork(t *testing.T, c *ecs.Client, kind string) string {
 	t.Helper()
-	c := s.defaultClient()
-	ctx := t.Context()
-	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family:                  aws.String("busy"),
-		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		NetworkMode:             types.NetworkModeAwsvpc,
-		Cpu:                     aws.String("256"),
-		Memory:                  aws.String("512"),
-		ContainerDefinitions:    []types.ContainerDefinition{container("app")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tdARN := td.TaskDefinition.TaskDefinitionArn
-	netConf := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
-	var taskARN string
+	td := registerFargate(t, c, "busy")
 	if kind == "service" {
-		_, err = c.CreateService(ctx, &ecs.CreateServiceInput{
-			Cluster: aws.String("busy"), ServiceName: aws.String("svc"), TaskDefinition: tdARN,
-			DesiredCount: aws.Int32(0), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: netConf,
+		createService(t, c, &ecs.CreateServiceInput{
+			Cluster: aws.String("busy"), ServiceName: aws.String("svc"), TaskDefinition: td.TaskDefinitionArn,
+			DesiredCount: aws.Int32(0), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc,
 		})
-	} else {
-		var run *ecs.RunTaskOutput
-		run, err = c.RunTask(ctx, &ecs.RunTaskInput{
-			Cluster: aws.String("busy"), TaskDefinition: tdARN, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: netConf,
-		})
-		if err == nil {
-			taskARN = aws.ToString(run.Tasks[0].TaskArn)
-		}
+		return ""
 	}
-	var unsupported *types.UnsupportedFeatureException
-	if !errors.As(err, &unsupported) {
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		return s, taskARN
-	}
-	t.Logf("%s is not implemented yet: writing the record into the store", kind)
-	s.stop(t)
-	st, err := sqlitestore.Open(context.Background(), s.cfg.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := store.Scope{Account: defaultAccount, Region: defaultRegion}
-	err = st.Update(context.Background(), func(tx store.Tx) error {
-		if kind == "service" {
-			rec, err := records.FromService(scope, types.Service{
-				ServiceArn: aws.String(domain.ServiceARN(defaultRegion, defaultAccount, "busy", "svc")), ServiceName: aws.String("svc"),
-				Status: aws.String("ACTIVE"), TaskDefinition: tdARN, LaunchType: types.LaunchTypeFargate,
-			})
-			if err != nil {
-				return err
-			}
-			return tx.PutService(rec)
-		}
-		rec, err := records.FromTask(scope, types.Task{
-			TaskArn:           aws.String(domain.TaskARN(defaultRegion, defaultAccount, "busy", domain.NewTaskID())),
-			TaskDefinitionArn: tdARN, LastStatus: aws.String("RUNNING"), DesiredStatus: aws.String("RUNNING"),
-			LaunchType: types.LaunchTypeFargate, CreatedAt: aws.Time(time.Now()),
-		})
-		if err != nil {
-			return err
-		}
-		return tx.PutTask(rec)
+	run := runTask(t, c, &ecs.RunTaskInput{
+		Cluster: aws.String("busy"), TaskDefinition: td.TaskDefinitionArn, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc,
 	})
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startServer(t, withDataDir(s.cfg.DataDir)), ""
+	return aws.ToString(run[0].TaskArn)
 }
 
 func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
@@ -388,10 +320,9 @@ func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, withDataDir(t.TempDir()))
-			createCluster(t, s.defaultClient(), &ecs.CreateClusterInput{ClusterName: aws.String("busy")})
-			s, taskARN := clusterWork(t, s, tt.kind)
-			c := s.defaultClient()
+			c := startServer(t).defaultClient()
+			createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("busy")})
+			taskARN := clusterWork(t, c, tt.kind)
 			_, err := c.DeleteCluster(t.Context(), &ecs.DeleteClusterInput{Cluster: aws.String("busy")})
 			tt.want(t, err)
 			if cl := describeCluster(t, c, "busy"); aws.ToString(cl.Status) != "ACTIVE" || !tt.count(cl) {

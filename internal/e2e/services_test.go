@@ -39,9 +39,7 @@ func waitServicesStable(t *testing.T, c *ecs.Client, cluster string, services ..
 
 func svcCluster(t *testing.T, c *ecs.Client, name string) {
 	t.Helper()
-	if _, err := c.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
+	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String(name)})
 }
 
 func createService(t *testing.T, c *ecs.Client, in *ecs.CreateServiceInput) types.Service {
