@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"go/token"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -335,12 +334,7 @@ func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
 			if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Cluster: aws.String("busy"), Task: aws.String(taskARN)}); err != nil {
 				t.Fatal(err)
 			}
-			err = ecs.NewTasksStoppedWaiter(c, func(o *ecs.TasksStoppedWaiterOptions) {
-				o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-			}).Wait(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("busy"), Tasks: []string{taskARN}}, time.Minute)
-			if err != nil {
-				t.Fatalf("tasks-stopped: %v", err)
-			}
+			waitStopped(t, c, "busy", taskARN)
 			out, err := c.DeleteCluster(t.Context(), &ecs.DeleteClusterInput{Cluster: aws.String("busy")})
 			if err != nil || aws.ToString(out.Cluster.Status) != "INACTIVE" {
 				t.Fatalf("DeleteCluster after the task stopped = %+v, %v", out, err)
