@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/sdkhttp"
 )
 
 func main() {
@@ -53,6 +55,10 @@ func client(endpoint string) *ecs.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
 		// Count every failure: a retry would hide an overloaded server.
 		RetryMaxAttempts: 1,
+		// Without it the SDK now and then closes its own connection when
+		// a fast server answers ("use of closed network connection" on a
+		// 200), a failure of the client, not the endpoint: see sdkhttp.
+		HTTPClient: sdkhttp.Client(),
 	})
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/sdkhttp"
 )
 
 // child is an ecsd process.
@@ -67,6 +69,7 @@ func (c *child) client() *ecs.Client {
 		BaseEndpoint:     aws.String(c.url),
 		Credentials:      credentials.NewStaticCredentialsProvider(defaultKey, "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(), // the SDK's own connection race; see sdkhttp
 	})
 }
 

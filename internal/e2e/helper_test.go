@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecsd/ecsd/internal/sdkhttp"
 	"github.com/ecsd/ecsd/internal/server"
 )
 
@@ -122,6 +123,7 @@ func (e *ecsd) client(accessKey, region string) *ecs.Client {
 		BaseEndpoint:     aws.String(e.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(), // the SDK's own connection race; see sdkhttp
 	})
 }
 

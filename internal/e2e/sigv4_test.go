@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecsd/ecsd/internal/sdkhttp"
 	"github.com/ecsd/ecsd/internal/server"
 )
 
@@ -82,6 +83,7 @@ func (e *ecsd) signingClient(key, secret, token string, skew time.Duration) *ecs
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
 		RetryMaxAttempts: 1,
 		HTTPSignerV4:     skewedSigner{Signer: v4.NewSigner(), skew: skew},
+		HTTPClient:       sdkhttp.Client(), // the SDK's own connection race; see sdkhttp
 	})
 }
 
