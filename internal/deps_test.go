@@ -26,10 +26,14 @@ func TestImportDirection(t *testing.T) {
 		"worker":      {"awsjson", "api", "control", "server", "net/http"},
 		"records":     {"awsjson", "api", "control", "worker", "server", "net/http", "driver"},
 		"reconcile":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver", "records"},
+		// The metadata endpoints read tasks and the runtime; they are not
+		// the ECS API and never reach its protocol, use-cases or loops.
+		"metadata": {"awsjson", "wire", "api", "control", "worker", "server"},
 		// Drivers know containers, not ECS.
-		"driver":     {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
-		"fakedriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
-		"drivertest": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"drivertest":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
+		"dockerdriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -10,9 +10,19 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
+
+// StatsReader is implemented by runtimes that measure their containers.
+type StatsReader interface {
+	// Stats returns the runtime's resource-usage document for a running
+	// container of a group (Docker: the Engine's stats JSON, with the
+	// previous CPU sample filled in). A container that is not running is
+	// ErrNotFound.
+	Stats(ctx context.Context, id, container string) (json.RawMessage, error)
+}
 
 // ErrNotFound is returned (possibly wrapped) for a group the runtime does
 // not know.
@@ -287,9 +297,14 @@ type ContainerState struct {
 	// "OutOfMemoryError: Container killed due to memory usage").
 	Reason string
 	// Health is UNKNOWN for containers without a health check.
-	Health      Health
-	RuntimeID   string
+	Health    Health
+	RuntimeID string
+	// RuntimeName is the runtime's name for the container (Docker's
+	// container name), if it has one.
+	RuntimeName string
 	ImageDigest string
+	// CreatedAt is when the runtime created the container; zero before.
+	CreatedAt time.Time
 	// PulledAt is when the image was available (pull finished).
 	PulledAt   time.Time
 	StartedAt  time.Time

@@ -7,9 +7,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
+	"github.com/ecsd/ecsd/internal/metadata"
+	"github.com/ecsd/ecsd/internal/store"
 )
 
 // Runtimes Config.Runtime names.
@@ -35,7 +39,19 @@ type runtime struct {
 	name   string // RuntimeFake or RuntimeDocker
 	driver driver.Driver
 	docker *dockerdriver.Driver // nil on the simulated runtime
-	close  func() error
+	// metadata serves the task metadata and credentials endpoints to
+	// Docker containers; nil on the simulated runtime, which runs none.
+	metadata *metadata.Server
+	close    func() error
+}
+
+// specFunc completes a task's group before it starts: on Docker, the
+// endpoints' environment variables.
+func (rt *runtime) specFunc() func(*driver.GroupSpec, types.Task, types.TaskDefinition) {
+	if rt.metadata == nil {
+		return nil
+	}
+	return rt.metadata.Decorate
 }
 
 // DockerScope is the label set that scopes the Docker runtime's
@@ -52,7 +68,7 @@ func DockerScope(dir string) (map[string]string, error) {
 // openRuntime opens the runtime cfg.Runtime names. With "auto" it is
 // Docker when an Engine answers, else the simulated runtime; either way
 // the log says which and why.
-func openRuntime(ctx context.Context, cfg Config) (*runtime, error) {
+func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, error) {
 	want := cfg.Runtime
 	if want == "" {
 		want = RuntimeFake
@@ -81,7 +97,19 @@ func openRuntime(ctx context.Context, cfg Config) (*runtime, error) {
 		return nil, err
 	}
 	cfg.Logger.Info("runtime: tasks run as Docker containers", "runtime", RuntimeDocker, "scopeLabel", LabelDataDir+"="+scope[LabelDataDir])
-	return &runtime{name: RuntimeDocker, driver: d, docker: d, close: d.Close}, nil
+	gw, err := d.BridgeGateway(ctx)
+	if err != nil {
+		cfg.Logger.Warn("metadata endpoint: no Docker bridge gateway; bridge and awsvpc containers cannot reach it", "err", err)
+	}
+	md, err := metadata.Start(ctx, metadata.Config{
+		Store: st, Driver: d, Dir: cfg.DataDir, Gateway: gw, Logger: cfg.Logger,
+	})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &runtime{name: RuntimeDocker, driver: d, docker: d, metadata: md,
+		close: func() error { return errors.Join(md.Close(), d.Close()) }}, nil
 }
 
 // openFake opens the simulated runtime. It keeps its containers beside

@@ -124,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
-	rt, err := openRuntime(ctx, cfg)
+	rt, err := openRuntime(ctx, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -202,6 +202,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
+		SpecFunc:         rt.specFunc(),
 		Logger:           cfg.Logger,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)

@@ -48,9 +48,12 @@ type TasksConfig struct {
 	StopTimeout time.Duration
 	// Batch is the page size of each read and the most tasks written in
 	// one transaction.
-	Batch   int
-	NowFunc func() time.Time
-	Logger  *slog.Logger
+	Batch int
+	// SpecFunc, if set, completes the group of a task before it starts
+	// (the server adds the metadata endpoint's variables).
+	SpecFunc func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition)
+	NowFunc  func() time.Time
+	Logger   *slog.Logger
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -366,7 +369,11 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 	switch ecs.WantFor(task) {
 	case ecs.WantRunning:
 		if !present && deref(task.DesiredStatus) == ecs.TaskRunning && deref(task.LastStatus) == ecs.TaskActivating {
-			if err := w.driver.Start(ctx, GroupSpec(id, task, td)); err != nil {
+			spec := GroupSpec(id, task, td)
+			if w.cfg.SpecFunc != nil {
+				w.cfg.SpecFunc(&spec, task, td)
+			}
+			if err := w.driver.Start(ctx, spec); err != nil {
 				return ecs.Observation{}, err
 			}
 			if g, err = w.driver.Inspect(ctx, id); err != nil {

@@ -81,6 +81,11 @@ const (
 	// first Stop.
 	labelStopRequestedAt = labelPrefix + "stop-requested-at"
 	labelStopTimeout     = labelPrefix + "stop-timeout"
+	// labelStartedAt and labelRuntimeID (placeholder) keep when a
+	// container that was removed behind the driver's back had started,
+	// and its Docker ID.
+	labelStartedAt = labelPrefix + "started-at"
+	labelRuntimeID = labelPrefix + "runtime-id"
 )
 
 const (
@@ -157,6 +162,16 @@ type group struct {
 	pulledAt map[string]time.Time // container name -> image available
 	pullErr  map[string]string    // container name -> reason
 	stopping map[string]bool      // Docker IDs with a ContainerStop in flight
+	// seen are the containers this process saw started, so one removed
+	// behind the driver's back is reported gone rather than made again.
+	seen map[string]seenMember
+}
+
+type seenMember struct {
+	id        string
+	startedAt time.Time
+	seenAt    time.Time // when this process first saw it started
+	goneAt    time.Time // when first found missing
 }
 
 // New connects to the Engine, makes sure the pause image is there and

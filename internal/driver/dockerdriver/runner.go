@@ -114,6 +114,17 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 	if err != nil {
 		return false, false, err
 	}
+	gone := rememberLocked(g, v)
+	for name, sm := range gone {
+		c, _ := v.spec.container(name)
+		if err := d.gonePlaceholder(ctx, v, c, sm); err != nil {
+			return false, false, err
+		}
+		progress = true
+	}
+	if progress {
+		return false, true, nil
+	}
 	if !v.stopRequestedAt.IsZero() {
 		g.mu.Unlock()
 		locked = false
@@ -334,6 +345,27 @@ func (d *Driver) placeholder(ctx context.Context, v *view, c driver.ContainerSpe
 	err := d.createPauseContainer(ctx, d.labels(c.Labels, v.spec.Labels, own), "none", containerName(v.spec.ID, c.Name))
 	if err != nil && !cerrdefs.IsConflict(err) {
 		return fmt.Errorf("docker runtime: recording the failure of %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// gonePlaceholder records durably that a started container was removed
+// behind the driver's back, so a new process neither makes it again nor
+// forgets it ran.
+func (d *Driver) gonePlaceholder(ctx context.Context, v *view, c driver.ContainerSpec, sm seenMember) error {
+	own := map[string]string{
+		labelGroup:     v.spec.ID,
+		labelRole:      roleFailed,
+		labelContainer: c.Name,
+		labelEssential: fmt.Sprint(c.Essential),
+		labelReason:    goneReason(sm.id),
+		labelFailedAt:  formatTime(sm.goneAt),
+		labelStartedAt: formatTime(sm.startedAt),
+		labelRuntimeID: sm.id,
+	}
+	err := d.createPauseContainer(ctx, d.labels(c.Labels, v.spec.Labels, own), "none", containerName(v.spec.ID, c.Name))
+	if err != nil && !cerrdefs.IsConflict(err) {
+		return fmt.Errorf("docker runtime: recording the removal of %s: %w", c.Name, err)
 	}
 	return nil
 }

@@ -17,6 +17,9 @@ import (
 
 // view is a group as Docker has it now.
 type view struct {
+	// at is when the reading began: a view older than what the driver
+	// has seen since cannot tell that a container is gone.
+	at              time.Time
 	anchor          container.Summary
 	spec            groupSpec
 	createdAt       time.Time
@@ -43,11 +46,12 @@ func (s groupSpec) container(name string) (driver.ContainerSpec, bool) {
 // load reads a group from Docker: one listing, plus one inspection per
 // container when deep (exit codes, times and health are not listed).
 func (d *Driver) load(ctx context.Context, id string, deep bool) (*view, error) {
+	at := time.Now()
 	all, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.filters(map[string]string{labelGroup: id})})
 	if err != nil {
 		return nil, fmt.Errorf("docker runtime: %w", err)
 	}
-	v := &view{members: map[string]*container.InspectResponse{}, failed: map[string]*container.Summary{}}
+	v := &view{at: at, members: map[string]*container.InspectResponse{}, failed: map[string]*container.Summary{}}
 	found := false
 	for i := range all {
 		c := &all[i]
@@ -78,9 +82,75 @@ func (d *Driver) load(ctx context.Context, id string, deep bool) (*view, error) 
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+		// A listing can miss a container the Engine is busy with (one
+		// just started, say), so absence is confirmed by name.
+		a, err := d.inspectOwn(ctx, anchorName(id), id)
+		if err != nil || a == nil || a.Config.Labels[labelRole] != roleAnchor {
+			if err == nil {
+				err = fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+			}
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(a.Config.Labels[labelSpec]), &v.spec.GroupSpec); err != nil {
+			return nil, fmt.Errorf("docker runtime: group %s: unreadable spec label: %w", id, err)
+		}
+		v.anchor = summary(a)
+		v.createdAt = parseTime(a.Config.Labels[labelCreatedAt])
+	}
+	if !deep {
+		return v, nil
+	}
+	for _, c := range v.spec.Containers {
+		if v.members[c.Name] != nil || v.failed[c.Name] != nil {
+			continue
+		}
+		m, err := d.inspectOwn(ctx, containerName(id, c.Name), id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case m == nil:
+		case m.Config.Labels[labelRole] == roleContainer:
+			v.members[c.Name] = m
+		case m.Config.Labels[labelRole] == roleFailed:
+			sum := summary(m)
+			v.failed[c.Name] = &sum
+		}
 	}
 	return v, nil
+}
+
+// inspectOwn inspects a container by name; nil if there is none, or if
+// it is not of group id in the driver's scope.
+func (d *Driver) inspectOwn(ctx context.Context, name, id string) (*container.InspectResponse, error) {
+	m, err := d.cli.ContainerInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docker runtime: %w", err)
+	}
+	if m.Config == nil || m.Config.Labels[labelGroup] != id {
+		return nil, nil
+	}
+	for k, v := range d.scope {
+		if m.Config.Labels[k] != v {
+			return nil, nil
+		}
+	}
+	return &m, nil
+}
+
+// summary is the listing entry of an inspected container.
+func summary(m *container.InspectResponse) container.Summary {
+	s := container.Summary{ID: m.ID, Names: []string{m.Name}, Image: m.Config.Image, Labels: m.Config.Labels}
+	if m.State != nil {
+		s.State = container.ContainerState(m.State.Status)
+	}
+	if m.NetworkSettings != nil {
+		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: m.NetworkSettings.Networks}
+	}
+	return s
 }
 
 // state is the group's state for Inspect and List.
@@ -92,23 +162,76 @@ func (d *Driver) state(ctx context.Context, v *view) driver.GroupState {
 		StopRequestedAt: v.stopRequestedAt,
 		Containers:      make([]driver.ContainerState, 0, len(v.spec.Containers)),
 	}
-	d.mu.Lock()
-	g := d.groups[v.spec.ID]
-	d.mu.Unlock()
+	g := d.group(v.spec.ID)
+	g.mu.Lock()
+	gone := rememberLocked(g, v)
+	pulled := make(map[string]time.Time, len(g.pulledAt))
+	for k, t := range g.pulledAt {
+		pulled[k] = t
+	}
+	g.mu.Unlock()
 	for _, c := range v.spec.Containers {
-		var pulledAt time.Time
-		if g != nil {
-			g.mu.Lock()
-			pulledAt = g.pulledAt[c.Name]
-			g.mu.Unlock()
-		}
-		cs := containerState(v, c, pulledAt)
+		cs := containerState(v, c, pulled[c.Name])
 		if m := v.members[c.Name]; m != nil {
 			cs.ImageDigest = d.digest(ctx, m.Image)
 		}
+		if sm, ok := gone[c.Name]; ok {
+			cs = goneState(c.Name, sm)
+		}
 		out.Containers = append(out.Containers, cs)
 	}
+	if len(gone) > 0 {
+		d.ensureRunner(v.spec.ID) // to record it durably
+	}
 	return out
+}
+
+// rememberLocked notes the started containers of v and returns those
+// seen started before that Docker no longer has (and that no placeholder
+// accounts for yet).
+func rememberLocked(g *group, v *view) map[string]seenMember {
+	var gone map[string]seenMember
+	for _, c := range v.spec.Containers {
+		if m := v.members[c.Name]; m != nil {
+			if m.State != nil && !parseTime(m.State.StartedAt).IsZero() {
+				if g.seen == nil {
+					g.seen = map[string]seenMember{}
+				}
+				if _, ok := g.seen[c.Name]; !ok {
+					g.seen[c.Name] = seenMember{id: m.ID, startedAt: parseTime(m.State.StartedAt), seenAt: time.Now()}
+				}
+			}
+			continue
+		}
+		sm, ok := g.seen[c.Name]
+		if !ok || v.failed[c.Name] != nil || v.at.Before(sm.seenAt) {
+			continue
+		}
+		if sm.goneAt.IsZero() {
+			sm.goneAt = time.Now().UTC()
+			g.seen[c.Name] = sm
+		}
+		if gone == nil {
+			gone = map[string]seenMember{}
+		}
+		gone[c.Name] = sm
+	}
+	return gone
+}
+
+// goneReason is what is reported of a container removed behind the
+// driver's back: what the ECS agent would hear inspecting it.
+func goneReason(id string) string {
+	return "CannotInspectContainerError: Error response from daemon: No such container: " + id
+}
+
+// goneState reports a started container that Docker no longer has: it
+// exited, without an exit code, for a reason.
+func goneState(name string, sm seenMember) driver.ContainerState {
+	return driver.ContainerState{
+		Name: name, Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: sm.id,
+		Reason: goneReason(sm.id), StartedAt: sm.startedAt, FinishedAt: sm.goneAt,
+	}
 }
 
 // containerState maps what Docker has of c to the driver's terms.
@@ -120,6 +243,11 @@ func containerState(v *view, c driver.ContainerSpec, pulledAt time.Time) driver.
 		cs.Reason = f.Labels[labelReason]
 		cs.FinishedAt = parseTime(f.Labels[labelFailedAt])
 		cs.PulledAt = parseTime(f.Labels[labelPulledAt])
+		// A container removed behind the driver's back had started.
+		cs.StartedAt = parseTime(f.Labels[labelStartedAt])
+		if id := f.Labels[labelRuntimeID]; id != "" {
+			cs.RuntimeID = id
+		}
 		return cs
 	}
 	m := v.members[c.Name]
@@ -130,7 +258,7 @@ func containerState(v *view, c driver.ContainerSpec, pulledAt time.Time) driver.
 		}
 		return cs
 	}
-	cs.RuntimeID = m.ID
+	cs.RuntimeID, cs.RuntimeName, cs.CreatedAt = m.ID, strings.TrimPrefix(m.Name, "/"), parseTime(m.Created)
 	if m.Config != nil {
 		cs.PulledAt = parseTime(m.Config.Labels[labelPulledAt])
 	}

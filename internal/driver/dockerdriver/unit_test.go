@@ -164,7 +164,7 @@ func TestContainerState(t *testing.T) {
 		spec: spec,
 		view: view{spec: groupSpec{driver.GroupSpec{NetworkMode: driver.NetworkNone}}, members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "running", Running: true, StartedAt: ts(2 * time.Second), FinishedAt: zero})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			PulledAt: at(time.Second), StartedAt: at(2 * time.Second)},
 	}, {
 		name: "healthy",
@@ -172,7 +172,7 @@ func TestContainerState(t *testing.T) {
 		view: view{spec: groupSpec{driver.GroupSpec{NetworkMode: driver.NetworkNone}}, members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "running", Running: true, StartedAt: ts(2 * time.Second), FinishedAt: zero,
 				Health: &container.Health{Status: container.Healthy}})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthHealthy, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthHealthy, RuntimeID: "cid", CreatedAt: at(0),
 			PulledAt: at(time.Second), StartedAt: at(2 * time.Second)},
 	}, {
 		name: "health starting is unknown",
@@ -180,7 +180,7 @@ func TestContainerState(t *testing.T) {
 		view: view{spec: groupSpec{driver.GroupSpec{NetworkMode: driver.NetworkNone}}, members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "running", Running: true, StartedAt: ts(2 * time.Second), FinishedAt: zero,
 				Health: &container.Health{Status: container.Starting}})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			PulledAt: at(time.Second), StartedAt: at(2 * time.Second)},
 	}, {
 		name: "health of a container without a check is ignored",
@@ -188,14 +188,14 @@ func TestContainerState(t *testing.T) {
 		view: view{spec: groupSpec{driver.GroupSpec{NetworkMode: driver.NetworkNone}}, members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "running", Running: true, StartedAt: ts(2 * time.Second), FinishedAt: zero,
 				Health: &container.Health{Status: container.Unhealthy}})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusRunning, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			PulledAt: at(time.Second), StartedAt: at(2 * time.Second)},
 	}, {
 		name: "out of memory",
 		spec: spec,
 		view: view{members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "exited", OOMKilled: true, ExitCode: 137, StartedAt: ts(2 * time.Second), FinishedAt: ts(4 * time.Second)})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			ExitCode: code(137), Reason: "OutOfMemoryError: Container killed due to memory usage",
 			PulledAt: at(time.Second), StartedAt: at(2 * time.Second), FinishedAt: at(4 * time.Second)},
 	}, {
@@ -203,14 +203,14 @@ func TestContainerState(t *testing.T) {
 		spec: spec,
 		view: view{members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "created", ExitCode: 127, Error: "exec: nope", StartedAt: zero, FinishedAt: zero})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			Reason: "CannotStartContainerError: exec: nope", PulledAt: at(time.Second), FinishedAt: at(0)},
 	}, {
 		name: "created, never started, stopped",
 		spec: spec,
 		view: view{stopRequestedAt: at(5 * time.Second), members: map[string]*container.InspectResponse{
 			"app": member(container.State{Status: "created", StartedAt: zero, FinishedAt: zero})}},
-		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid",
+		want: driver.ContainerState{Name: "app", Status: driver.StatusExited, Health: driver.HealthUnknown, RuntimeID: "cid", CreatedAt: at(0),
 			PulledAt: at(time.Second), FinishedAt: at(5 * time.Second)},
 	}}
 	for _, tt := range tests {

@@ -6,7 +6,9 @@
 //	tiny exit CODE MS         exit with CODE after MS milliseconds
 //	tiny ignore-term          ignore SIGTERM (only SIGKILL ends it)
 //	tiny serve ADDR           HTTP on ADDR: /info (env, cwd, ids, pid, args), /health, /read?path=P,
-//	                          /write?path=P (body: the request's); exit 0 on SIGTERM
+//	                          /write?path=P (body: the request's), anything else: $BODY; exit 0 on SIGTERM
+//	tiny metadata             once the task is RUNNING, print the task metadata endpoints' and the
+//	                          credentials endpoint's answers as one JSON line, then run until SIGTERM
 //	tiny get URL              exit 0 if GET URL answers 200, else 1
 //	tiny get-retry URL MS     like get, retrying for up to MS milliseconds
 //	tiny alloc MIB            touch MIB MiB of memory, then run until SIGTERM
@@ -68,11 +70,15 @@ func main() {
 			}
 		})
 		http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv("BODY")) })
 		go func() {
 			err := http.ListenAndServe(args[0], nil)
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}()
+		waitTerm()
+	case "metadata":
+		printMetadata()
 		waitTerm()
 	case "get":
 		need(args, 1)
@@ -118,6 +124,63 @@ func main() {
 	}
 }
 
+// printMetadata fetches what a task's container can learn about itself.
+func printMetadata() {
+	base := os.Getenv("ECS_CONTAINER_METADATA_URI_V4")
+	out := map[string]any{}
+	fetch := func(key, url, auth string) {
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			out[key] = map[string]any{"error": err.Error()}
+			return
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		c := http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Do(req)
+		if err != nil {
+			out[key] = map[string]any{"error": err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		out[key] = map[string]any{"status": resp.StatusCode, "body": json.RawMessage(b)}
+		if !json.Valid(b) {
+			out[key] = map[string]any{"status": resp.StatusCode, "text": string(b)}
+		}
+	}
+	// What a container sees right after it starts may be ahead of what
+	// ecsd has recorded: wait until the task is RUNNING, as a program
+	// that wants settled values would.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var task struct{ KnownStatus string }
+		resp, err := http.Get(base + "/task")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&task)
+			resp.Body.Close()
+		}
+		if task.KnownStatus == "RUNNING" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fetch("container", base, "")
+	fetch("task", base+"/task", "")
+	fetch("stats", base+"/stats", "")
+	fetch("taskStats", base+"/task/stats", "")
+	if u := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"); u != "" {
+		fetch("credentials", u, os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"))
+		fetch("credentialsWithoutToken", u, "")
+	}
+	if u := os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); u != "" {
+		fetch("credentials", "http://169.254.170.2"+u, "")
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+}
+
 func get(url string) bool {
 	c := http.Client{Timeout: time.Second}
 	resp, err := c.Get(url)
@@ -150,6 +213,6 @@ func atoi(s string) int {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: tiny run|exit CODE MS|ignore-term|serve ADDR|get URL|get-retry URL MS|alloc MIB|health FILE|touch FILE MS")
+	fmt.Fprintln(os.Stderr, "usage: tiny run|exit CODE MS|ignore-term|serve ADDR|metadata|get URL|get-retry URL MS|alloc MIB|health FILE|touch FILE MS")
 	os.Exit(64)
 }
