@@ -82,6 +82,7 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	unlock    func() // releases the data directory (lock_unix.go)
 }
 
 // Stats counts the writer's work since Open.
@@ -114,23 +115,35 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 
 	wdb, err := sql.Open("sqlite", dsn(path, o, false))
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	wdb.SetMaxOpenConns(1)
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		wdb.Close()
+		unlock()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	fail := func(err error) (*Store, error) {
 		conn.Close()
 		wdb.Close()
+		unlock()
 		return nil, err
 	}
 	if err := migrate(ctx, conn, dir); err != nil {
+		if isBusy(err) {
+			// Not another ecsd (that would hold ecsd.lock): some other
+			// program, such as the sqlite3 shell, holds the write lock.
+			err = fmt.Errorf("sqlitestore: %s is locked by another process (waited %s for it): %w", path, o.busyTimeout, err)
+		}
 		return fail(err)
 	}
 	// The database and WAL files now exist; without syncing their directory
@@ -159,9 +172,17 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		done:     make(chan struct{}),
 		maxBatch: o.maxBatch,
 		rstmts:   map[string]*sql.Stmt{},
+		unlock:   unlock,
 	}
 	go s.run()
 	return s, nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY: a lock another
+// connection held past the busy timeout.
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
 }
 
 func dsn(path string, o options, readOnly bool) string {
@@ -231,6 +252,7 @@ func (s *Store) Close() error {
 			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 		}
 		errs = append(errs, s.conn.Close(), s.wdb.Close())
+		s.unlock()
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close: %w", err)
 		}
