@@ -18,7 +18,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	args, cmd := os.Args[1:], run
+	if len(args) > 0 && args[0] == "logs" { // ecsd logs TASK [CONTAINER]
+		args, cmd = args[1:], logsMain
+	}
+	if err := cmd(args); err != nil {
 		fmt.Fprintln(os.Stderr, "ecsd:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
+	"github.com/ecsd/ecsd/internal/server"
+)
+
+const logsUsage = `usage: ecsd logs [flags] TASK [CONTAINER]
+
+Prints what the containers of a task wrote to stdout and stderr, as the
+Docker runtime keeps it (awslogs and the other AWS log drivers are kept
+the same way). TASK is a task ID or ARN; CONTAINER a container name (by
+default, every container of the task in turn). The containers are found
+on the local Docker Engine by the data directory of the ecsd that runs
+them, whether or not it is running. Tasks on the simulated runtime run no
+process and have no output.
+
+flags:
+`
+
+// runLogs is `ecsd logs`. Flags may come before or after the task.
+func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ecsd logs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, logsUsage)
+		fs.PrintDefaults()
+	}
+	dataDir := fs.String("data-dir", env("ECSD_DATA_DIR", "ecsd-data"), "data directory of the ecsd that runs the task (env ECSD_DATA_DIR)")
+	follow := fs.Bool("follow", false, "keep printing new output until the container stops or ^C (one container)")
+	fs.BoolVar(follow, "f", false, "shorthand for --follow")
+	tail := fs.String("tail", "all", "print only this many of the last lines")
+	timestamps := fs.Bool("timestamps", false, "prefix each line with the time it was written")
+	since := fs.String("since", "", "only output since this time (RFC 3339) or this long ago (10m)")
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		fs.Usage()
+		return errors.New("logs: name a task (and optionally a container)")
+	}
+	task := pos[0]
+	if i := strings.LastIndex(task, "/"); i >= 0 {
+		task = task[i+1:] // an ARN: the group of a task is its ID
+	}
+	name := ""
+	if len(pos) == 2 {
+		name = pos[1]
+	}
+	scope, err := server.DockerScope(*dataDir)
+	if err != nil {
+		return err
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
+	defer cli.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = cli.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("logs: no Docker Engine answers (%v); tasks on the simulated runtime have no output", err)
+	}
+	err = dockerdriver.Logs(ctx, cli, scope, task, name, dockerdriver.LogOptions{
+		Follow: *follow, Timestamps: *timestamps, Tail: *tail, Since: *since,
+	}, stdout, stderr)
+	if errors.Is(err, driver.ErrNotFound) && name == "" {
+		return fmt.Errorf("logs: the Docker runtime of %s has no task %s (tasks on the simulated runtime have no output)", scope[server.LabelDataDir], task)
+	}
+	if err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
+	return nil
+}
+
+// logsMain runs `ecsd logs` until done or interrupted.
+func logsMain(args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runLogs(ctx, args, os.Stdout, os.Stderr)
+}
