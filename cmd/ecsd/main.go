@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -61,8 +62,15 @@ func run(args []string) error {
 		"credentials `FILE` in the AWS shared-credentials format: every request must then be SigV4-signed by one of its keys (env ECSD_VERIFY_SIGV4)")
 	insecureRemote := fs.Bool("insecure-allow-remote", envBool("ECSD_INSECURE_ALLOW_REMOTE"),
 		"let the docker runtime serve a non-loopback --listen without --verify-sigv4: anyone who can reach it is root on this host (env ECSD_INSECURE_ALLOW_REMOTE=1)")
+	maxConns := fs.Int("max-connections", envInt("ECSD_MAX_CONNECTIONS", server.DefaultLimits.MaxConnections),
+		"most client connections open at once; more wait in the listen backlog until one closes (env ECSD_MAX_CONNECTIONS)")
+	requestTimeout := fs.Duration("request-timeout", envDuration("ECSD_REQUEST_TIMEOUT", server.DefaultLimits.RequestTimeout),
+		"how long one request may wait for the store before it answers ServerException (env ECSD_REQUEST_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *maxConns < 1 || *requestTimeout <= 0 {
+		return fmt.Errorf("--max-connections %d, --request-timeout %s: both must be positive", *maxConns, *requestTimeout)
 	}
 	if *inactiveGrace < 0 || *inactiveGrace > control.MaxInactiveGrace {
 		return fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)
@@ -95,6 +103,7 @@ func run(args []string) error {
 		Runtime:              *runtime,
 		VerifySigV4:          *verifySigV4,
 		InsecureAllowRemote:  *insecureRemote,
+		Limits:               server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
 		Logger:               logger,
 	})
 	if err != nil {
@@ -114,6 +123,16 @@ func envBool(name string) bool {
 		return true
 	}
 	return false
+}
+
+func envInt(name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "ecsd: ignoring %s=%q: not an integer\n", name, v)
+	}
+	return def
 }
 
 func envDuration(name string, def time.Duration) time.Duration {

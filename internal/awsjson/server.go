@@ -53,6 +53,14 @@ type Server struct {
 	// Verifier, when set, checks every request's SigV4 signature before
 	// its body is decoded (sigv4.go); nil accepts any signature.
 	Verifier *Verifier
+	// Timeout, when positive, is the deadline of a handler's context: a
+	// request still waiting for the store when it passes (queued behind a
+	// database locked by another process, say) answers ServerException
+	// instead of holding its client and connection indefinitely. A write
+	// the store has already begun committing is waited for (bounded by
+	// the store's busy timeout), so a committed write is never reported
+	// as failed.
+	Timeout time.Duration
 
 	handlers map[string]Handler
 }
@@ -159,7 +167,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		return s.writeError(w, req, requestError(err), nil)
 	}
 
-	out, err := s.call(r.Context(), handler, req, in)
+	ctx := r.Context()
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	out, err := s.call(ctx, handler, req, in)
 	if err != nil {
 		return s.writeError(w, req, err, nil)
 	}

@@ -63,7 +63,10 @@ type Config struct {
 	// InsecureAllowRemote lets the Docker runtime serve a non-loopback
 	// Listen without VerifySigV4 (listen.go).
 	InsecureAllowRemote bool
-	Logger              *slog.Logger
+	// Limits bound connections and request times (limits.go); zero
+	// fields take DefaultLimits.
+	Limits Limits
+	Logger *slog.Logger
 }
 
 // loop is a background worker: level-triggered, started once, stopped on
@@ -158,6 +161,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		proto.MaxBodyBytes = cfg.MaxBodyBytes
 	}
 	proto.Verifier = verifier
+	limits := cfg.Limits.withDefaults()
+	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
 
 	mux := http.NewServeMux()
@@ -187,13 +192,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	mux.Handle("/", proto)
 
-	s.cfg, s.store, s.ln = cfg, st, ln
+	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
 	s.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           cleanPaths(proto, mux),
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -225,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		l.Start(context.WithoutCancel(ctx))
 	}
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("http server stopped", "err", err)
 		}
 	}()
