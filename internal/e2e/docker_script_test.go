@@ -1,0 +1,30 @@
+//go:build unix
+
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestDockerServiceScript runs e2e/docker-service.sh: a service of a
+// locally built HTTP server image through the AWS CLI, on real
+// containers, from create to rollout to delete, with no container left.
+func TestDockerServiceScript(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping the Docker service script in -short mode: it takes about 45s")
+	}
+	docker(t) // skips without an Engine
+	for _, tool := range []string{"docker", "aws", "curl", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s is not installed: %v", tool, err)
+		}
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, root, ecsdBinary(t), "bash", filepath.Join(root, "e2e", "docker-service.sh"))
+}
