@@ -53,17 +53,27 @@ func Unmarshal(data []byte, v any) error {
 		// is what a bare curl sends; treat it as an empty structure.
 		data = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return &DecodeError{Message: "The request body is not valid JSON."}
+	pl := planFor(rv.Elem().Type())
+	if fastUnmarshal(data, rv.Elem(), pl) {
+		return nil
 	}
-	if dec.More() {
+	// Something the fast path leaves to the tree: decode from scratch.
+	rv.Elem().SetZero()
+	return unmarshalTree(data, rv.Elem(), pl)
+}
+
+// unmarshalTree parses data into a tree and walks it into v. It is the
+// reference decoder: every error Unmarshal returns comes from here.
+func unmarshalTree(data []byte, v reflect.Value, pl *plan) error {
+	tree, err := parseJSON(data)
+	switch err {
+	case errNotJSON:
+		return &DecodeError{Message: "The request body is not valid JSON."}
+	case errTrailing:
 		return &DecodeError{Message: "Unexpected content after the end of the JSON document."}
 	}
 	d := decoder{}
-	if err := d.value(tree, rv.Elem(), planFor(rv.Elem().Type()), ""); err != nil {
+	if err := d.value(tree, v, pl, ""); err != nil {
 		return err
 	}
 	if d.enumErr != nil {
