@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -43,6 +44,18 @@ type runtime struct {
 	// Docker containers; nil on the simulated runtime, which runs none.
 	metadata *metadata.Server
 	close    func() error
+	// changed is told of a group whose containers changed (the task
+	// supervisor's Kick), once the supervisor exists.
+	changed atomic.Pointer[func(group string)]
+}
+
+// onChange sets what is told when the runtime reports a change.
+func (rt *runtime) onChange(f func(group string)) { rt.changed.Store(&f) }
+
+func (rt *runtime) notify(group string) {
+	if f := rt.changed.Load(); f != nil {
+		(*f)(group)
+	}
 }
 
 // specFunc completes a task's group before it starts: on Docker, the
@@ -86,9 +99,13 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
+	rt := &runtime{name: RuntimeDocker}
 	d, err := dockerdriver.New(pingCtx, dockerdriver.Config{
 		Labels: scope,
 		Logger: cfg.Logger,
+		// A container's exit reaches the supervisor at once, not at its
+		// next pass.
+		NotifyFunc: rt.notify,
 	})
 	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
 		return openFake(cfg, err.Error())
@@ -108,8 +125,9 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		d.Close()
 		return nil, err
 	}
-	return &runtime{name: RuntimeDocker, driver: d, docker: d, metadata: md,
-		close: func() error { return errors.Join(md.Close(), d.Close()) }}, nil
+	rt.driver, rt.docker, rt.metadata = d, d, md
+	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
+	return rt, nil
 }
 
 // openFake opens the simulated runtime. It keeps its containers beside

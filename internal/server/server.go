@@ -211,6 +211,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:           cfg.Logger,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
+	rt.onChange(tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{

@@ -119,6 +119,10 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger gets runner errors; nil discards them.
 	Logger *slog.Logger
+	// NotifyFunc, if set, is called with a group's ID whenever the
+	// Engine reports a change to one of its containers (from a goroutine
+	// of the driver; it must not block).
+	NotifyFunc func(group string)
 }
 
 // Driver runs groups on a Docker Engine.
@@ -225,6 +229,10 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		return fail(fmt.Errorf("docker runtime: pause image: %w", err))
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if cfg.NotifyFunc != nil {
+		d.wg.Add(1)
+		go d.watchEvents(d.ctx, cfg.NotifyFunc)
+	}
 
 	anchors, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.filters(map[string]string{labelRole: roleAnchor})})
 	if err != nil {

@@ -140,3 +140,46 @@ func TestBridgeGateway(t *testing.T) {
 		t.Errorf("gateway %v: want a private IPv4 address", gw)
 	}
 }
+
+// NotifyFunc hears of a group's containers starting and exiting on their
+// own, and never of another scope's.
+func TestNotify(t *testing.T) {
+	t.Parallel()
+	cli, tiny := testEngine(t)
+	labels := scope(t)
+	type notice struct {
+		group string
+		at    time.Time
+	}
+	heard := make(chan notice, 100)
+	d, err := New(bg, Config{Client: cli, Labels: labels, NotifyFunc: func(g string) { heard <- notice{g, time.Now()} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(); removeScope(t, cli, labels) })
+	other := newDriver(t, scope(t))
+	id := groupID(t)
+	start(t, other, driver.GroupSpec{ID: id + "x", NetworkMode: driver.NetworkNone, Containers: []driver.ContainerSpec{{Name: "x", Image: tiny, Command: []string{"exit", "0", "0"}}}})
+	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkNone, Containers: []driver.ContainerSpec{{Name: "x", Image: tiny, Command: []string{"exit", "0", "300"}}}})
+	g := waitFor(t, d, id, "exited", patience, func(g driver.GroupState) bool { return !g.Running() })
+	exitedAt := containerOf(g, "x").FinishedAt
+	// The exit is told when it happens (the container exits on its own:
+	// nothing else would look).
+	deadline := time.After(patience)
+	for {
+		select {
+		case n := <-heard:
+			if n.group != id {
+				t.Fatalf("heard of group %q, want only %q", n.group, id)
+			}
+			if !n.at.Before(exitedAt) {
+				if late := n.at.Sub(exitedAt); late > time.Second {
+					t.Errorf("the exit was told %v after it happened", late)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no notice of the exit at %v", exitedAt)
+		}
+	}
+}
