@@ -80,7 +80,7 @@ func (f *fastDecoder) num() (string, bool) {
 		return "", false
 	}
 	start := f.pos
-	if _, err := f.number(); err != nil {
+	if f.scanNumber() != nil {
 		return "", false
 	}
 	return f.s[start:f.pos], true

@@ -172,9 +172,18 @@ func (p *parser) array() (any, error) {
 	}
 }
 
-// number accepts JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func (p *parser) number() (any, error) {
-	d, start := p.data, p.pos
+	start := p.pos
+	if err := p.scanNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(p.data[start:p.pos]), nil
+}
+
+// scanNumber moves past a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) scanNumber() error {
+	d := p.data
 	i := p.pos
 	if d[i] == '-' {
 		i++
@@ -187,12 +196,12 @@ func (p *parser) number() (any, error) {
 			i++
 		}
 	default:
-		return nil, errSyntax
+		return errSyntax
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, errSyntax
+			return errSyntax
 		}
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 			i++
@@ -204,14 +213,14 @@ func (p *parser) number() (any, error) {
 			i++
 		}
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return nil, errSyntax
+			return errSyntax
 		}
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 			i++
 		}
 	}
 	p.pos = i
-	return json.Number(d[start:i]), nil
+	return nil
 }
 
 // string reads a quoted string at p.pos. Plain ASCII without escapes, the
