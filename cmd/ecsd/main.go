@@ -66,6 +66,8 @@ func run(args []string) error {
 		"most client connections open at once; more wait in the listen backlog until one closes (env ECSD_MAX_CONNECTIONS)")
 	requestTimeout := fs.Duration("request-timeout", envDuration("ECSD_REQUEST_TIMEOUT", server.DefaultLimits.RequestTimeout),
 		"how long one request may wait for the store before it answers ServerException (env ECSD_REQUEST_TIMEOUT)")
+	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
+		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,6 +110,14 @@ func run(args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		closePprof, err := servePprof(*pprofAddr, srv, logger)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer closePprof()
 	}
 	<-ctx.Done()
 	logger.Info("shutting down")

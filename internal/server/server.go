@@ -263,6 +263,10 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Runtime names the runtime tasks run on: "fake" or "docker".
 func (s *Server) Runtime() string { return s.runtime.name }
 
+// StoreStats reports the store writer's commits and the writes they made
+// durable since start-up (writes per commit is the group-commit factor).
+func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
+
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), stops the loops, lets go of the runtime and closes the store
 // cleanly. Containers keep running, as they would if ecsd died: the next
