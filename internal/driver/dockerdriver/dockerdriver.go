@@ -16,6 +16,10 @@
 //   - for a container that could not be created (image pull failed,
 //     dependency not met, invalid config), a never-started placeholder
 //     of the same name whose labels say why;
+//   - once every container has started (or given up), a never-started
+//     started marker recording which started, so that a container
+//     removed behind the driver's back, even while no ecsd ran, is
+//     reported gone rather than made again;
 //   - once Stop was called, a never-started stop marker recording when
 //     and with which timeout.
 //
@@ -86,6 +90,10 @@ const (
 	// and its Docker ID.
 	labelStartedAt = labelPrefix + "started-at"
 	labelRuntimeID = labelPrefix + "runtime-id"
+	// labelMembers (started marker) records, once every container of the
+	// group has started or given up, which started with which Docker ID:
+	// one missing later was removed, whether or not this process saw it.
+	labelMembers = labelPrefix + "members"
 )
 
 const (
@@ -93,6 +101,7 @@ const (
 	roleContainer = "container"
 	roleFailed    = "failed"
 	roleStop      = "stop"
+	roleStarted   = "started"
 )
 
 // Reasons, in ECS's words.
@@ -551,6 +560,8 @@ func containerName(id, name string) string {
 }
 
 func stopName(id string) string { return "ecsd-" + id + "-stop-" + shortHash(id+"\x00stop") }
+
+func startedName(id string) string { return "ecsd-" + id + "-started-" + shortHash(id+"\x00started") }
 
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))

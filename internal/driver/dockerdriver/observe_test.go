@@ -183,3 +183,40 @@ func TestNotify(t *testing.T) {
 		}
 	}
 }
+
+// A started container removed while no driver ran is reported gone by
+// the next process, which does not make it again: the started marker
+// remembers it.
+func TestRemovedWhileNoDriverRan(t *testing.T) {
+	t.Parallel()
+	cli, tiny := testEngine(t)
+	labels := scope(t)
+	d := newDriver(t, labels)
+	id := groupID(t)
+	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkNone, Containers: []driver.ContainerSpec{
+		{Name: "app", Image: tiny, Essential: true, Command: []string{"run"}},
+	}})
+	app := containerOf(waitFor(t, d, id, "running", patience, running("app")), "app")
+	waitFor(t, d, id, "the started marker", patience, func(driver.GroupState) bool {
+		_, err := cli.ContainerInspect(bg, startedName(id))
+		return err == nil
+	})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.ContainerRemove(bg, app.RuntimeID, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	d2 := newDriver(t, labels)
+	g := waitFor(t, d2, id, "gone", patience, func(g driver.GroupState) bool { return !g.Running() })
+	c := containerOf(g, "app")
+	if c.Reason != goneReason(app.RuntimeID) || !c.StartedAt.Equal(app.StartedAt) || c.ExitCode != nil {
+		t.Errorf("app = %+v, want gone since %v", c, app.StartedAt)
+	}
+	time.Sleep(300 * time.Millisecond) // past a few runner steps
+	for _, s := range scopeContainers(t, cli, labels) {
+		if s.Labels[labelRole] == roleContainer {
+			t.Errorf("app was made again: %s", s.Names)
+		}
+	}
+}

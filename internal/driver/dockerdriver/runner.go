@@ -2,6 +2,7 @@ package dockerdriver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -206,7 +207,35 @@ func (d *Driver) step(ctx context.Context, id string, g *group) (finished, progr
 			progress = true
 		}
 	}
+	if !pending && !progress && v.started == nil {
+		if err := d.startedMarker(ctx, v); err != nil {
+			return false, false, err
+		}
+	}
 	return !pending && !progress, progress, nil
+}
+
+// startedMarker records, once nothing is left to start, which containers
+// started with which Docker ID.
+func (d *Driver) startedMarker(ctx context.Context, v *view) error {
+	members := map[string]startedMember{}
+	for name, m := range v.members {
+		if m.State == nil {
+			continue
+		}
+		if at := parseTime(m.State.StartedAt); !at.IsZero() {
+			members[name] = startedMember{ID: m.ID, StartedAt: at}
+		}
+	}
+	raw, err := json.Marshal(members)
+	if err != nil {
+		return err
+	}
+	labels := d.labels(v.spec.Labels, map[string]string{labelGroup: v.spec.ID, labelRole: roleStarted, labelMembers: string(raw)})
+	if err := d.createPauseContainer(ctx, labels, "none", startedName(v.spec.ID)); err != nil && !cerrdefs.IsConflict(err) {
+		return fmt.Errorf("docker runtime: recording the started containers: %w", err)
+	}
+	return nil
 }
 
 // pull makes c's image available and records when, or why not.

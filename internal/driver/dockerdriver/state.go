@@ -30,6 +30,14 @@ type view struct {
 	members map[string]*container.InspectResponse
 	// failed are the placeholders of containers that gave up starting.
 	failed map[string]*container.Summary
+	// started is the started marker's record (nil before it exists).
+	started map[string]startedMember
+}
+
+// startedMember is a started container as the started marker keeps it.
+type startedMember struct {
+	ID        string    `json:"id"`
+	StartedAt time.Time `json:"startedAt"`
 }
 
 type groupSpec struct{ driver.GroupSpec }
@@ -67,6 +75,10 @@ func (d *Driver) load(ctx context.Context, id string, deep bool) (*view, error) 
 			v.stopTimeout = time.Duration(n)
 		case roleFailed:
 			v.failed[c.Labels[labelContainer]] = c
+		case roleStarted:
+			if err := json.Unmarshal([]byte(c.Labels[labelMembers]), &v.started); err != nil {
+				return nil, fmt.Errorf("docker runtime: group %s: unreadable started marker: %w", id, err)
+			}
 		case roleContainer:
 			if !deep {
 				continue
@@ -204,6 +216,15 @@ func rememberLocked(g *group, v *view) map[string]seenMember {
 			continue
 		}
 		sm, ok := g.seen[c.Name]
+		if r, marked := v.started[c.Name]; !ok && marked {
+			// Started before the marker this view read, so before the view:
+			// gone, whoever saw it start.
+			sm, ok = seenMember{id: r.ID, startedAt: r.StartedAt}, true
+			if g.seen == nil {
+				g.seen = map[string]seenMember{}
+			}
+			g.seen[c.Name] = sm
+		}
 		if !ok || v.failed[c.Name] != nil || v.at.Before(sm.seenAt) {
 			continue
 		}
