@@ -462,7 +462,8 @@ func TestRemoveWhileStarting(t *testing.T) {
 	d := newDriver(t, labels)
 	id := groupID(t)
 	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkAwsvpc, Containers: []driver.ContainerSpec{
-		{Name: "first", Image: tiny, Command: []string{"exit", "0", "300"}},
+		// Long enough to be seen running on a loaded machine.
+		{Name: "first", Image: tiny, Command: []string{"exit", "0", "1500"}},
 		{Name: "second", Image: tiny, DependsOn: []driver.Dependency{{Container: "first", Condition: driver.ConditionSuccess}}},
 		{Name: "nopull", Image: "ecsd-test/does-not-exist:1"},
 	}})
@@ -473,7 +474,7 @@ func TestRemoveWhileStarting(t *testing.T) {
 	if err := d.Remove(bg, id); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // past when second would have started
+	time.Sleep(1700 * time.Millisecond) // past when second would have started
 	if cs := scopeContainers(t, cli, labels); len(cs) != 0 {
 		t.Errorf("after Remove, containers left: %+v", cs)
 	}
