@@ -137,9 +137,9 @@ func scopeArgs(scope map[string]string) filters.Args {
 	return args
 }
 
-// removeScoped removes the containers and volumes of a scope, and fails
-// the test if a container was still running: tests stop what they start
-// (or reset), so one left running is a leak the runtime caused.
+// removeScoped removes the containers and task volumes of a scope: what
+// a server leaves behind when it shuts down (its containers outlive it,
+// as they would outlive an ECS agent).
 func removeScoped(t *testing.T, cli *client.Client, scope map[string]string) {
 	ctx := context.Background()
 	cs, err := cli.ContainerList(ctx, dcontainer.ListOptions{All: true, Filters: scopeArgs(scope)})
