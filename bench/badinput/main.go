@@ -25,6 +25,7 @@ func main() {
 	bin := flag.String("ecsd", "", "path to the ecsd binary (required)")
 	minReqs := flag.Int("min", 10000, "send at least this many requests (mutated seeds pad the generated ones)")
 	conc := flag.Int("c", 8, "parallel senders")
+	rounds := flag.Int("rounds", 1, "send the generated requests this many times (RSS is read after each round)")
 	slow := flag.Int("slow", 64, "slow clients dribbling headers")
 	storm := flag.Int("storm", 1000, "connections opened at once in the storm")
 	maxRSS := flag.Int64("max-rss-mib", 512, "fail if the server's resident memory exceeds this")
@@ -47,7 +48,7 @@ func main() {
 	defer stop()
 	fmt.Printf("bad-input campaign: seed %d, work dir %s\n", *seed, dir)
 	rep, err := reliability.RunBadInput(ctx, reliability.BadInputConfig{
-		Binary: *bin, WorkDir: dir, MinRequests: *minReqs, Concurrency: *conc, SlowClients: *slow,
+		Binary: *bin, WorkDir: dir, MinRequests: *minReqs, Concurrency: *conc, Rounds: *rounds, SlowClients: *slow,
 		ConnStorm: *storm, MaxRSS: *maxRSS << 20, Seed: *seed, Progress: os.Stdout,
 	})
 	fmt.Print(rep)

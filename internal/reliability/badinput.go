@@ -34,6 +34,10 @@ type BadInputConfig struct {
 	Sample      float64
 	MinRequests int
 	Concurrency int // parallel senders (default 8)
+	// Rounds sends the generated requests this many times (default 1),
+	// reading the server's RSS after each: memory that grows round after
+	// round is a leak, not a high-water mark.
+	Rounds int
 	// SlowClients dribble request headers one byte at a time; each must
 	// be cut off by the server within HeaderTimeout plus a margin.
 	SlowClients   int
@@ -74,6 +78,7 @@ type BadInputReport struct {
 	StormTook           time.Duration
 
 	RSSBefore, RSSPeak, RSSAfter int64
+	RSSAfterRound                []int64
 	Took                         time.Duration
 	Failures                     []string
 }
@@ -105,7 +110,14 @@ func (r *BadInputReport) String() string {
 		r.SlowClients, r.SlowClosed, r.SlowLongestHeld.Round(time.Millisecond))
 	fmt.Fprintf(&b, "connection storm: %d connections at once, %d answered 200, in %s\n", r.StormConns, r.StormOK, r.StormTook.Round(time.Millisecond))
 	if r.RSSBefore > 0 {
-		fmt.Fprintf(&b, "server RSS: before %s, peak %s, after %s\n", mib(r.RSSBefore), mib(r.RSSPeak), mib(r.RSSAfter))
+		fmt.Fprintf(&b, "server RSS: before %s, peak %s, after %s", mib(r.RSSBefore), mib(r.RSSPeak), mib(r.RSSAfter))
+		if len(r.RSSAfterRound) > 1 {
+			fmt.Fprintf(&b, "; after each round:")
+			for _, n := range r.RSSAfterRound {
+				fmt.Fprintf(&b, " %s", mib(n))
+			}
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "failures: %d\n", len(r.Failures))
 	return b.String()
@@ -147,6 +159,9 @@ func RunBadInput(ctx context.Context, cfg BadInputConfig) (*BadInputReport, erro
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 1
 	}
 	if cfg.HeaderTimeout <= 0 {
 		cfg.HeaderTimeout = 10 * time.Second
@@ -255,25 +270,32 @@ func (b *badInput) run(ctx context.Context) error {
 	reqs := b.generate()
 	fmt.Fprintf(b.cfg.Progress, "bad input: %d requests generated; sending with %d connections, %d slow clients\n",
 		len(reqs), b.cfg.Concurrency, b.cfg.SlowClients)
-	work := make(chan badReq)
-	var senders sync.WaitGroup
-	for range b.cfg.Concurrency {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for r := range work {
-				b.send(ctx, r)
+	for round := 1; round <= b.cfg.Rounds; round++ {
+		work := make(chan badReq)
+		var senders sync.WaitGroup
+		for range b.cfg.Concurrency {
+			senders.Add(1)
+			go func() {
+				defer senders.Done()
+				for r := range work {
+					b.send(ctx, r)
+				}
+			}()
+		}
+		for _, r := range reqs {
+			select {
+			case work <- r:
+			case <-ctx.Done():
 			}
-		}()
-	}
-	for _, r := range reqs {
-		select {
-		case work <- r:
-		case <-ctx.Done():
+		}
+		close(work)
+		senders.Wait()
+		if pid > 0 {
+			rss, _ := RSS(pid)
+			b.rep.RSSAfterRound = append(b.rep.RSSAfterRound, rss)
+			fmt.Fprintf(b.cfg.Progress, "bad input: round %d/%d sent, server RSS %s\n", round, b.cfg.Rounds, mib(rss))
 		}
 	}
-	close(work)
-	senders.Wait()
 	fmt.Fprintf(b.cfg.Progress, "bad input: sent; connection storm of %d\n", b.cfg.ConnStorm)
 	b.storm(ctx)
 	slow.Wait()
