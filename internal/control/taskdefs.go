@@ -39,6 +39,8 @@ type Control struct {
 	// console and agent do for a new account. Off, ecsd answers as the API
 	// does: ClusterNotFoundException.
 	CreateDefaultCluster bool
+
+	described describeCache // DescribeTaskDefinition's decoded revisions
 }
 
 // New returns a Control over st using the wall clock.
@@ -106,7 +108,9 @@ func (c *Control) DescribeTaskDefinition(ctx context.Context, who Caller, ident 
 	if err != nil {
 		return types.TaskDefinition{}, nil, err
 	}
-	td, err := materialize(rec)
+	// The answer goes straight to the encoder, so it may share the cache's
+	// copy.
+	td, err := c.described.materialize(rec)
 	if err != nil {
 		return types.TaskDefinition{}, nil, err
 	}
