@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +133,95 @@ func BenchmarkViewParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTaskDefinitionCacheNeverStale: once a write is acknowledged, no read
+// returns what it replaced, while readers race to fill the cache with what
+// they read just before.
+func TestTaskDefinitionCacheNeverStale(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	if _, err := s.RegisterTaskDefinition(ctx, newTD("web"), nil); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = s.GetTaskDefinition(ctx, scope, "web", 1)
+				_, _ = s.LatestActiveTaskDefinition(ctx, scope, "web")
+			}
+		}()
+	}
+	defer func() { close(stop); readers.Wait() }()
+
+	statuses := []string{store.StatusInactive, store.StatusActive}
+	for i := range 300 {
+		want := statuses[i%2]
+		_, err := s.UpdateTaskDefinitions(ctx, scope, []store.TaskDefinitionKey{{Family: "web", Revision: 1}},
+			func(td store.TaskDefinition) (store.TaskDefinition, error) {
+				td.Status = want
+				return td, nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		td, err := s.GetTaskDefinition(ctx, scope, "web", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if td.Status != want {
+			t.Fatalf("update %d: read status %s after %s was acknowledged", i, td.Status, want)
+		}
+		_, err = s.LatestActiveTaskDefinition(ctx, scope, "web")
+		if active := err == nil; active != (want == store.StatusActive) {
+			t.Fatalf("update %d: latest ACTIVE revision found=%v (%v) after status %s was acknowledged", i, active, err, want)
+		}
+	}
+
+	// A new revision is the latest at once, and a reset forgets everything.
+	if _, err := s.RegisterTaskDefinition(ctx, newTD("web"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if td, err := s.LatestActiveTaskDefinition(ctx, scope, "web"); err != nil || td.Revision != 2 {
+		t.Fatalf("latest after registering revision 2: %v, %v", td.Revision, err)
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetTaskDefinition(ctx, scope, "web", 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after reset: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.LatestActiveTaskDefinition(ctx, scope, "web"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("latest after reset: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestTaskDefinitionCacheCopies: callers own what they read; changing it
+// changes nothing stored or cached.
+func TestTaskDefinitionCacheCopies(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	if _, err := s.RegisterTaskDefinition(t.Context(), newTD("web"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		td, err := s.GetTaskDefinition(t.Context(), scope, "web", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(td.Body) != `{"containerDefinitions":[]}` {
+			t.Fatalf("body %q", td.Body)
+		}
+		clear(td.Body)
+	}
 }

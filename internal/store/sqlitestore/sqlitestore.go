@@ -67,6 +67,8 @@ type Store struct {
 	conn *sql.Conn // the writer's connection; only run touches it
 	rdb  *sql.DB
 
+	tds tdCache // GetTaskDefinition's and LatestActiveTaskDefinition's
+
 	rmu     sync.RWMutex
 	rstmts  map[string]*sql.Stmt // prepared on rdb; see readStmt
 	rclosed bool                 // set by Close under rmu
@@ -539,6 +541,9 @@ func (s *Store) commit(batch []*request) {
 		failAll(fmt.Errorf("commit: %w", err))
 		return
 	}
+	// Before any writer in the batch is told it is done (the deferred
+	// close), so no acknowledged write can be read stale from the cache.
+	s.tds.invalidate(tx.touched, tx.touchedAll)
 	s.commits.Add(1)
 	var n uint64
 	for _, r := range work {
@@ -584,6 +589,9 @@ func call(ctx context.Context, tx dbtx, fn writeFunc) (err error, panicked any) 
 type batchTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
+	// Task definitions the batch changed, for tdCache.
+	touched    []tdCacheKey
+	touchedAll bool
 }
 
 func (t *batchTx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -133,6 +133,7 @@ ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value`, scope.Account, sco
 // store is indistinguishable from a new one.
 func (s *Store) Reset(ctx context.Context) error {
 	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+		touchAllTaskDefinitions(tx)
 		// Children before parents, for the foreign key.
 		for _, table := range []string{
 			"tags", "task_definitions", "families",

@@ -69,6 +69,7 @@ RETURNING last_revision`, td.Account, td.Region, td.Family).Scan(&td.Revision)
 	if err != nil {
 		return store.TaskDefinition{}, err
 	}
+	touchTaskDefinition(tx, td.Scope, td.Family, td.Revision)
 	arn := store.TaskDefinitionARN(td.Scope, td.Family, td.Revision)
 	if err := putTags(ctx, tx, td.Scope, arn, tags); err != nil {
 		return store.TaskDefinition{}, err
@@ -78,7 +79,14 @@ RETURNING last_revision`, td.Account, td.Region, td.Family).Scan(&td.Revision)
 
 // GetTaskDefinition implements store.Store.
 func (s *Store) GetTaskDefinition(ctx context.Context, scope store.Scope, family string, revision int) (store.TaskDefinition, error) {
-	var td store.TaskDefinition
+	if err := ctx.Err(); err != nil {
+		return store.TaskDefinition{}, fmt.Errorf("sqlitestore: get task definition: %w", err)
+	}
+	key := tdCacheKey{scope, family, revision}
+	td, gen, ok := s.tds.get(key)
+	if ok {
+		return td, nil
+	}
 	err := s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		td, err = getTaskDefinition(ctx, tx, scope, family, revision)
@@ -87,6 +95,7 @@ func (s *Store) GetTaskDefinition(ctx context.Context, scope store.Scope, family
 	if err != nil {
 		return store.TaskDefinition{}, fmt.Errorf("sqlitestore: get task definition: %w", err)
 	}
+	s.tds.put(key, td, gen)
 	return td, nil
 }
 
@@ -101,7 +110,14 @@ func getTaskDefinition(ctx context.Context, tx dbtx, scope store.Scope, family s
 
 // LatestActiveTaskDefinition implements store.Store.
 func (s *Store) LatestActiveTaskDefinition(ctx context.Context, scope store.Scope, family string) (store.TaskDefinition, error) {
-	var td store.TaskDefinition
+	if err := ctx.Err(); err != nil {
+		return store.TaskDefinition{}, fmt.Errorf("sqlitestore: latest active task definition: %w", err)
+	}
+	key := tdCacheKey{scope, family, 0}
+	td, gen, ok := s.tds.get(key)
+	if ok {
+		return td, nil
+	}
 	err := s.readOne(ctx, func(ctx context.Context, tx dbtx) error {
 		row := tx.QueryRowContext(ctx, latestActiveSQL, scope.Account, scope.Region, family)
 		var err error
@@ -114,6 +130,7 @@ func (s *Store) LatestActiveTaskDefinition(ctx context.Context, scope store.Scop
 	if err != nil {
 		return store.TaskDefinition{}, fmt.Errorf("sqlitestore: latest active task definition: %w", err)
 	}
+	s.tds.put(key, td, gen)
 	return td, nil
 }
 
@@ -152,6 +169,7 @@ func updateTaskDefinitions(ctx context.Context, tx dbtx, scope store.Scope, keys
 			results[i] = store.UpdateResult{TaskDefinition: cur, Err: err}
 			continue
 		}
+		touchTaskDefinition(tx, scope, k.Family, k.Revision)
 		next.Body = cur.Body
 		next.DeregisteredAt = toTime(fromTime(next.DeregisteredAt))
 		next.DeleteRequestedAt = toTime(fromTime(next.DeleteRequestedAt))
@@ -365,6 +383,7 @@ func (s *Store) PurgeTaskDefinition(ctx context.Context, scope store.Scope, fami
 }
 
 func purgeTaskDefinition(ctx context.Context, tx dbtx, scope store.Scope, family string, revision int) error {
+	touchTaskDefinition(tx, scope, family, revision)
 	res, err := tx.ExecContext(ctx, `DELETE FROM task_definitions
 WHERE account = ? AND region = ? AND family = ? AND revision = ? AND status = 'DELETE_IN_PROGRESS'`,
 		scope.Account, scope.Region, family, revision)
