@@ -87,6 +87,7 @@ func run(ctx context.Context, label, endpoint, cluster string, nServices, nTasks
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	var lat []time.Duration
 	var probeErrs atomic.Int64
+	var firstProbeErr atomic.Value
 	var probeWG sync.WaitGroup
 	probeWG.Add(1)
 	go func() {
@@ -98,6 +99,7 @@ func run(ctx context.Context, label, endpoint, cluster string, nServices, nTasks
 			if err != nil {
 				if probeCtx.Err() == nil {
 					probeErrs.Add(1)
+					firstProbeErr.CompareAndSwap(nil, err.Error())
 				}
 				continue
 			}
@@ -155,6 +157,9 @@ func run(ctx context.Context, label, endpoint, cluster string, nServices, nTasks
 	fmt.Printf("%-10s services=%d tasks/service=%d  create burst %7.2fs  steady after %7.2fs  DescribeServices(10) n=%d p50=%.1fms p99=%.1fms max=%.1fms errors=%d\n",
 		label, nServices, nTasks, created.Seconds(), steady.Seconds(), len(lat),
 		ms(pct(0.50)), ms(pct(0.99)), ms(pct(1)), probeErrs.Load())
+	if e := firstProbeErr.Load(); e != nil {
+		fmt.Printf("%-10s first DescribeServices error: %s\n", label, e)
+	}
 	return nil
 }
 
