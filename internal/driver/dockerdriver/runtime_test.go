@@ -360,14 +360,18 @@ func TestReasons(t *testing.T) {
 	d := newDriver(t, scope(t))
 	id := groupID(t)
 	start(t, d, driver.GroupSpec{ID: id, NetworkMode: driver.NetworkNone, Containers: []driver.ContainerSpec{
-		{Name: "oom", Image: tiny, Command: []string{"alloc", "256"}, MemoryMiB: 16},
+		{Name: "oom", Image: tiny, Command: []string{"alloc", "256", "500"}, MemoryMiB: 16},
 		{Name: "noexec", Image: tiny, EntryPoint: []string{"/nope"}},
 		{Name: "tiny-limit", Image: tiny, MemoryMiB: 1},
 		{Name: "nopull", Image: "ecsd-test/does-not-exist:1"},
 	}})
 	g := waitFor(t, d, id, "all exited", patience, func(g driver.GroupState) bool { return !g.Running() })
 	if c := containerOf(g, "oom"); c.ExitCode == nil || *c.ExitCode != 137 || c.Reason != "OutOfMemoryError: Container killed due to memory usage" {
-		t.Errorf("oom = %+v: want exit 137 and ECS's OutOfMemoryError reason", c)
+		code := "none"
+		if c.ExitCode != nil {
+			code = strconv.Itoa(*c.ExitCode)
+		}
+		t.Errorf("oom = %+v (exit code %s): want exit 137 and ECS's OutOfMemoryError reason", c, code)
 	}
 	for name, prefix := range map[string]string{
 		"noexec":     "CannotStartContainerError: Error response from daemon: ",

@@ -94,8 +94,15 @@ func main() {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-	case "alloc":
+	case "alloc": // alloc MiB [delay-ms]
 		need(args, 1)
+		// Allocating only after a pause lets the Engine watch the
+		// container's OOM events first: Docker misses an OOM kill that
+		// lands while the container is still starting, and then reports
+		// it without OOMKilled (seen on a loaded machine).
+		if len(args) > 1 {
+			time.Sleep(time.Duration(atoi(args[1])) * time.Millisecond)
+		}
 		var keep [][]byte
 		for range atoi(args[0]) {
 			b := make([]byte, 1<<20)
