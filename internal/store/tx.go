@@ -61,8 +61,8 @@ type Service struct {
 	// deployments and task sets" reference it. It is an index derived from
 	// Body: stores write it and getters leave it nil.
 	TaskDefinitions []TaskDefinitionKey
-	CreatedAt      time.Time
-	Body           []byte // types.Service as wire JSON
+	CreatedAt       time.Time
+	Body            []byte // types.Service as wire JSON
 }
 
 // Task is one ECS task, keyed by cluster and task ID.
