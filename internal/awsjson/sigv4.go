@@ -85,6 +85,10 @@ type Verifier struct {
 	MaxClockSkew time.Duration
 	// NowFunc is the clock (time.Now when nil); tests inject it.
 	NowFunc func() time.Time
+	// LookupFunc, when set, is asked for keys the credentials file does
+	// not hold: the simulated task-role credentials ecsd hands to
+	// containers, so code in a task can call ecsd with its role's keys.
+	LookupFunc func(accessKeyID string) (Credential, bool)
 
 	keys map[string]Credential
 }
@@ -219,6 +223,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, *ecs.Error
 	}
 
 	cred, known := v.keys[keyID]
+	if !known && v.LookupFunc != nil {
+		cred, known = v.LookupFunc(keyID)
+	}
 	if !known {
 		return nil, unrecognizedClient("The security token included in the request is invalid.")
 	}

@@ -503,3 +503,40 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyLookup: keys the file does not hold are asked of LookupFunc
+// (the task-role credentials ecsd hands to containers), session token
+// included; keys it does not know stay unknown.
+func TestVerifyLookup(t *testing.T) {
+	role := awsjson.Credential{AccessKeyID: "ASIAROLEROLEROLEROLE", SecretAccessKey: "role-secret", SessionToken: "role-token"}
+	v, err := awsjson.NewVerifier([]awsjson.Credential{keyPlain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.NowFunc = func() time.Time { return sigNow }
+	v.LookupFunc = func(id string) (awsjson.Credential, bool) { return role, id == role.AccessKeyID }
+	srv := awsjson.NewServer(defaultAccount, defaultRegion, nil)
+	srv.Verifier = v
+	awsjson.HandleFunc(srv, "ListTaskDefinitions", func(ctx context.Context, req *awsjson.Request, in *ecs.ListTaskDefinitionsInput) (*ecs.ListTaskDefinitionsOutput, error) {
+		return &ecs.ListTaskDefinitionsOutput{}, nil
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	const body = `{}`
+	for _, tc := range []struct {
+		name     string
+		key      awsjson.Credential
+		wantCode string
+	}{
+		{"role key with its token", role, ""},
+		{"role key with another token", awsjson.Credential{AccessKeyID: role.AccessKeyID, SecretAccessKey: role.SecretAccessKey, SessionToken: "forged"}, "UnrecognizedClientException"},
+		{"role key with a wrong secret", awsjson.Credential{AccessKeyID: role.AccessKeyID, SecretAccessKey: "guess", SessionToken: role.SessionToken}, "InvalidSignatureException"},
+		{"a key nobody knows", awsjson.Credential{AccessKeyID: "ASIANOBODYNOBODYNOBO", SecretAccessKey: "x"}, "UnrecognizedClientException"},
+		{"the file's key still works", keyPlain, ""},
+	} {
+		got := send(t, signedRequest(t, ts.URL+"/", tc.key, defaultRegion, sigNow, body, nil))
+		if got.code != tc.wantCode {
+			t.Errorf("%s: %+v, want code %q", tc.name, got, tc.wantCode)
+		}
+	}
+}

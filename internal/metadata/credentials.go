@@ -25,12 +25,11 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 func (s *Server) simulatedCredentials(taskARN, role string, now time.Time) credentialsResponse {
 	hour := now.UTC().Truncate(time.Hour)
 	id := "ASIA" + b32.EncodeToString(s.mac("access-key-id", taskARN, role, hour.Format(time.RFC3339))[:10])
-	tok := append(s.mac("session-token", id), s.mac("session-token-2", id)...)
 	return credentialsResponse{
 		RoleArn:         role,
 		AccessKeyID:     id,
 		SecretAccessKey: s.CredentialsSecret(id),
-		Token:           base64.StdEncoding.EncodeToString(tok),
+		Token:           s.sessionToken(id),
 		Expiration:      hour.Add(credentialsLifetime).Format("2006-01-02T15:04:05Z"),
 	}
 }
@@ -43,6 +42,23 @@ func (s *Server) CredentialsSecret(accessKeyID string) string {
 		return ""
 	}
 	return base64.StdEncoding.EncodeToString(s.mac("secret-access-key", accessKeyID)[:30])
+}
+
+func (s *Server) sessionToken(accessKeyID string) string {
+	tok := append(s.mac("session-token", accessKeyID), s.mac("session-token-2", accessKeyID)...)
+	return base64.StdEncoding.EncodeToString(tok)
+}
+
+// TaskRoleCredential gives a SigV4 verifier the secret and session token
+// of a simulated task-role key id this server could have handed out; ok is
+// false for an id that cannot be one. Expiry is not checked: the keys are
+// simulated, and a task keeps using its key until it fetches the next.
+func (s *Server) TaskRoleCredential(accessKeyID string) (secret, token string, ok bool) {
+	secret = s.CredentialsSecret(accessKeyID)
+	if secret == "" {
+		return "", "", false
+	}
+	return secret, s.sessionToken(accessKeyID), true
 }
 
 func subtleEq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

@@ -113,6 +113,13 @@ func TestSimulatedCredentials(t *testing.T) {
 	if s.CredentialsSecret(a.AccessKeyID) != a.SecretAccessKey || s.CredentialsSecret("AKIDEXAMPLE") != "" {
 		t.Errorf("CredentialsSecret does not give the secret back")
 	}
+	secret, token, ok := s.TaskRoleCredential(a.AccessKeyID)
+	if !ok || secret != a.SecretAccessKey || token != a.Token {
+		t.Errorf("TaskRoleCredential(%s) = %q, %q, %v; want the handed-out secret and token", a.AccessKeyID, secret, token, ok)
+	}
+	if _, _, ok := s.TaskRoleCredential("AKIDEXAMPLE"); ok {
+		t.Errorf("TaskRoleCredential accepted a key id it never hands out")
+	}
 }
 
 // Paths that are not the endpoints', and tokens that do not verify, are

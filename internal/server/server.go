@@ -161,6 +161,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		proto.MaxBodyBytes = cfg.MaxBodyBytes
 	}
 	proto.Verifier = verifier
+	if verifier != nil && rt.metadata != nil {
+		// Code in a task may call ecsd with the task role's simulated
+		// credentials, as it would call ECS with real ones.
+		md := rt.metadata
+		verifier.LookupFunc = func(id string) (awsjson.Credential, bool) {
+			secret, token, ok := md.TaskRoleCredential(id)
+			return awsjson.Credential{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token, Profile: "task role"}, ok
+		}
+	}
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
