@@ -72,6 +72,11 @@ type Store struct {
 	rmu     sync.RWMutex
 	rstmts  map[string]*sql.Stmt // prepared on rdb; see readStmt
 	rclosed bool                 // set by Close under rmu
+	// rprep counts statements being prepared in the background. Close
+	// waits for them: a prepare still holding a read connection would
+	// close it, and with it the database's last handle (which checkpoints
+	// and removes the WAL), after Close had returned.
+	rprep sync.WaitGroup
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -243,6 +248,9 @@ func (s *Store) Close() error {
 		var errs []error
 		s.rmu.Lock()
 		s.rclosed = true
+		s.rmu.Unlock()
+		s.rprep.Wait() // a prepare finishing now sees rclosed and closes its statement
+		s.rmu.Lock()
 		for _, st := range s.rstmts {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -367,7 +375,9 @@ func (s *Store) readStmt(query string) *sql.Stmt {
 		return nil
 	}
 	s.rstmts[query] = nil // being prepared
+	s.rprep.Add(1)
 	go func() {
+		defer s.rprep.Done()
 		st, err := s.rdb.PrepareContext(context.Background(), query)
 		s.rmu.Lock()
 		defer s.rmu.Unlock()
