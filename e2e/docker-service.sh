@@ -102,6 +102,23 @@ bodies() {
 	done | sort
 }
 
+# healthy: wait until every running task of the service passes its
+# container health check. services-stable does not wait for that, on AWS
+# either: it needs runningCount == desiredCount and one deployment, and a
+# task counts as running before its first health check (5 s here) has run.
+healthy() {
+	local deadline=$((SECONDS + 60)) arns health
+	while :; do
+		arns=$(ecs list-tasks --cluster web --service-name web --desired-status RUNNING --query 'taskArns' --output text)
+		# shellcheck disable=SC2086
+		health=$(ecs describe-tasks --cluster web --tasks $arns --query 'tasks[].healthStatus' --output text)
+		[[ -n $health && $health != *UNKNOWN* && $health != *UNHEALTHY* ]] && break
+		((SECONDS < deadline)) || fail "the service's tasks are not HEALTHY after 60 s: $health"
+		sleep 1
+	done
+	pass "every task is HEALTHY"
+}
+
 step "register revision 1 and create the service"
 td1=$(register v1)
 expect "revision 1" "arn:aws:ecs:us-east-1:$account:task-definition/web:1" "$td1"
@@ -110,6 +127,7 @@ expect "create-service" "ACTIVE	2" "$(ecs create-service --cluster web --service
 	--query 'service.[status, desiredCount]' --output text)"
 ecs wait services-stable --cluster web --services web
 pass "services-stable"
+healthy
 expect "both tasks answer v1 on their dynamic host ports" "v1
 v1" "$(bodies 1)"
 expect "running containers of this ecsd" 2 "$(docker ps -q --filter "$scope_filter" --filter label=com.amazonaws.ecs.container-name=web | wc -l | tr -d ' ')"
@@ -124,6 +142,7 @@ step "roll the service to revision 2"
 ecs update-service --cluster web --service web --task-definition web:2 >/dev/null
 ecs wait services-stable --cluster web --services web
 pass "services-stable"
+healthy
 expect "both tasks answer v2" "v2
 v2" "$(bodies 2)"
 expect "one deployment left, on revision 2" "1	arn:aws:ecs:us-east-1:$account:task-definition/web:2" \
