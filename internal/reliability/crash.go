@@ -774,15 +774,27 @@ func describeTasks(ctx context.Context, cl *ecs.Client, arns []string) (map[stri
 	return out, nil
 }
 
-func (c *crash) verifyTasks(ctx context.Context, cl *ecs.Client) {
-	arns, err := listTasks(ctx, cl, allDesired...)
+// listed is one kind of resource as verifyListed reads it back.
+type listed[T any] struct {
+	list, describe string // the API calls, as failures name them
+	listFunc       func(context.Context, *ecs.Client) ([]string, error)
+	describeFunc   func(context.Context, *ecs.Client, []string) (map[string]T, error)
+	twice          string // the failure when the listing repeats one: listed, distinct
+}
+
+// verifyListed is the skeleton the verifiers share: list every resource of
+// the kind, describe what was listed, fail if the listing repeated one, and
+// hand the descriptions to check under c.mu. check reports each broken
+// invariant through fail and returns how many assertions held.
+func verifyListed[T any](ctx context.Context, c *crash, cl *ecs.Client, kind listed[T], check func(got map[string]T, fail func(format string, args ...any)) (ok int)) {
+	arns, err := kind.listFunc(ctx, cl)
 	if err != nil {
-		c.failf("ListTasks: %v", err)
+		c.failf("%s: %v", kind.list, err)
 		return
 	}
-	tasks, err := describeTasks(ctx, cl, arns)
+	got, err := kind.describeFunc(ctx, cl, arns)
 	if err != nil {
-		c.failf("DescribeTasks: %v", err)
+		c.failf("%s: %v", kind.describe, err)
 		return
 	}
 	c.mu.Lock()
@@ -791,11 +803,29 @@ func (c *crash) verifyTasks(ctx context.Context, cl *ecs.Client) {
 		c.report.Failures = append(c.report.Failures, fmt.Sprintf(format, args...))
 	}
 	ok := 0
-	if len(tasks) != len(arns) {
-		fail("ListTasks listed %d tasks, %d distinct: a task is listed twice", len(arns), len(tasks))
+	if len(got) != len(arns) {
+		fail(kind.twice, len(arns), len(got))
 	} else {
 		ok++
 	}
+	ok += check(got, fail)
+	c.report.Assertions += ok
+}
+
+func (c *crash) verifyTasks(ctx context.Context, cl *ecs.Client) {
+	verifyListed(ctx, c, cl, listed[types.Task]{
+		list: "ListTasks", describe: "DescribeTasks",
+		listFunc: func(ctx context.Context, cl *ecs.Client) ([]string, error) {
+			return listTasks(ctx, cl, allDesired...)
+		},
+		describeFunc: describeTasks,
+		twice:        "ListTasks listed %d tasks, %d distinct: a task is listed twice",
+	}, c.checkTasksLocked)
+}
+
+// checkTasksLocked checks the cluster's tasks against the RunTask and
+// StopTask calls made, and resolves the RunTask calls of unknown outcome.
+func (c *crash) checkTasksLocked(tasks map[string]types.Task, fail func(format string, args ...any)) (ok int) {
 	byMarker := map[string][]string{}
 	for arn, t := range tasks {
 		if strings.HasPrefix(aws.ToString(t.Group), "service:") {
@@ -855,7 +885,7 @@ func (c *crash) verifyTasks(ctx context.Context, cl *ecs.Client) {
 	c.live = slices.DeleteFunc(c.live, func(arn string) bool {
 		return aws.ToString(tasks[arn].DesiredStatus) == "STOPPED"
 	})
-	c.report.Assertions += ok
+	return ok
 }
 
 func sameSet(a, b []string) bool {
@@ -896,27 +926,17 @@ func describeServices(ctx context.Context, cl *ecs.Client, arns []string) (map[s
 }
 
 func (c *crash) verifyServices(ctx context.Context, cl *ecs.Client) {
-	arns, err := listServices(ctx, cl)
-	if err != nil {
-		c.failf("ListServices: %v", err)
-		return
-	}
-	svcs, err := describeServices(ctx, cl, arns)
-	if err != nil {
-		c.failf("DescribeServices: %v", err)
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fail := func(format string, args ...any) {
-		c.report.Failures = append(c.report.Failures, fmt.Sprintf(format, args...))
-	}
-	ok := 0
-	if len(svcs) != len(arns) {
-		fail("ListServices listed %d services, %d distinct", len(arns), len(svcs))
-	} else {
-		ok++
-	}
+	verifyListed(ctx, c, cl, listed[types.Service]{
+		list: "ListServices", describe: "DescribeServices",
+		listFunc: listServices, describeFunc: describeServices,
+		twice: "ListServices listed %d services, %d distinct",
+	}, c.checkServicesLocked)
+}
+
+// checkServicesLocked checks the cluster's services against the
+// CreateService and UpdateService calls made, and forgets the creations
+// the crash lost.
+func (c *crash) checkServicesLocked(svcs map[string]types.Service, fail func(format string, args ...any)) (ok int) {
 	for name, s := range svcs {
 		m, known := c.services[name]
 		switch {
@@ -950,7 +970,7 @@ func (c *crash) verifyServices(ctx context.Context, cl *ecs.Client) {
 			}
 		}
 	}
-	c.report.Assertions += ok
+	return ok
 }
 
 func keys[K comparable, V any](m map[K]V) []K {
