@@ -8,54 +8,28 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/reliability"
 )
 
 func main() {
-	bin := flag.String("ecsd", "", "path to the ecsd binary (required)")
+	camp := reliability.NewCampaign("crash", "random seed (printed, to replay a run's timing choices)",
+		"directory for the data dir and ecsd logs (default: a new temporary directory, kept on failure)")
 	kills := flag.Int("kills", 20, "how many times to SIGKILL ecsd under load")
 	uptime := flag.Duration("max-uptime", 1500*time.Millisecond, "load runs for a random time up to this before each kill")
 	converge := flag.Duration("converge", 60*time.Second, "deadline for services and tasks to converge after each restart")
-	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (printed, to replay a run's timing choices)")
-	work := flag.String("work", "", "directory for the data dir and ecsd logs (default: a new temporary directory, kept on failure)")
-	flag.Parse()
-	if *bin == "" {
-		fmt.Fprintln(os.Stderr, "crash: -ecsd is required")
-		os.Exit(2)
-	}
-	dir := *work
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "ecsd-crash-"); err != nil {
-			fmt.Fprintln(os.Stderr, "crash:", err)
-			os.Exit(1)
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := camp.Parse()
 	defer stop()
-	fmt.Printf("crash campaign: %d kills, seed %d, work dir %s\n", *kills, *seed, dir)
+	fmt.Printf("crash campaign: %d kills, seed %d, work dir %s\n", *kills, camp.Seed, camp.Dir)
 	start := time.Now()
 	rep, err := reliability.RunCrash(ctx, reliability.CrashConfig{
-		Binary: *bin, WorkDir: dir, Kills: *kills, MaxUptime: *uptime, Converge: *converge, Seed: *seed, Progress: os.Stdout,
+		Binary: camp.Binary, WorkDir: camp.Dir, Kills: *kills, MaxUptime: *uptime, Converge: *converge, Seed: camp.Seed, Progress: os.Stdout,
 	})
 	fmt.Print(rep)
 	fmt.Printf("took %s\n", time.Since(start).Round(time.Second))
-	if err != nil {
-		for _, f := range rep.Failures {
-			fmt.Println("FAIL:", f)
-		}
-		fmt.Fprintln(os.Stderr, "crash: FAILED:", err, "(logs and data kept in", dir+")")
-		os.Exit(1)
-	}
-	if *work == "" {
-		_ = os.RemoveAll(dir)
-	}
-	fmt.Println("PASS")
+	camp.Finish(rep.Failures, err, "logs and data")
 }
