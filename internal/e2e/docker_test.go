@@ -3,15 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +23,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
+	"github.com/ecsd/ecsd/internal/driver/dockerdriver/dockertest"
 	"github.com/ecsd/ecsd/internal/server"
 )
 
@@ -62,7 +58,7 @@ func docker(t *testing.T) (*client.Client, string) {
 			return
 		}
 		dockerEnv.cli = cli
-		dockerEnv.tiny, dockerEnv.err = buildTinyImage(ctx, cli)
+		dockerEnv.tiny, dockerEnv.err = dockertest.TinyImage(ctx, cli, "../driver/dockerdriver/testdata/tiny", dockerdriver.ImportImage)
 	})
 	if dockerEnv.skip != "" {
 		t.Skip(dockerEnv.skip)
@@ -71,36 +67,6 @@ func docker(t *testing.T) (*client.Client, string) {
 		t.Fatalf("building the test image: %v", dockerEnv.err)
 	}
 	return dockerEnv.cli, dockerEnv.tiny
-}
-
-// buildTinyImage compiles the Docker driver's test program (static) and
-// imports it as an image tagged after its content.
-func buildTinyImage(ctx context.Context, cli *client.Client) (string, error) {
-	v, err := cli.ServerVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "ecsd-e2e-tiny")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "tiny")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../driver/dockerdriver/testdata/tiny")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+v.Arch)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build tiny: %v\n%s", err, out)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(body)
-	tag := "ecsd-test/tiny:" + hex.EncodeToString(h[:6])
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
-		return tag, nil
-	}
-	return tag, dockerdriver.ImportImage(ctx, cli, tag, map[string][]byte{"tiny": body}, `ENTRYPOINT ["/tiny"]`, `CMD ["run"]`)
 }
 
 // withRuntime picks the runtime tasks run on.

@@ -1,15 +1,8 @@
 package dockerdriver
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,11 +10,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/driver/dockerdriver/dockertest"
 )
 
 // The tests run against the real Engine. There is no registry, so they
@@ -58,7 +50,7 @@ func testEngine(t *testing.T) (*client.Client, string) {
 			return
 		}
 		engine.cli = cli
-		engine.tiny, engine.err = buildTiny(ctx, cli)
+		engine.tiny, engine.err = dockertest.TinyImage(ctx, cli, "./testdata/tiny", ImportImage)
 	})
 	if engine.skip != "" {
 		t.Skip(engine.skip)
@@ -67,51 +59,6 @@ func testEngine(t *testing.T) (*client.Client, string) {
 		t.Fatalf("building the test image: %v", engine.err)
 	}
 	return engine.cli, engine.tiny
-}
-
-func buildTiny(ctx context.Context, cli *client.Client) (string, error) {
-	v, err := cli.ServerVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "ecsd-tiny")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "tiny")
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/tiny")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+v.Arch)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build testdata/tiny: %v\n%s", err, out)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(body)
-	tag := "ecsd-test/tiny:" + hex.EncodeToString(h[:6])
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
-		return tag, nil
-	}
-	rootfs, err := tarFiles(tarFile{Name: "tiny", Mode: 0o755, Body: body})
-	if err != nil {
-		return "", err
-	}
-	rc, err := cli.ImageImport(ctx, image.ImportSource{Source: bytes.NewReader(rootfs), SourceName: "-"}, tag,
-		image.ImportOptions{Changes: []string{`ENTRYPOINT ["/tiny"]`, `CMD ["run"]`}})
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
-		return "", err
-	}
-	return tag, nil
 }
 
 // scope is a label set unique to one test.
