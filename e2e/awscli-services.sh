@@ -32,6 +32,16 @@ expect "create-service" "ACTIVE" "$(ecs create-service --cluster demo --service-
 	--desired-count 2 --launch-type FARGATE --network-configuration "$net" --query service.status --output text)"
 ecs wait services-stable --cluster demo --services web
 pass "aws ecs wait services-stable"
+# services-stable needs only runningCount == desiredCount and one
+# deployment, on AWS too: the rollout can complete, and the steady-state
+# event be written, a scheduler pass later. Wait for that, then check it.
+deadline=$((SECONDS + 60))
+until [[ $(ecs describe-services --cluster demo --services web \
+	--query 'services[0].[deployments[0].rolloutState, events[0].message]' --output text) == \
+	"COMPLETED	(service web) has reached a steady state." ]]; do
+	((SECONDS <= deadline)) || break # the expects below say what is wrong
+	sleep 1
+done
 expect "running/desired, deployments, rollout" "2	2	1	COMPLETED" "$(ecs describe-services --cluster demo --services web \
 	--query 'services[0].[runningCount,desiredCount,length(deployments),deployments[0].rolloutState]' --output text)"
 expect "steady-state event" "(service web) has reached a steady state." \

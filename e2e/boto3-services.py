@@ -9,6 +9,7 @@ deployment circuit breaker, and deletion.
 """
 
 import sys
+import time
 
 from ecsdharness import Mismatch, client, expect, expect_error, ok, run, step
 
@@ -33,7 +34,15 @@ def scenario(endpoint):
                                                 "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     ecs.get_waiter("services_stable").wait(cluster="py", services=["api"], WaiterConfig=FAST)
     ok("services_stable")
-    svc = ecs.describe_services(cluster="py", services=["api"])["services"][0]
+    # services_stable needs only runningCount == desiredCount and one
+    # deployment, on AWS too: the rollout can complete a scheduler pass
+    # later. Wait for that, then check it.
+    deadline = time.monotonic() + 60
+    while True:
+        svc = ecs.describe_services(cluster="py", services=["api"])["services"][0]
+        if svc["deployments"][0]["rolloutState"] == "COMPLETED" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     expect("running", 3, svc["runningCount"])
     expect("deployment", ("PRIMARY", "COMPLETED"), (svc["deployments"][0]["status"], svc["deployments"][0]["rolloutState"]))
     arns = ecs.list_tasks(cluster="py", serviceName="api")["taskArns"]
