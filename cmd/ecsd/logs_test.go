@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +51,20 @@ func TestLogsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stopped before the cleanups above (containers, then the data
+	// directory) run, also when the test fails before it stops the
+	// server itself: its loops would go on writing under the directory.
+	var stopOnce sync.Once
+	var stopErr error
+	stop := func() error {
+		stopOnce.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopErr = srv.Shutdown(ctx)
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
 	c := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
 	_, err = c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("talk"), ContainerDefinitions: []types.ContainerDefinition{
@@ -70,9 +85,7 @@ func TestLogsCommand(t *testing.T) {
 	if err := w.Wait(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 
