@@ -83,12 +83,26 @@ func ecsdBinary(t *testing.T) string {
 	return builtBin
 }
 
+// scriptTimeout is how long one script may run: as long as the test
+// binary may (go test -timeout), less a minute to stop it and report its
+// output, or 10 minutes without such a limit. A script takes about a
+// minute here, but each of its AWS CLI calls is a Python start-up that a
+// loaded 2-core machine makes several times slower: a fixed limit of a
+// few minutes is not far enough from that.
+func scriptTimeout(t *testing.T) time.Duration {
+	d := 10 * time.Minute
+	if deadline, ok := t.Deadline(); ok {
+		d = time.Until(deadline) - time.Minute
+	}
+	return max(d, time.Minute)
+}
+
 // runScript runs one script in its own process group, so that a timeout
 // stops the script and the ecsd it started with SIGTERM (their traps and
 // shutdown run) rather than leaving a server behind.
 func runScript(t *testing.T, root, bin string, argv ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout(t))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = root
