@@ -24,6 +24,38 @@ type StatsReader interface {
 	Stats(ctx context.Context, id, container string) (json.RawMessage, error)
 }
 
+// LogReader is implemented by runtimes whose containers write output
+// (Docker, Kubernetes; the simulated runtime for scripted lines). It is the
+// one seam through which ecsd reads container output: `ecsd logs`, the
+// CloudWatch Logs API for awslogs containers and the metadata gateway
+// never talk to a runtime's own API for it.
+type LogReader interface {
+	// Logs calls fn with each line a container of a group wrote, oldest
+	// first, from opts.Since on. With opts.Follow it goes on until the
+	// container has exited and its output is drained, or ctx ends (then
+	// it returns nil). A group or container the runtime does not know is
+	// ErrNotFound; fn's error stops the read and is returned.
+	Logs(ctx context.Context, id, container string, opts LogOptions, fn func(LogLine) error) error
+}
+
+// LogOptions selects the output Logs returns.
+type LogOptions struct {
+	Follow bool
+	// Since, when set, skips lines written before it.
+	Since time.Time
+	// Tail, when positive, starts at the last Tail lines.
+	Tail int
+}
+
+// LogLine is one line of a container's output, without its newline.
+type LogLine struct {
+	// Time is when the runtime received the line.
+	Time time.Time
+	// Stream is "stdout" or "stderr".
+	Stream string
+	Text   string
+}
+
 // ErrNotFound is returned (possibly wrapped) for a group the runtime does
 // not know.
 var ErrNotFound = errors.New("container group not found")
