@@ -1,0 +1,517 @@
+package placement
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Reason is why a container instance cannot take a task, worded as ECS
+// words it in RunTask and StartTask failures [V developer guide, "Amazon
+// ECS API failure reasons": RESOURCE:* (CPU, MEMORY, PORTS, GPU), AGENT,
+// ATTRIBUTE, "MemberOf placement constraint unsatisfied"; the RunTask
+// failure "DistinctInstance placement constraint unsatisfied." is recorded
+// in a boto3 script's output (2022); RESOURCE:PORTS_UDP follows the
+// resource's name, PORTS_UDP [I]].
+type Reason string
+
+const (
+	ReasonAgent            Reason = "AGENT"
+	ReasonAttribute        Reason = "ATTRIBUTE"
+	ReasonCPU              Reason = "RESOURCE:CPU"
+	ReasonGPU              Reason = "RESOURCE:GPU"
+	ReasonMemory           Reason = "RESOURCE:MEMORY"
+	ReasonPorts            Reason = "RESOURCE:PORTS"
+	ReasonPortsUDP         Reason = "RESOURCE:PORTS_UDP"
+	ReasonDistinctInstance Reason = "DistinctInstance placement constraint unsatisfied."
+	ReasonMemberOf         Reason = "MemberOf placement constraint unsatisfied."
+)
+
+// stages orders the checks an instance passes, in the order ECS documents
+// them (resources "CPU, GPU, memory, and port", then the constraints); an
+// instance that fails a later check is a closer match than one that fails
+// an earlier one. The agent and the attributes come first: without them
+// nothing else matters.
+var stages = [...]Reason{ReasonAgent, ReasonAttribute, ReasonCPU, ReasonGPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonDistinctInstance, ReasonMemberOf}
+
+// fits is the stage of an instance that passes every check.
+const fits = len(stages)
+
+// Input is one placement request: Count tasks with the same requirements.
+type Input struct {
+	// Instances are the cluster's container instances (all of them: tasks
+	// on draining instances still count for spread). Only ACTIVE ones take
+	// tasks.
+	Instances    []Instance
+	Requirements Requirements
+	Count        int
+	// Group is the new tasks' task group ("service:NAME" for a service).
+	Group string
+	// TaskARNs, when given, name the new tasks (one per task); they are
+	// recorded on the instances in Result.Instances.
+	TaskARNs    []string
+	Strategies  []Strategy
+	Constraints []Constraint
+	// RandFunc returns a uniformly random number in [0, n). The random
+	// strategy uses it, and so does the choice between instances the
+	// strategies leave tied. Without it, ties go to the first instance in
+	// ARN order.
+	RandFunc func(n int) int
+}
+
+// Binding is a port mapping of a placed task with its host port(s), the
+// dynamic ones chosen: what the task's networkBindings report.
+type Binding struct {
+	Container          string
+	ContainerPort      int
+	ContainerPortRange string
+	HostPort           int
+	// HostPortRange is "first-last" for a range mapping.
+	HostPortRange string
+	Protocol      Protocol
+}
+
+// Placement is where one task goes and what it reserves there.
+type Placement struct {
+	InstanceARN string
+	CPU, Memory int
+	// PortsTCP and PortsUDP are the static host ports reserved (added to
+	// the instance's PORTS and PORTS_UDP resources); dynamic ones are only
+	// in Bindings.
+	PortsTCP, PortsUDP []int
+	Bindings           []Binding
+	// GPUs are the IDs of the GPUs the task takes.
+	GPUs []string
+}
+
+// Failure is why a task was not placed.
+type Failure struct {
+	// NoInstances is set when the cluster has no ACTIVE container instance.
+	NoInstances bool
+	// InstanceARN is the closest matching container instance, the one that
+	// passed the most checks, and Reason the check it failed.
+	InstanceARN string
+	Reason      Reason
+}
+
+// Outcome is the fate of one task: exactly one of Placement and Failure is
+// set.
+type Outcome struct {
+	Placement *Placement
+	Failure   *Failure
+}
+
+// Result is the outcome of a request.
+type Result struct {
+	// Outcomes has one entry per task, in order.
+	Outcomes []Outcome
+	// Instances are the request's instances, in its order, with every
+	// placed task's reservation applied and the task added to Tasks.
+	Instances []Instance
+}
+
+// Placed returns the placements, in order.
+func (r *Result) Placed() []Placement {
+	var out []Placement
+	for _, o := range r.Outcomes {
+		if o.Placement != nil {
+			out = append(out, *o.Placement)
+		}
+	}
+	return out
+}
+
+// Failures returns the failures, in order.
+func (r *Result) Failures() []Failure {
+	var out []Failure
+	for _, o := range r.Outcomes {
+		if o.Failure != nil {
+			out = append(out, *o.Failure)
+		}
+	}
+	return out
+}
+
+// node is one instance during a request.
+type node struct {
+	in *Instance
+	// group counts the request group's tasks on the instance.
+	group int
+	// attrs reports whether the instance has the required attributes.
+	attrs bool
+	// member caches each memberOf constraint's verdict: 0 unknown, 1
+	// member, 2 not. Only the instance that receives a task can change.
+	member []int8
+	// used holds every host port in use, per protocol; reserved counts the
+	// static (reserved) ones. Built only when the task takes host ports.
+	used     [2]map[int]struct{}
+	reserved [2]int
+	// cursor is the lowest dynamic port that may be free, per protocol.
+	cursor [2]int
+	// spread holds the instance's value for each spread-by-attribute
+	// strategy.
+	spread []string
+}
+
+func proto(p Protocol) int {
+	if p == UDP {
+		return 1
+	}
+	return 0
+}
+
+type engine struct {
+	in      Input
+	nodes   []*node // in ARN order
+	ports   bool
+	members []int // indices of memberOf constraints in in.Constraints
+	// distinct is set when a distinctInstance constraint applies.
+	distinct bool
+	// counts holds, per spread-by-attribute strategy, the group's tasks
+	// per attribute value over every instance.
+	counts []map[string]int
+	cand   []int
+}
+
+// Place places in.Count tasks one after the other. Each task goes to an
+// ACTIVE instance whose agent is connected, that has the attributes, CPU,
+// GPUs, memory and host ports the task needs and meets every constraint;
+// among those the strategies choose, in order, each narrowing the field to
+// the instances it ranks best:
+//
+//   - binpack on cpu or memory keeps the instances with the least remaining
+//     amount of that resource: "a task is placed on the instance with the
+//     least amount of remaining memory but still enough to run the task" [V
+//     API reference, PlacementStrategy];
+//   - spread keeps the instances whose value of the field holds the fewest
+//     tasks of the group (instanceId: the instance itself; an instance
+//     without the attribute counts as the value "" [I]);
+//   - random keeps one instance at random.
+//
+// Ties left at the end go to RandFunc (or the first in ARN order). A task
+// that fits nowhere fails with the closest matching instance and the check
+// it failed; the tasks after it fail the same way, since nothing changed.
+// in is never modified.
+func Place(in Input) Result {
+	res := Result{Outcomes: make([]Outcome, 0, in.Count), Instances: make([]Instance, len(in.Instances))}
+	for i := range in.Instances {
+		res.Instances[i] = in.Instances[i].clone()
+	}
+	e := &engine{in: in}
+	e.setup(res.Instances)
+	for k := 0; k < in.Count; k++ {
+		o := e.placeOne(k)
+		res.Outcomes = append(res.Outcomes, o)
+		if o.Failure != nil {
+			for k++; k < in.Count; k++ {
+				f := *o.Failure
+				res.Outcomes = append(res.Outcomes, Outcome{Failure: &f})
+			}
+		}
+	}
+	return res
+}
+
+func (e *engine) setup(instances []Instance) {
+	req := e.in.Requirements
+	e.ports = len(req.Ports) > 0
+	for i, c := range e.in.Constraints {
+		switch c.Type {
+		case types.PlacementConstraintTypeDistinctInstance:
+			e.distinct = true
+		case types.PlacementConstraintTypeMemberOf:
+			e.members = append(e.members, i)
+		}
+	}
+	var spreadAttrs []string
+	for _, s := range e.in.Strategies {
+		if s.Type == types.PlacementStrategyTypeSpread && s.Field != FieldInstanceID {
+			spreadAttrs = append(spreadAttrs, s.Attribute())
+		}
+	}
+	e.counts = make([]map[string]int, len(spreadAttrs))
+	for k := range e.counts {
+		e.counts[k] = map[string]int{}
+	}
+	e.nodes = make([]*node, len(instances))
+	for i := range instances {
+		in := &instances[i]
+		n := &node{in: in, member: make([]int8, len(e.members)), spread: make([]string, len(spreadAttrs))}
+		for _, t := range in.Tasks {
+			if t.Group == e.in.Group {
+				n.group++
+			}
+		}
+		for k, a := range spreadAttrs {
+			n.spread[k] = in.Attributes[a]
+			e.counts[k][n.spread[k]] += n.group
+		}
+		n.attrs = hasAttributes(in, req.Attributes)
+		if e.ports {
+			for p, list := range [2][]int{in.Remaining.PortsTCP, in.Remaining.PortsUDP} {
+				n.used[p] = make(map[int]struct{}, len(list))
+				for _, port := range list {
+					n.used[p][port] = struct{}{}
+				}
+				n.reserved[p] = len(n.used[p])
+				n.cursor[p] = in.dynamicRange().First
+			}
+			for _, t := range in.Tasks {
+				for _, hp := range t.HostPorts {
+					n.used[proto(hp.Protocol)][hp.Port] = struct{}{}
+				}
+			}
+		}
+		e.nodes[i] = n
+	}
+	slices.SortStableFunc(e.nodes, func(a, b *node) int { return cmp.Compare(a.in.ARN, b.in.ARN) })
+	e.cand = make([]int, 0, len(e.nodes))
+}
+
+func hasAttributes(in *Instance, want []Attribute) bool {
+	for _, a := range want {
+		v, ok := in.Attributes[a.Name]
+		if !ok || (a.Value != nil && v != *a.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *engine) placeOne(k int) Outcome {
+	e.cand = e.cand[:0]
+	best, bestStage, active := -1, -1, false
+	for i, n := range e.nodes {
+		if !n.in.placeable() {
+			continue
+		}
+		active = true
+		s := e.stage(n)
+		if s == fits {
+			e.cand = append(e.cand, i)
+		} else if s > bestStage {
+			best, bestStage = i, s
+		}
+	}
+	if len(e.cand) == 0 {
+		if !active {
+			return Outcome{Failure: &Failure{NoInstances: true}}
+		}
+		return Outcome{Failure: &Failure{InstanceARN: e.nodes[best].in.ARN, Reason: stages[bestStage]}}
+	}
+	cand := e.narrow(e.cand)
+	pick := cand[0]
+	if len(cand) > 1 && e.in.RandFunc != nil {
+		pick = cand[e.in.RandFunc(len(cand))]
+	}
+	return Outcome{Placement: e.commit(e.nodes[pick], k)}
+}
+
+// stage returns how far an ACTIVE instance gets through the checks.
+func (e *engine) stage(n *node) int {
+	req := &e.in.Requirements
+	switch {
+	case !n.in.AgentConnected:
+		return 0
+	case !n.attrs:
+		return 1
+	case req.CPU > n.in.Remaining.CPU:
+		return 2
+	case req.GPUs > len(n.in.Remaining.GPUs):
+		return 3
+	case req.Memory > n.in.Remaining.Memory:
+		return 4
+	}
+	if e.ports {
+		if _, p, ok := e.portsFit(n); !ok {
+			return 5 + p
+		}
+	}
+	if e.distinct && n.group > 0 {
+		return 7
+	}
+	for j, ci := range e.members {
+		if n.member[j] == 0 {
+			n.member[j] = 2
+			if e.in.Constraints[ci].Predicate != nil && e.in.Constraints[ci].Predicate.Match(n.in) {
+				n.member[j] = 1
+			}
+		}
+		if n.member[j] != 1 {
+			return 8
+		}
+	}
+	return fits
+}
+
+// portsFit checks the task's host ports on n. It returns the first host
+// port of each mapping (the chosen one for a dynamic mapping) or, when they
+// do not fit, the failing protocol.
+func (e *engine) portsFit(n *node) (firsts []int, failing int, ok bool) {
+	req := &e.in.Requirements
+	dr := n.in.dynamicRange()
+	firsts = make([]int, len(req.Ports))
+	for p, pr := range [2]Protocol{TCP, UDP} {
+		static := req.StaticPorts(pr)
+		if n.reserved[p]+len(static) > MaxReservedPorts {
+			return nil, p, false
+		}
+		taken := make(map[int]struct{}, len(static)) // ports this task takes, to keep them distinct
+		for _, port := range static {
+			if _, ok := n.used[p][port]; ok {
+				return nil, p, false
+			}
+			if _, ok := taken[port]; ok {
+				return nil, p, false
+			}
+			taken[port] = struct{}{}
+		}
+		cursor := n.cursor[p]
+		for i, m := range req.Ports {
+			if m.Protocol != pr {
+				continue
+			}
+			if !m.Dynamic() {
+				firsts[i] = m.HostPort
+				continue
+			}
+			first, ok := freeRun(n.used[p], taken, cursor, dr.Last, m.Count)
+			if !ok {
+				return nil, p, false
+			}
+			for q := first; q < first+m.Count; q++ {
+				taken[q] = struct{}{}
+			}
+			if m.Count == 1 {
+				cursor = first + 1
+			}
+			firsts[i] = first
+		}
+	}
+	return firsts, 0, true
+}
+
+// freeRun finds count consecutive ports in [from, last] in neither used nor
+// taken.
+func freeRun(used, taken map[int]struct{}, from, last, count int) (int, bool) {
+	run := 0
+	for q := from; q <= last; q++ {
+		_, u := used[q]
+		_, t := taken[q]
+		if u || t {
+			run = 0
+			continue
+		}
+		run++
+		if run == count {
+			return q - count + 1, true
+		}
+	}
+	return 0, false
+}
+
+// narrow applies the strategies in order to the candidates.
+func (e *engine) narrow(cand []int) []int {
+	spreadK := 0
+	for _, s := range e.in.Strategies {
+		if len(cand) <= 1 {
+			return cand
+		}
+		switch s.Type {
+		case types.PlacementStrategyTypeRandom:
+			if e.in.RandFunc == nil {
+				return cand[:1]
+			}
+			i := e.in.RandFunc(len(cand))
+			return cand[i : i+1]
+		case types.PlacementStrategyTypeBinpack:
+			cand = keepMin(cand, func(i int) int {
+				if s.Field == FieldCPU {
+					return e.nodes[i].in.Remaining.CPU
+				}
+				return e.nodes[i].in.Remaining.Memory
+			})
+		case types.PlacementStrategyTypeSpread:
+			if s.Field == FieldInstanceID {
+				cand = keepMin(cand, func(i int) int { return e.nodes[i].group })
+				continue
+			}
+			counts, k := e.counts[spreadK], spreadK
+			spreadK++
+			cand = keepMin(cand, func(i int) int { return counts[e.nodes[i].spread[k]] })
+		}
+	}
+	return cand
+}
+
+// keepMin keeps, in place and in order, the candidates with the least key.
+func keepMin(cand []int, key func(int) int) []int {
+	least := key(cand[0])
+	out := cand[:0]
+	for _, i := range cand {
+		switch v := key(i); {
+		case v < least:
+			least, out = v, append(out[:0], i)
+		case v == least:
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// commit reserves the task's resources on n and records the task there.
+func (e *engine) commit(n *node, k int) *Placement {
+	req := &e.in.Requirements
+	in := n.in
+	p := &Placement{InstanceARN: in.ARN, CPU: req.CPU, Memory: req.Memory}
+	in.Remaining.CPU -= req.CPU
+	in.Remaining.Memory -= req.Memory
+	if req.GPUs > 0 {
+		gpus := slices.Clone(in.Remaining.GPUs)
+		slices.Sort(gpus)
+		p.GPUs = gpus[:req.GPUs:req.GPUs]
+		in.Remaining.GPUs = slices.DeleteFunc(in.Remaining.GPUs, func(g string) bool { return slices.Contains(p.GPUs, g) })
+	}
+	task := Task{Group: e.in.Group, CPU: req.CPU, Memory: req.Memory}
+	if k < len(e.in.TaskARNs) {
+		task.ARN = e.in.TaskARNs[k]
+	}
+	if e.ports {
+		firsts, _, _ := e.portsFit(n)
+		for i, m := range req.Ports {
+			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[i], Protocol: m.Protocol}
+			if m.ContainerPortRange != "" {
+				b.HostPort = 0
+				b.HostPortRange = strconv.Itoa(firsts[i]) + "-" + strconv.Itoa(firsts[i]+m.Count-1)
+			}
+			p.Bindings = append(p.Bindings, b)
+			pi := proto(m.Protocol)
+			for q := firsts[i]; q < firsts[i]+m.Count; q++ {
+				n.used[pi][q] = struct{}{}
+				task.HostPorts = append(task.HostPorts, HostPort{q, m.Protocol})
+			}
+		}
+		p.PortsTCP, p.PortsUDP = req.StaticPorts(TCP), req.StaticPorts(UDP)
+		in.Remaining.PortsTCP = append(in.Remaining.PortsTCP, p.PortsTCP...)
+		in.Remaining.PortsUDP = append(in.Remaining.PortsUDP, p.PortsUDP...)
+		n.reserved[0] += len(p.PortsTCP)
+		n.reserved[1] += len(p.PortsUDP)
+		for pi := range n.cursor {
+			for {
+				if _, ok := n.used[pi][n.cursor[pi]]; !ok {
+					break
+				}
+				n.cursor[pi]++
+			}
+		}
+	}
+	in.Tasks = append(in.Tasks, task)
+	n.group++
+	for k := range e.counts {
+		e.counts[k][n.spread[k]]++
+	}
+	clear(n.member)
+	return p
+}
