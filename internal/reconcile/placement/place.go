@@ -137,13 +137,20 @@ func (r *Result) Failures() []Failure {
 // node is one instance during a request.
 type node struct {
 	in *Instance
+	// active caches in.placeable(); cpu and mem mirror in.Remaining, kept
+	// beside the other hot fields.
+	active   bool
+	cpu, mem int
 	// group counts the request group's tasks on the instance.
 	group int
 	// attrs reports whether the instance has the required attributes.
 	attrs bool
-	// member caches each memberOf constraint's verdict: 0 unknown, 1
-	// member, 2 not. Only the instance that receives a task can change.
-	member []int8
+	// stage caches how far the instance gets through the checks (-1:
+	// not known). Only the instance that receives a task changes, so every
+	// other instance keeps its verdict from one placement to the next: this
+	// is what keeps a placement's cost linear in instances with a small
+	// constant.
+	stage int
 	// used holds every host port in use, per protocol; reserved counts the
 	// static (reserved) ones. Built only when the task takes host ports.
 	used     [2]map[int]struct{}
@@ -151,8 +158,8 @@ type node struct {
 	// cursor is the lowest dynamic port that may be free, per protocol.
 	cursor [2]int
 	// spread holds the instance's value for each spread-by-attribute
-	// strategy.
-	spread []string
+	// strategy, interned as an index into engine.counts.
+	spread []int
 }
 
 func proto(p Protocol) int {
@@ -164,15 +171,20 @@ func proto(p Protocol) int {
 
 type engine struct {
 	in      Input
-	nodes   []*node // in ARN order
+	nodes   []node // in ARN order
 	ports   bool
 	members []int // indices of memberOf constraints in in.Constraints
 	// distinct is set when a distinctInstance constraint applies.
 	distinct bool
 	// counts holds, per spread-by-attribute strategy, the group's tasks
-	// per attribute value over every instance.
-	counts []map[string]int
+	// per attribute value (interned) over every instance.
+	counts [][]int
 	cand   []int
+	// static are the task's static host ports per protocol; firsts and
+	// taken are scratch space for the port check.
+	static [2][]int
+	firsts []int
+	taken  []int
 }
 
 // Place places in.Count tasks one after the other. Each task goes to an
@@ -231,22 +243,33 @@ func (e *engine) setup(instances []Instance) {
 			spreadAttrs = append(spreadAttrs, s.Attribute())
 		}
 	}
-	e.counts = make([]map[string]int, len(spreadAttrs))
-	for k := range e.counts {
-		e.counts[k] = map[string]int{}
+	e.counts = make([][]int, len(spreadAttrs))
+	values := make([]map[string]int, len(spreadAttrs))
+	for k := range values {
+		values[k] = map[string]int{}
 	}
-	e.nodes = make([]*node, len(instances))
+	e.static = [2][]int{req.StaticPorts(TCP), req.StaticPorts(UDP)}
+	e.firsts = make([]int, len(req.Ports))
+	e.nodes = make([]node, len(instances))
 	for i := range instances {
 		in := &instances[i]
-		n := &node{in: in, member: make([]int8, len(e.members)), spread: make([]string, len(spreadAttrs))}
+		n := &e.nodes[i]
+		*n = node{in: in, active: in.placeable(), cpu: in.Remaining.CPU, mem: in.Remaining.Memory, stage: -1, spread: make([]int, len(spreadAttrs))}
 		for _, t := range in.Tasks {
 			if t.Group == e.in.Group {
 				n.group++
 			}
 		}
 		for k, a := range spreadAttrs {
-			n.spread[k] = in.Attributes[a]
-			e.counts[k][n.spread[k]] += n.group
+			v := in.Attributes[a]
+			id, ok := values[k][v]
+			if !ok {
+				id = len(values[k])
+				values[k][v] = id
+				e.counts[k] = append(e.counts[k], 0)
+			}
+			n.spread[k] = id
+			e.counts[k][id] += n.group
 		}
 		n.attrs = hasAttributes(in, req.Attributes)
 		if e.ports {
@@ -264,9 +287,8 @@ func (e *engine) setup(instances []Instance) {
 				}
 			}
 		}
-		e.nodes[i] = n
 	}
-	slices.SortStableFunc(e.nodes, func(a, b *node) int { return cmp.Compare(a.in.ARN, b.in.ARN) })
+	slices.SortStableFunc(e.nodes, func(a, b node) int { return cmp.Compare(a.in.ARN, b.in.ARN) })
 	e.cand = make([]int, 0, len(e.nodes))
 }
 
@@ -283,13 +305,16 @@ func hasAttributes(in *Instance, want []Attribute) bool {
 func (e *engine) placeOne(k int) Outcome {
 	e.cand = e.cand[:0]
 	best, bestStage, active := -1, -1, false
-	for i, n := range e.nodes {
-		if !n.in.placeable() {
+	for i := range e.nodes {
+		n := &e.nodes[i]
+		if !n.active {
 			continue
 		}
 		active = true
-		s := e.stage(n)
-		if s == fits {
+		if n.stage < 0 {
+			n.stage = e.stage(n)
+		}
+		if s := n.stage; s == fits {
 			e.cand = append(e.cand, i)
 		} else if s > bestStage {
 			best, bestStage = i, s
@@ -306,7 +331,7 @@ func (e *engine) placeOne(k int) Outcome {
 	if len(cand) > 1 && e.in.RandFunc != nil {
 		pick = cand[e.in.RandFunc(len(cand))]
 	}
-	return Outcome{Placement: e.commit(e.nodes[pick], k)}
+	return Outcome{Placement: e.commit(&e.nodes[pick], k)}
 }
 
 // stage returns how far an ACTIVE instance gets through the checks.
@@ -317,56 +342,48 @@ func (e *engine) stage(n *node) int {
 		return 0
 	case !n.attrs:
 		return 1
-	case req.CPU > n.in.Remaining.CPU:
+	case req.CPU > n.cpu:
 		return 2
 	case req.GPUs > len(n.in.Remaining.GPUs):
 		return 3
-	case req.Memory > n.in.Remaining.Memory:
+	case req.Memory > n.mem:
 		return 4
 	}
 	if e.ports {
-		if _, p, ok := e.portsFit(n); !ok {
+		if p, ok := e.portsFit(n); !ok {
 			return 5 + p
 		}
 	}
 	if e.distinct && n.group > 0 {
 		return 7
 	}
-	for j, ci := range e.members {
-		if n.member[j] == 0 {
-			n.member[j] = 2
-			if e.in.Constraints[ci].Predicate != nil && e.in.Constraints[ci].Predicate.Match(n.in) {
-				n.member[j] = 1
-			}
-		}
-		if n.member[j] != 1 {
+	for _, ci := range e.members {
+		if p := e.in.Constraints[ci].Predicate; p == nil || !p.Match(n.in) {
 			return 8
 		}
 	}
 	return fits
 }
 
-// portsFit checks the task's host ports on n. It returns the first host
-// port of each mapping (the chosen one for a dynamic mapping) or, when they
-// do not fit, the failing protocol.
-func (e *engine) portsFit(n *node) (firsts []int, failing int, ok bool) {
+// portsFit checks the task's host ports on n. It fills e.firsts with the
+// first host port of each mapping (the chosen one for a dynamic mapping) or,
+// when they do not fit, returns the failing protocol. It allocates nothing:
+// it runs for every instance at every placement.
+func (e *engine) portsFit(n *node) (failing int, ok bool) {
 	req := &e.in.Requirements
 	dr := n.in.dynamicRange()
-	firsts = make([]int, len(req.Ports))
 	for p, pr := range [2]Protocol{TCP, UDP} {
-		static := req.StaticPorts(pr)
+		static := e.static[p]
 		if n.reserved[p]+len(static) > MaxReservedPorts {
-			return nil, p, false
+			return p, false
 		}
-		taken := make(map[int]struct{}, len(static)) // ports this task takes, to keep them distinct
+		// taken holds the ports this task takes, to keep them distinct.
+		e.taken = e.taken[:0]
 		for _, port := range static {
-			if _, ok := n.used[p][port]; ok {
-				return nil, p, false
+			if _, ok := n.used[p][port]; ok || slices.Contains(e.taken, port) {
+				return p, false
 			}
-			if _, ok := taken[port]; ok {
-				return nil, p, false
-			}
-			taken[port] = struct{}{}
+			e.taken = append(e.taken, port)
 		}
 		cursor := n.cursor[p]
 		for i, m := range req.Ports {
@@ -374,33 +391,32 @@ func (e *engine) portsFit(n *node) (firsts []int, failing int, ok bool) {
 				continue
 			}
 			if !m.Dynamic() {
-				firsts[i] = m.HostPort
+				e.firsts[i] = m.HostPort
 				continue
 			}
-			first, ok := freeRun(n.used[p], taken, cursor, dr.Last, m.Count)
+			first, ok := freeRun(n.used[p], e.taken, cursor, dr.Last, m.Count)
 			if !ok {
-				return nil, p, false
+				return p, false
 			}
 			for q := first; q < first+m.Count; q++ {
-				taken[q] = struct{}{}
+				e.taken = append(e.taken, q)
 			}
 			if m.Count == 1 {
 				cursor = first + 1
 			}
-			firsts[i] = first
+			e.firsts[i] = first
 		}
 	}
-	return firsts, 0, true
+	return 0, true
 }
 
 // freeRun finds count consecutive ports in [from, last] in neither used nor
 // taken.
-func freeRun(used, taken map[int]struct{}, from, last, count int) (int, bool) {
+func freeRun(used map[int]struct{}, taken []int, from, last, count int) (int, bool) {
 	run := 0
 	for q := from; q <= last; q++ {
 		_, u := used[q]
-		_, t := taken[q]
-		if u || t {
+		if u || slices.Contains(taken, q) {
 			run = 0
 			continue
 		}
@@ -429,9 +445,9 @@ func (e *engine) narrow(cand []int) []int {
 		case types.PlacementStrategyTypeBinpack:
 			cand = keepMin(cand, func(i int) int {
 				if s.Field == FieldCPU {
-					return e.nodes[i].in.Remaining.CPU
+					return e.nodes[i].cpu
 				}
-				return e.nodes[i].in.Remaining.Memory
+				return e.nodes[i].mem
 			})
 		case types.PlacementStrategyTypeSpread:
 			if s.Field == FieldInstanceID {
@@ -468,6 +484,7 @@ func (e *engine) commit(n *node, k int) *Placement {
 	p := &Placement{InstanceARN: in.ARN, CPU: req.CPU, Memory: req.Memory}
 	in.Remaining.CPU -= req.CPU
 	in.Remaining.Memory -= req.Memory
+	n.cpu, n.mem = in.Remaining.CPU, in.Remaining.Memory
 	if req.GPUs > 0 {
 		gpus := slices.Clone(in.Remaining.GPUs)
 		slices.Sort(gpus)
@@ -479,7 +496,8 @@ func (e *engine) commit(n *node, k int) *Placement {
 		task.ARN = e.in.TaskARNs[k]
 	}
 	if e.ports {
-		firsts, _, _ := e.portsFit(n)
+		e.portsFit(n)
+		firsts := e.firsts
 		for i, m := range req.Ports {
 			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[i], Protocol: m.Protocol}
 			if m.ContainerPortRange != "" {
@@ -493,7 +511,7 @@ func (e *engine) commit(n *node, k int) *Placement {
 				task.HostPorts = append(task.HostPorts, HostPort{q, m.Protocol})
 			}
 		}
-		p.PortsTCP, p.PortsUDP = req.StaticPorts(TCP), req.StaticPorts(UDP)
+		p.PortsTCP, p.PortsUDP = slices.Clone(e.static[0]), slices.Clone(e.static[1])
 		in.Remaining.PortsTCP = append(in.Remaining.PortsTCP, p.PortsTCP...)
 		in.Remaining.PortsUDP = append(in.Remaining.PortsUDP, p.PortsUDP...)
 		n.reserved[0] += len(p.PortsTCP)
@@ -512,6 +530,6 @@ func (e *engine) commit(n *node, k int) *Placement {
 	for k := range e.counts {
 		e.counts[k][n.spread[k]]++
 	}
-	clear(n.member)
+	n.stage = -1
 	return p
 }
