@@ -108,7 +108,9 @@ type Result struct {
 	// Outcomes has one entry per task, in order.
 	Outcomes []Outcome
 	// Instances are the request's instances, in its order, with every
-	// placed task's reservation applied and the task added to Tasks.
+	// placed task's reservation applied and the task added to Tasks. An
+	// instance that took no task shares its slices with the input's: treat
+	// both as read-only.
 	Instances []Instance
 }
 
@@ -151,10 +153,13 @@ type node struct {
 	// is what keeps a placement's cost linear in instances with a small
 	// constant.
 	stage int
-	// used holds every host port in use, per protocol; reserved counts the
-	// static (reserved) ones. Built only when the task takes host ports.
-	used     [2]map[int]struct{}
+	// used holds every host port in use, per protocol, sorted; reserved
+	// counts the static (reserved) ones. Built only when the task takes host
+	// ports.
+	used     [2]portSet
 	reserved [2]int
+	// owned is set once the instance's slices are copies of the caller's.
+	owned bool
 	// cursor is the lowest dynamic port that may be free, per protocol.
 	cursor [2]int
 	// spread holds the instance's value for each spread-by-attribute
@@ -209,7 +214,9 @@ type engine struct {
 func Place(in Input) Result {
 	res := Result{Outcomes: make([]Outcome, 0, in.Count), Instances: make([]Instance, len(in.Instances))}
 	for i := range in.Instances {
-		res.Instances[i] = in.Instances[i].clone()
+		// Copied on first write (commit), so an instance that takes no
+		// task costs nothing.
+		res.Instances[i] = in.Instances[i]
 	}
 	e := &engine{in: in}
 	e.setup(res.Instances)
@@ -274,16 +281,13 @@ func (e *engine) setup(instances []Instance) {
 		n.attrs = hasAttributes(in, req.Attributes)
 		if e.ports {
 			for p, list := range [2][]int{in.Remaining.PortsTCP, in.Remaining.PortsUDP} {
-				n.used[p] = make(map[int]struct{}, len(list))
-				for _, port := range list {
-					n.used[p][port] = struct{}{}
-				}
+				n.used[p] = newPortSet(list)
 				n.reserved[p] = len(n.used[p])
 				n.cursor[p] = in.dynamicRange().First
 			}
 			for _, t := range in.Tasks {
 				for _, hp := range t.HostPorts {
-					n.used[proto(hp.Protocol)][hp.Port] = struct{}{}
+					n.used[proto(hp.Protocol)].add(hp.Port)
 				}
 			}
 		}
@@ -380,7 +384,7 @@ func (e *engine) portsFit(n *node) (failing int, ok bool) {
 		// taken holds the ports this task takes, to keep them distinct.
 		e.taken = e.taken[:0]
 		for _, port := range static {
-			if _, ok := n.used[p][port]; ok || slices.Contains(e.taken, port) {
+			if n.used[p].has(port) || slices.Contains(e.taken, port) {
 				return p, false
 			}
 			e.taken = append(e.taken, port)
@@ -410,13 +414,34 @@ func (e *engine) portsFit(n *node) (failing int, ok bool) {
 	return 0, true
 }
 
+// portSet is a sorted set of ports: cheaper to build than a map for the
+// handful of ports an instance reserves, and built for every instance of
+// every request.
+type portSet []int
+
+func newPortSet(ports []int) portSet {
+	s := slices.Clone(ports)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func (s portSet) has(p int) bool {
+	_, ok := slices.BinarySearch(s, p)
+	return ok
+}
+
+func (s *portSet) add(p int) {
+	if i, ok := slices.BinarySearch(*s, p); !ok {
+		*s = slices.Insert(*s, i, p)
+	}
+}
+
 // freeRun finds count consecutive ports in [from, last] in neither used nor
 // taken.
-func freeRun(used map[int]struct{}, taken []int, from, last, count int) (int, bool) {
+func freeRun(used portSet, taken []int, from, last, count int) (int, bool) {
 	run := 0
 	for q := from; q <= last; q++ {
-		_, u := used[q]
-		if u || slices.Contains(taken, q) {
+		if used.has(q) || slices.Contains(taken, q) {
 			run = 0
 			continue
 		}
@@ -481,6 +506,10 @@ func keepMin(cand []int, key func(int) int) []int {
 func (e *engine) commit(n *node, k int) *Placement {
 	req := &e.in.Requirements
 	in := n.in
+	if !n.owned {
+		*in = in.clone()
+		n.owned = true
+	}
 	p := &Placement{InstanceARN: in.ARN, CPU: req.CPU, Memory: req.Memory}
 	in.Remaining.CPU -= req.CPU
 	in.Remaining.Memory -= req.Memory
@@ -507,7 +536,7 @@ func (e *engine) commit(n *node, k int) *Placement {
 			p.Bindings = append(p.Bindings, b)
 			pi := proto(m.Protocol)
 			for q := firsts[i]; q < firsts[i]+m.Count; q++ {
-				n.used[pi][q] = struct{}{}
+				n.used[pi].add(q)
 				task.HostPorts = append(task.HostPorts, HostPort{q, m.Protocol})
 			}
 		}
@@ -517,10 +546,7 @@ func (e *engine) commit(n *node, k int) *Placement {
 		n.reserved[0] += len(p.PortsTCP)
 		n.reserved[1] += len(p.PortsUDP)
 		for pi := range n.cursor {
-			for {
-				if _, ok := n.used[pi][n.cursor[pi]]; !ok {
-					break
-				}
+			for n.used[pi].has(n.cursor[pi]) {
 				n.cursor[pi]++
 			}
 		}
