@@ -37,7 +37,7 @@ const (
 var stages = [...]Reason{ReasonAgent, ReasonAttribute, ReasonCPU, ReasonGPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonDistinctInstance, ReasonMemberOf}
 
 // fits is the stage of an instance that passes every check.
-const fits = len(stages)
+const fits = int8(len(stages))
 
 // Input is one placement request: Count tasks with the same requirements.
 type Input struct {
@@ -136,35 +136,23 @@ func (r *Result) Failures() []Failure {
 	return out
 }
 
-// node is one instance during a request.
+// node is one instance during a request: what the port check and commit
+// need. What every placement reads for every instance lives in the
+// engine's parallel slices (stage, cpu, mem, group, spreadOf), which keeps
+// the scan over instances compact in memory.
 type node struct {
 	in *Instance
-	// active caches in.placeable(); cpu and mem mirror in.Remaining, kept
-	// beside the other hot fields.
-	active   bool
-	cpu, mem int
-	// group counts the request group's tasks on the instance.
-	group int
 	// attrs reports whether the instance has the required attributes.
 	attrs bool
-	// stage caches how far the instance gets through the checks (-1:
-	// not known). Only the instance that receives a task changes, so every
-	// other instance keeps its verdict from one placement to the next: this
-	// is what keeps a placement's cost linear in instances with a small
-	// constant.
-	stage int
 	// used holds every host port in use, per protocol, sorted; reserved
 	// counts the static (reserved) ones. Built only when the task takes host
 	// ports.
 	used     [2]portSet
 	reserved [2]int
-	// owned is set once the instance's slices are copies of the caller's.
-	owned bool
 	// cursor is the lowest dynamic port that may be free, per protocol.
 	cursor [2]int
-	// spread holds the instance's value for each spread-by-attribute
-	// strategy, interned as an index into engine.counts.
-	spread []int
+	// owned is set once the instance's slices are copies of the caller's.
+	owned bool
 }
 
 func proto(p Protocol) int {
@@ -174,17 +162,33 @@ func proto(p Protocol) int {
 	return 0
 }
 
+// Stage values besides the indices of stages.
+const (
+	notPlaceable = -2 // not ACTIVE: no candidate, never the closest match
+	unknown      = -1 // to be computed
+)
+
 type engine struct {
-	in      Input
-	nodes   []node // in ARN order
-	ports   bool
-	members []int // indices of memberOf constraints in in.Constraints
+	in    Input
+	nodes []node // in ARN order; the slices below are indexed alike
+	// stage caches how far each instance gets through the checks. Only the
+	// instance that receives a task changes, so every other instance keeps
+	// its verdict from one placement to the next: a placement costs one
+	// pass over these slices.
+	stage []int8
+	// cpu and mem mirror the instances' remaining resources; group counts
+	// the request group's tasks on each.
+	cpu, mem, group []int
+	// spreadOf holds, per spread-by-attribute strategy, each instance's
+	// attribute value interned as an index into counts, which holds the
+	// group's tasks per value over every instance.
+	spreadOf [][]int32
+	counts   [][]int
+	ports    bool
+	members  []int // indices of memberOf constraints in in.Constraints
 	// distinct is set when a distinctInstance constraint applies.
 	distinct bool
-	// counts holds, per spread-by-attribute strategy, the group's tasks
-	// per attribute value (interned) over every instance.
-	counts [][]int
-	cand   []int
+	cand     []int
 	// static are the task's static host ports per protocol; firsts and
 	// taken are scratch space for the port check.
 	static [2][]int
@@ -250,50 +254,64 @@ func (e *engine) setup(instances []Instance) {
 			spreadAttrs = append(spreadAttrs, s.Attribute())
 		}
 	}
-	e.counts = make([][]int, len(spreadAttrs))
-	values := make([]map[string]int, len(spreadAttrs))
-	for k := range values {
-		values[k] = map[string]int{}
-	}
 	e.static = [2][]int{req.StaticPorts(TCP), req.StaticPorts(UDP)}
 	e.firsts = make([]int, len(req.Ports))
-	e.nodes = make([]node, len(instances))
-	for i := range instances {
+
+	order := make([]int, len(instances))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(instances[a].ARN, instances[b].ARN) })
+	n := len(instances)
+	e.nodes = make([]node, n)
+	e.stage = make([]int8, n)
+	e.cpu, e.mem, e.group = make([]int, n), make([]int, n), make([]int, n)
+	e.counts = make([][]int, len(spreadAttrs))
+	e.spreadOf = make([][]int32, len(spreadAttrs))
+	values := make([]map[string]int32, len(spreadAttrs))
+	for k := range spreadAttrs {
+		values[k] = map[string]int32{}
+		e.spreadOf[k] = make([]int32, n)
+	}
+	for j, i := range order {
 		in := &instances[i]
-		n := &e.nodes[i]
-		*n = node{in: in, active: in.placeable(), cpu: in.Remaining.CPU, mem: in.Remaining.Memory, stage: -1, spread: make([]int, len(spreadAttrs))}
+		nd := &e.nodes[j]
+		*nd = node{in: in, attrs: hasAttributes(in, req.Attributes)}
+		e.stage[j] = unknown
+		if !in.placeable() {
+			e.stage[j] = notPlaceable
+		}
+		e.cpu[j], e.mem[j] = in.Remaining.CPU, in.Remaining.Memory
 		for _, t := range in.Tasks {
 			if t.Group == e.in.Group {
-				n.group++
+				e.group[j]++
 			}
 		}
 		for k, a := range spreadAttrs {
 			v := in.Attributes[a]
 			id, ok := values[k][v]
 			if !ok {
-				id = len(values[k])
+				id = int32(len(values[k]))
 				values[k][v] = id
 				e.counts[k] = append(e.counts[k], 0)
 			}
-			n.spread[k] = id
-			e.counts[k][id] += n.group
+			e.spreadOf[k][j] = id
+			e.counts[k][id] += e.group[j]
 		}
-		n.attrs = hasAttributes(in, req.Attributes)
 		if e.ports {
 			for p, list := range [2][]int{in.Remaining.PortsTCP, in.Remaining.PortsUDP} {
-				n.used[p] = newPortSet(list)
-				n.reserved[p] = len(n.used[p])
-				n.cursor[p] = in.dynamicRange().First
+				nd.used[p] = newPortSet(list)
+				nd.reserved[p] = len(nd.used[p])
+				nd.cursor[p] = in.dynamicRange().First
 			}
 			for _, t := range in.Tasks {
 				for _, hp := range t.HostPorts {
-					n.used[proto(hp.Protocol)].add(hp.Port)
+					nd.used[proto(hp.Protocol)].add(hp.Port)
 				}
 			}
 		}
 	}
-	slices.SortStableFunc(e.nodes, func(a, b node) int { return cmp.Compare(a.in.ARN, b.in.ARN) })
-	e.cand = make([]int, 0, len(e.nodes))
+	e.cand = make([]int, 0, n)
 }
 
 func hasAttributes(in *Instance, want []Attribute) bool {
@@ -308,17 +326,17 @@ func hasAttributes(in *Instance, want []Attribute) bool {
 
 func (e *engine) placeOne(k int) Outcome {
 	e.cand = e.cand[:0]
-	best, bestStage, active := -1, -1, false
-	for i := range e.nodes {
-		n := &e.nodes[i]
-		if !n.active {
+	best, bestStage, active := -1, int8(-1), false
+	for i, s := range e.stage {
+		if s == notPlaceable {
 			continue
 		}
 		active = true
-		if n.stage < 0 {
-			n.stage = e.stage(n)
+		if s == unknown {
+			s = e.check(i)
+			e.stage[i] = s
 		}
-		if s := n.stage; s == fits {
+		if s == fits {
 			e.cand = append(e.cand, i)
 		} else if s > bestStage {
 			best, bestStage = i, s
@@ -335,30 +353,31 @@ func (e *engine) placeOne(k int) Outcome {
 	if len(cand) > 1 && e.in.RandFunc != nil {
 		pick = cand[e.in.RandFunc(len(cand))]
 	}
-	return Outcome{Placement: e.commit(&e.nodes[pick], k)}
+	return Outcome{Placement: e.commit(pick, k)}
 }
 
-// stage returns how far an ACTIVE instance gets through the checks.
-func (e *engine) stage(n *node) int {
+// check returns how far the ACTIVE instance i gets through the checks.
+func (e *engine) check(i int) int8 {
 	req := &e.in.Requirements
+	n := &e.nodes[i]
 	switch {
 	case !n.in.AgentConnected:
 		return 0
 	case !n.attrs:
 		return 1
-	case req.CPU > n.cpu:
+	case req.CPU > e.cpu[i]:
 		return 2
 	case req.GPUs > len(n.in.Remaining.GPUs):
 		return 3
-	case req.Memory > n.mem:
+	case req.Memory > e.mem[i]:
 		return 4
 	}
 	if e.ports {
 		if p, ok := e.portsFit(n); !ok {
-			return 5 + p
+			return 5 + int8(p)
 		}
 	}
-	if e.distinct && n.group > 0 {
+	if e.distinct && e.group[i] > 0 {
 		return 7
 	}
 	for _, ci := range e.members {
@@ -468,27 +487,42 @@ func (e *engine) narrow(cand []int) []int {
 			i := e.in.RandFunc(len(cand))
 			return cand[i : i+1]
 		case types.PlacementStrategyTypeBinpack:
-			cand = keepMin(cand, func(i int) int {
-				if s.Field == FieldCPU {
-					return e.nodes[i].cpu
-				}
-				return e.nodes[i].mem
-			})
+			if s.Field == FieldCPU {
+				cand = keepMin(cand, e.cpu)
+			} else {
+				cand = keepMin(cand, e.mem)
+			}
 		case types.PlacementStrategyTypeSpread:
 			if s.Field == FieldInstanceID {
-				cand = keepMin(cand, func(i int) int { return e.nodes[i].group })
+				cand = keepMin(cand, e.group)
 				continue
 			}
-			counts, k := e.counts[spreadK], spreadK
+			counts, of := e.counts[spreadK], e.spreadOf[spreadK]
 			spreadK++
-			cand = keepMin(cand, func(i int) int { return counts[e.nodes[i].spread[k]] })
+			cand = keepMinBy(cand, func(i int) int { return counts[of[i]] })
 		}
 	}
 	return cand
 }
 
-// keepMin keeps, in place and in order, the candidates with the least key.
-func keepMin(cand []int, key func(int) int) []int {
+// keepMin keeps, in place and in order, the candidates with the least
+// value in vals.
+func keepMin(cand []int, vals []int) []int {
+	least := vals[cand[0]]
+	out := cand[:0]
+	for _, i := range cand {
+		switch v := vals[i]; {
+		case v < least:
+			least, out = v, append(out[:0], i)
+		case v == least:
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// keepMinBy is keepMin with a computed key.
+func keepMinBy(cand []int, key func(int) int) []int {
 	least := key(cand[0])
 	out := cand[:0]
 	for _, i := range cand {
@@ -502,9 +536,11 @@ func keepMin(cand []int, key func(int) int) []int {
 	return out
 }
 
-// commit reserves the task's resources on n and records the task there.
-func (e *engine) commit(n *node, k int) *Placement {
+// commit reserves the task's resources on instance i and records the task
+// there.
+func (e *engine) commit(i, k int) *Placement {
 	req := &e.in.Requirements
+	n := &e.nodes[i]
 	in := n.in
 	if !n.owned {
 		*in = in.clone()
@@ -513,7 +549,7 @@ func (e *engine) commit(n *node, k int) *Placement {
 	p := &Placement{InstanceARN: in.ARN, CPU: req.CPU, Memory: req.Memory}
 	in.Remaining.CPU -= req.CPU
 	in.Remaining.Memory -= req.Memory
-	n.cpu, n.mem = in.Remaining.CPU, in.Remaining.Memory
+	e.cpu[i], e.mem[i] = in.Remaining.CPU, in.Remaining.Memory
 	if req.GPUs > 0 {
 		gpus := slices.Clone(in.Remaining.GPUs)
 		slices.Sort(gpus)
@@ -527,15 +563,15 @@ func (e *engine) commit(n *node, k int) *Placement {
 	if e.ports {
 		e.portsFit(n)
 		firsts := e.firsts
-		for i, m := range req.Ports {
-			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[i], Protocol: m.Protocol}
+		for j, m := range req.Ports {
+			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[j], Protocol: m.Protocol}
 			if m.ContainerPortRange != "" {
 				b.HostPort = 0
-				b.HostPortRange = strconv.Itoa(firsts[i]) + "-" + strconv.Itoa(firsts[i]+m.Count-1)
+				b.HostPortRange = strconv.Itoa(firsts[j]) + "-" + strconv.Itoa(firsts[j]+m.Count-1)
 			}
 			p.Bindings = append(p.Bindings, b)
 			pi := proto(m.Protocol)
-			for q := firsts[i]; q < firsts[i]+m.Count; q++ {
+			for q := firsts[j]; q < firsts[j]+m.Count; q++ {
 				n.used[pi].add(q)
 				task.HostPorts = append(task.HostPorts, HostPort{q, m.Protocol})
 			}
@@ -552,10 +588,10 @@ func (e *engine) commit(n *node, k int) *Placement {
 		}
 	}
 	in.Tasks = append(in.Tasks, task)
-	n.group++
+	e.group[i]++
 	for k := range e.counts {
-		e.counts[k][n.spread[k]]++
+		e.counts[k][e.spreadOf[k][i]]++
 	}
-	n.stage = -1
+	e.stage[i] = unknown
 	return p
 }

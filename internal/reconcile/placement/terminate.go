@@ -104,7 +104,7 @@ func SelectTasksToStop(in StopInput) []string {
 				}
 				break rules
 			case types.PlacementStrategyTypeBinpack:
-				cand = keepMin(cand, func(i int) int {
+				cand = keepMinBy(cand, func(i int) int {
 					if s.Field == FieldCPU {
 						return -boxes[i].cpu
 					}
@@ -112,10 +112,10 @@ func SelectTasksToStop(in StopInput) []string {
 				})
 			case types.PlacementStrategyTypeSpread:
 				if counts[k] == nil {
-					cand = keepMin(cand, func(i int) int { return -boxes[i].group })
+					cand = keepMinBy(cand, func(i int) int { return -boxes[i].group })
 				} else {
 					a := s.Attribute()
-					cand = keepMin(cand, func(i int) int { return -counts[k][boxes[i].in.Attributes[a]] })
+					cand = keepMinBy(cand, func(i int) int { return -counts[k][boxes[i].in.Attributes[a]] })
 				}
 			}
 		}
