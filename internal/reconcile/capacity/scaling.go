@@ -186,7 +186,8 @@ type Plan struct {
 // Scale-out adds at least minimumScalingStepSize and at most
 // maximumScalingStepSize instances, and waits while any instance is within
 // its instanceWarmupPeriod ("The scale-out is blocked for instances that
-// are within the instanceWarmupPeriod"). Scale-in waits until the metric
+// are within the instanceWarmupPeriod"); an instance warming up counts in
+// N, and in M once it runs a task [I]. Scale-in waits until the metric
 // has been below target for 15 minutes and 15 minutes have passed since the
 // last scale-out, then removes at most half the group at a time (the guide:
 // "greater than one instance and less than 50% each minute" [I: read as at
