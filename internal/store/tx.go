@@ -234,8 +234,8 @@ type TasksQuery struct {
 	// ContainerInstance, when set, selects the tasks placed on that
 	// instance (its ID); Cluster must be set with it.
 	ContainerInstance string
-	After          string // task ID
-	Limit          int
+	After             string // task ID
+	Limit             int
 }
 
 // ServiceDeploymentsQuery selects one service's deployments, newest first.
@@ -269,6 +269,9 @@ type ReadTx interface {
 
 	Cluster(scope Scope, name string) (Cluster, error)
 	Clusters(scope Scope, q ClustersQuery) ([]Cluster, error)
+	// AllClusters returns clusters with the status (any when ""), in every
+	// scope, ordered by (account, region, name) after the cursor.
+	AllClusters(status string, after *Cluster, limit int) ([]Cluster, error)
 	ClusterCounts(scope Scope, cluster string) (ClusterCounts, error)
 
 	Service(scope Scope, cluster, name string) (Service, error)
@@ -296,6 +299,8 @@ type ReadTx interface {
 	// Attributes returns a cluster's attributes ordered by (target, name);
 	// empty targetType or name do not filter.
 	Attributes(scope Scope, cluster, targetType, name string) ([]Attribute, error)
+	// TargetAttributes returns one target's attributes ordered by name.
+	TargetAttributes(scope Scope, cluster, targetID string) ([]Attribute, error)
 
 	// Tags returns the tags stored under an ARN, ordered by key.
 	Tags(arn string) ([]Tag, error)

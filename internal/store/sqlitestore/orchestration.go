@@ -218,6 +218,22 @@ func (t *tx) Clusters(scope store.Scope, q store.ClustersQuery) ([]store.Cluster
 	return cs, nil
 }
 
+const allClustersSQL = `SELECT ` + clusterColumns + ` FROM clusters
+WHERE (account, region, name) > (?, ?, ?) AND (? = '' OR status = ?) ORDER BY account, region, name LIMIT ?`
+
+func (t *tx) AllClusters(status string, after *store.Cluster, limit int) ([]store.Cluster, error) {
+	var a store.Cluster
+	if after != nil {
+		a = *after
+	}
+	cs, err := queryAll(t.ctx, t.db, allClustersSQL, []any{a.Account, a.Region, a.Name, status, status, limitArg(limit)},
+		func(rows *sql.Rows) (store.Cluster, error) { return scanCluster(rows) })
+	if err != nil {
+		return nil, fail("all clusters", err)
+	}
+	return cs, nil
+}
+
 func (t *tx) ClusterCounts(scope store.Scope, cluster string) (store.ClusterCounts, error) {
 	var c store.ClusterCounts
 	err := t.db.QueryRowContext(t.ctx, clusterTaskCountsSQL, scope.Account, scope.Region, cluster).Scan(&c.RunningTasks, &c.PendingTasks)
@@ -675,6 +691,19 @@ func (t *tx) Attributes(scope store.Scope, cluster, targetType, name string) ([]
 	})
 	if err != nil {
 		return nil, fail("attributes", err)
+	}
+	return as, nil
+}
+
+const targetAttributesSQL = `SELECT account, region, cluster, target_type, target_id, name, value FROM attributes
+WHERE account = ? AND region = ? AND cluster = ? AND target_id = ? ORDER BY name`
+
+func (t *tx) TargetAttributes(scope store.Scope, cluster, targetID string) ([]store.Attribute, error) {
+	as, err := queryAll(t.ctx, t.db, targetAttributesSQL, []any{scope.Account, scope.Region, cluster, targetID}, func(rows *sql.Rows) (a store.Attribute, err error) {
+		return a, rows.Scan(&a.Account, &a.Region, &a.Cluster, &a.TargetType, &a.TargetID, &a.Name, &a.Value)
+	})
+	if err != nil {
+		return nil, fail("target attributes", err)
 	}
 	return as, nil
 }

@@ -221,6 +221,9 @@ func TestQueryPlans(t *testing.T) {
 		addQ(containerInstancesSQL(scope, q))
 	}
 	addQ(clusterInstanceCountSQL, []any{scope.Account, scope.Region, "c"})
+	addQ(allClustersSQL, []any{"", "", "", "ACTIVE", "ACTIVE", 10})
+	addQ(allClustersSQL, []any{scope.Account, scope.Region, "c", "", "", 10})
+	addQ(targetAttributesSQL, []any{scope.Account, scope.Region, "c", "ci"})
 	addQ(placedTasksSQL+" ORDER BY container_instance, id", []any{scope.Account, scope.Region, "c"})
 	addQ(placedTasksSQL+" AND container_instance = ? ORDER BY container_instance, id", []any{scope.Account, scope.Region, "c", "ci"})
 

@@ -90,6 +90,33 @@ func testContainerInstances(t *testing.T, s store.Store) {
 		return tx.ContainerInstance(scopeA, "prod", "a1")
 	}))
 
+	put(t, s,
+		store.Attribute{Scope: scopeA, Cluster: "prod", TargetType: "container-instance", TargetID: "b2", Name: "z", Value: "1"},
+		store.Attribute{Scope: scopeA, Cluster: "prod", TargetType: "container-instance", TargetID: "b2", Name: "a"},
+		store.Attribute{Scope: scopeA, Cluster: "prod", TargetType: "container-instance", TargetID: "c3", Name: "m", Value: "2"},
+	)
+	wantEqual(t, "TargetAttributes of b2", []store.Attribute{
+		{Scope: scopeA, Cluster: "prod", TargetType: "container-instance", TargetID: "b2", Name: "a"},
+		{Scope: scopeA, Cluster: "prod", TargetType: "container-instance", TargetID: "b2", Name: "z", Value: "1"},
+	}, read(t, s, func(tx store.ReadTx) ([]store.Attribute, error) { return tx.TargetAttributes(scopeA, "prod", "b2") }))
+
+	// AllClusters walks every scope.
+	put(t, s, clusterRec(scopeB, "b", store.ClusterActive), clusterRec(scopeA, "gone", store.ClusterInactive))
+	var walked []string
+	var after *store.Cluster
+	for {
+		page := read(t, s, func(tx store.ReadTx) ([]store.Cluster, error) { return tx.AllClusters(store.ClusterActive, after, 1) })
+		if len(page) == 0 {
+			break
+		}
+		walked = append(walked, page[0].Account+"/"+page[0].Name)
+		after = &page[0]
+	}
+	wantEqual(t, "AllClusters ACTIVE", []string{scopeA.Account + "/prod", scopeB.Account + "/b"}, walked)
+	if got := read(t, s, func(tx store.ReadTx) ([]store.Cluster, error) { return tx.AllClusters("", nil, 0) }); len(got) != 3 {
+		t.Errorf("AllClusters of any status: %d, want 3", len(got))
+	}
+
 	// ACTIVE and DRAINING instances are registered; INACTIVE ones are not.
 	counts := read(t, s, func(tx store.ReadTx) (store.ClusterCounts, error) { return tx.ClusterCounts(scopeA, "prod") })
 	if counts.RegisteredInstances != 2 {
@@ -188,7 +215,9 @@ func testContainerInstanceTags(t *testing.T, s store.Store) {
 		t.Fatalf("TagResource: %v", err)
 	}
 	wantTags(t, s, r, []store.Tag{{Key: "k", Value: "v"}})
-	if got := read(t, s, func(tx store.ReadTx) ([]store.Tag, error) { return tx.Tags(store.ContainerInstanceARN(scopeA, "prod", "a1")) }); len(got) != 1 {
+	if got := read(t, s, func(tx store.ReadTx) ([]store.Tag, error) {
+		return tx.Tags(store.ContainerInstanceARN(scopeA, "prod", "a1"))
+	}); len(got) != 1 {
 		t.Errorf("tags under the canonical ARN = %v, want one", got)
 	}
 	missing := store.Resource{Scope: scopeA, ARN: "ci", Cluster: "prod", ContainerInstance: "zz"}
