@@ -16,6 +16,7 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -156,6 +157,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
 	ctl.PollEndpoint = "http://" + ln.Addr().String() + "/"
+	// The one placement rule RunTask and the service scheduler share; the
+	// placement engine (strategies, constraints) replaces ecs.FirstFit here.
+	placement := ecs.ChooseInstanceFunc(ecs.FirstFit)
+	ctl.ChooseInstanceFunc = placement
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
@@ -232,9 +237,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
-		HealthyAfter:    cfg.ServiceHealthyAfter,
-		Logger:          cfg.Logger,
-		TaskChangedFunc: tasks.Kick,
+		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Logger:             cfg.Logger,
+		TaskChangedFunc:    tasks.Kick,
+		ChooseInstanceFunc: placement,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
