@@ -105,7 +105,7 @@ expect "delete-account-setting" "enhanced" "$(ecs delete-account-setting --name 
 	--principal-arn "arn:aws:iam::$account:user/MyUser" --query 'setting.value' --output text)"
 expect_error InvalidParameterException "Invalid setting 'value'" put-account-setting --name taskLongArnFormat --value ENABLED
 
-step "attributes (ecsd has no container instances)"
+step "attributes of an instance that is not registered"
 expect_error TargetNotFoundException "The specified target wasn't found. You can view your available container instances with ListContainerInstances. Amazon ECS container instances are cluster-specific and Region-specific." \
 	put-attributes --cluster web --attributes name=stack,value=prod,targetType=container-instance,targetId=0123456789abcdef0123456789abcdef
 expect "list-attributes" "0" "$(ecs list-attributes --cluster web --target-type container-instance \

@@ -27,7 +27,8 @@ def scenario(endpoint):
     ecs = client(endpoint)
 
     step("cluster, revision, service")
-    ecs.create_cluster(clusterName="py")
+    # The service runs EC2 tasks: give the cluster two simulated container instances.
+    ecs.create_cluster(clusterName="py", tags=[{"key": "ecsd:sim-instances", "value": "2"}])
     td1 = register(ecs, "api:1")
     ecs.create_service(cluster="py", serviceName="api", taskDefinition="api", desiredCount=3,
                        deploymentConfiguration={"minimumHealthyPercent": 50, "maximumPercent": 200,

@@ -66,10 +66,23 @@ func run(args []string) error {
 		"most client connections open at once; more wait in the listen backlog until one closes (env ECSD_MAX_CONNECTIONS)")
 	requestTimeout := fs.Duration("request-timeout", envDuration("ECSD_REQUEST_TIMEOUT", server.DefaultLimits.RequestTimeout),
 		"how long one request may wait for the store before it answers ServerException (env ECSD_REQUEST_TIMEOUT)")
+	simInstances := fs.Int("sim-instances", envInt("ECSD_SIM_INSTANCES", 0),
+		"give every cluster N simulated container instances (c5.large, in distinct availability zones) for EC2 tasks; the cluster tag ecsd:sim-instances overrides it (env ECSD_SIM_INSTANCES)")
+	dockerHostClusters := fs.String("docker-host-clusters", env("ECSD_DOCKER_HOST_CLUSTERS", ""),
+		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *simInstances < 0 || *simInstances > control.MaxSimInstances {
+		return fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)
+	}
+	var hostClusters []string
+	for _, c := range strings.Split(*dockerHostClusters, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			hostClusters = append(hostClusters, c)
+		}
 	}
 	if *maxConns < 1 || *requestTimeout <= 0 {
 		return fmt.Errorf("--max-connections %d, --request-timeout %s: both must be positive", *maxConns, *requestTimeout)
@@ -105,6 +118,8 @@ func run(args []string) error {
 		Runtime:              *runtime,
 		VerifySigV4:          *verifySigV4,
 		InsecureAllowRemote:  *insecureRemote,
+		SimInstances:         *simInstances,
+		DockerHostClusters:   hostClusters,
 		Limits:               server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
 		Logger:               logger,
 	})

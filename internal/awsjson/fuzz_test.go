@@ -30,6 +30,9 @@ func FuzzServer(f *testing.F) {
 		{"", "", ``},
 		{"RegisterTaskDefinition", "", `[]`},
 		{"RegisterTaskDefinition", "", "{\"family\":\"\xff\"}"},
+		{"RegisterContainerInstance", "", `{"cluster":"c","instanceIdentityDocument":"{\"instanceId\":\"i-1\"}","totalResources":[{"name":"CPU","type":"INTEGER","integerValue":1024},{"name":"PORTS","type":"STRINGSET","stringSetValue":["22"]}]}`},
+		{"ListContainerInstances", "", `{"cluster":"c","filter":"attribute:ecs.instance-type =~ t2.* and not(task:group == db)","status":"DRAINING"}`},
+		{"SubmitTaskStateChange", "", `{"task":"t","status":"RUNNING","containers":[{"containerName":"a","exitCode":1,"networkBindings":[{"hostPort":80}]}]}`},
 	} {
 		f.Add(awsjson.TargetPrefix+s.target, s.auth, []byte(s.body))
 	}

@@ -11,13 +11,10 @@ import (
 	"github.com/ecsd/ecsd/internal/store"
 )
 
-// Custom attributes. ECS attaches them to container instances, the only
-// target type it has. ecsd runs tasks without container instances, so no
-// target exists: PutAttributes and DeleteAttributes answer
-// TargetNotFoundException for every target, as ECS does for an instance
-// that is not registered, and ListAttributes finds nothing. The checks and
-// the storage are real so that attributes work once container instances
-// exist (see docs/compat.md).
+// Attributes of container instances, ECS's only attribute target. The
+// built-in ones (ecs.*) and the agent's capabilities are stored beside the
+// custom ones, so ListAttributes and the cluster query language see them
+// all.
 
 // MaxAttributesPerCall is how many attributes one PutAttributes or
 // DeleteAttributes carries at most.
@@ -28,8 +25,8 @@ const MaxAttributesPerCall = 10
 const msgTargetNotFound = "The specified target wasn't found. You can view your available container instances with ListContainerInstances. Amazon ECS container instances are cluster-specific and Region-specific."
 
 // attributeTarget resolves an attribute's target in a cluster: the
-// container instance its targetId names (an ID or a container-instance
-// ARN). ecsd has no container instances, so every target is missing.
+// registered (ACTIVE or DRAINING) container instance its targetId names,
+// by ID or ARN. It answers the instance ID.
 func attributeTarget(tx store.ReadTx, who Caller, cluster string, a types.Attribute) (string, error) {
 	id := deref(a.TargetId)
 	if id == "" {
@@ -38,7 +35,15 @@ func attributeTarget(tx store.ReadTx, who Caller, cluster string, a types.Attrib
 	if a.TargetType != "" && a.TargetType != types.TargetTypeContainerInstance {
 		return "", ecs.InvalidParameterException("Invalid value '%s' for targetType.", a.TargetType)
 	}
-	return "", ecs.TargetNotFoundException(msgTargetNotFound)
+	rec, err := findInstance(tx, who, cluster, id)
+	var e *ecs.Error
+	if errors.As(err, &e) && e.Code == "InvalidParameterException" || err == nil && rec.Status == store.InstanceInactive {
+		return "", ecs.TargetNotFoundException(msgTargetNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	return rec.ID, nil
 }
 
 func validateAttributes(attrs []types.Attribute) error {
@@ -49,20 +54,21 @@ func validateAttributes(attrs []types.Attribute) error {
 		return ecs.InvalidParameterException("attributes can have at most %d items.", MaxAttributesPerCall)
 	}
 	for _, a := range attrs {
-		if deref(a.Name) == "" {
-			return ecs.InvalidParameterException("Attribute name can not be blank.")
+		if err := ecs.ValidateAttribute(a); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // PutAttributes creates or replaces attributes on their targets.
+// Custom attributes count against the limit of 10 per instance.
 func (c *Control) PutAttributes(ctx context.Context, who Caller, cluster string, attrs []types.Attribute) ([]types.Attribute, error) {
 	return c.changeAttributes(ctx, who, cluster, attrs, func(tx store.Tx, cluster, target string, a types.Attribute) error {
-		return wrapServer(tx.PutAttribute(store.Attribute{
-			Scope: who.Scope, Cluster: cluster, TargetType: string(types.TargetTypeContainerInstance),
-			TargetID: target, Name: *a.Name, Value: deref(a.Value),
-		}))
+		if err := putAttribute(tx, who.Scope, cluster, target, a); err != nil {
+			return err
+		}
+		return checkCustomAttributes(tx, who.Scope, cluster, target)
 	})
 }
 
@@ -149,8 +155,21 @@ func (c *Control) ListAttributes(ctx context.Context, who Caller, r ListAttribut
 		if err != nil {
 			return ecs.ServerException(err)
 		}
+		// A deregistered instance's attributes stay with its record but
+		// are not listed.
+		gone, err := tx.ContainerInstances(who.Scope, store.ContainerInstancesQuery{Cluster: rec.Name, Statuses: []string{store.InstanceInactive}})
+		if err != nil {
+			return ecs.ServerException(err)
+		}
+		inactive := map[string]bool{}
+		for _, ci := range gone {
+			inactive[ci.ID] = true
+		}
 		out = []types.Attribute{}
 		for _, a := range attrs {
+			if inactive[a.TargetID] {
+				continue
+			}
 			if r.AttributeValue != nil && a.Value != *r.AttributeValue {
 				continue
 			}
@@ -159,10 +178,10 @@ func (c *Control) ListAttributes(ctx context.Context, who Caller, r ListAttribut
 			}
 			if len(out) == limit {
 				last := out[len(out)-1]
-				next = encodeToken(query, cursor{Target: *last.TargetId, Name: *last.Name})
+				next = encodeToken(query, cursor{Target: instanceIDOf(*last.TargetId), Name: *last.Name})
 				break
 			}
-			item := types.Attribute{Name: ptr(a.Name), TargetId: ptr(a.TargetID), TargetType: types.TargetType(a.TargetType)}
+			item := types.Attribute{Name: ptr(a.Name), TargetId: ptr(store.ContainerInstanceARN(who.Scope, rec.Name, a.TargetID)), TargetType: types.TargetType(a.TargetType)}
 			if a.Value != "" {
 				item.Value = ptr(a.Value)
 			}

@@ -40,6 +40,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 	if err := ecs.ValidateTags(r.Tags); err != nil {
 		return types.Cluster{}, err
 	}
+	if err := validateManagedTags(r.Tags); err != nil {
+		return types.Cluster{}, err
+	}
 	var out types.Cluster
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Cluster(who.Scope, name)
@@ -65,6 +68,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		// A deleted cluster's tags do not carry over to the new cluster of
 		// the same name.
 		if err := replaceTags(tx, who.Scope, store.ClusterARN(who.Scope, name), r.Tags); err != nil {
+			return err
+		}
+		if err := c.provisionInstances(tx, who.Scope, name, r.Tags); err != nil {
 			return err
 		}
 		out, err = clusterView(tx, rec, &clusterFields{settings: true, configurations: true})
@@ -351,9 +357,9 @@ func putCluster(tx store.Tx, scope store.Scope, cl types.Cluster) (store.Cluster
 
 // DeleteCluster deletes a cluster: it becomes INACTIVE and stays
 // describable. ECS refuses while the cluster has ACTIVE or DRAINING
-// services or tasks that are not STOPPED (ecsd has no container
-// instances, the third thing ECS checks). Deleting an INACTIVE cluster
-// answers it again.
+// services, tasks that are not STOPPED, or container instances registered
+// through the API (ecsd's own instances are deregistered with the
+// cluster). Deleting an INACTIVE cluster answers it again.
 func (c *Control) DeleteCluster(ctx context.Context, who Caller, ident string) (types.Cluster, error) {
 	if ident == "" {
 		return types.Cluster{}, ecs.InvalidParameterException("Cluster can not be blank.")
@@ -385,6 +391,23 @@ func (c *Control) DeleteCluster(ctx context.Context, who Caller, ident string) (
 			}
 			if len(tasks) > 0 {
 				return ecs.ClusterContainsTasksException()
+			}
+			// Instances registered through the API must be deregistered
+			// first, as in ECS; the ones ecsd registered itself go with
+			// the cluster.
+			instances, err := tx.ContainerInstances(who.Scope, store.ContainerInstancesQuery{Cluster: name, Statuses: []string{store.InstanceActive, store.InstanceDraining}})
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			for _, ci := range instances {
+				if ci.Source == store.InstanceSourceAPI {
+					return ecs.ClusterContainsContainerInstancesException()
+				}
+			}
+			for _, ci := range instances {
+				if _, err := c.setInstanceStatus(tx, ci, store.InstanceInactive); err != nil {
+					return err
+				}
 			}
 			cl, err := records.Cluster(rec)
 			if err != nil {
@@ -427,7 +450,7 @@ func clusterView(tx store.ReadTx, rec store.Cluster, fields *clusterFields) (typ
 	cl.RunningTasksCount = int32(counts.RunningTasks)
 	cl.PendingTasksCount = int32(counts.PendingTasks)
 	cl.ActiveServicesCount = int32(counts.ActiveServices)
-	cl.RegisteredContainerInstancesCount = 0 // ecsd has no container instances
+	cl.RegisteredContainerInstancesCount = int32(counts.RegisteredInstances)
 	if cl.CapacityProviders == nil {
 		cl.CapacityProviders = []string{}
 	}

@@ -90,6 +90,7 @@ func insights(v string) []types.ClusterSetting {
 func TestCreateCluster(t *testing.T) {
 	ctx := context.Background()
 	c, _ := newControl(t)
+	c.Instances.Simulated = 0 // the shape of a new cluster, as recorded
 	tags := []types.Tag{{Key: ptr("team"), Value: ptr("web")}}
 	got := clTestCreate(t, c, alice, control.CreateClusterRequest{
 		Name: "web",
@@ -289,8 +290,8 @@ func TestClusterCountsAndStatistics(t *testing.T) {
 	clTestPutService(t, c, alice, "web", "d", store.ServiceInactive, types.LaunchTypeFargate)
 
 	cl := clTestDescribe(t, c, alice, "web", types.ClusterFieldStatistics)
-	if cl.RunningTasksCount != 2 || cl.PendingTasksCount != 2 || cl.ActiveServicesCount != 3 || cl.RegisteredContainerInstancesCount != 0 {
-		t.Errorf("counts running %d pending %d services %d instances %d, want 2 2 3 0",
+	if cl.RunningTasksCount != 2 || cl.PendingTasksCount != 2 || cl.ActiveServicesCount != 3 || cl.RegisteredContainerInstancesCount != 3 {
+		t.Errorf("counts running %d pending %d services %d instances %d, want 2 2 3 3 (the simulated instances)",
 			cl.RunningTasksCount, cl.PendingTasksCount, cl.ActiveServicesCount, cl.RegisteredContainerInstancesCount)
 	}
 	got := map[string]string{}

@@ -121,6 +121,9 @@ func (c *Control) useCluster(tx store.Tx, who Caller, ident string) (store.Clust
 	if err := tx.PutCluster(rec); err != nil {
 		return store.Cluster{}, ecs.ServerException(err)
 	}
+	if err := c.provisionInstances(tx, who.Scope, rec.Name, nil); err != nil {
+		return store.Cluster{}, err
+	}
 	return rec, nil
 }
 

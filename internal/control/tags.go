@@ -65,7 +65,25 @@ func (c *Control) taggable(ctx context.Context, who Caller, arn string) (store.R
 			return store.Resource{}, err
 		}
 		return r, nil
-	case "container-instance", "capacity-provider", "task-set":
+	case "container-instance":
+		ref, ok := ecs.ParseResourceRef(kind, arn)
+		if !ok {
+			return store.Resource{}, invalid
+		}
+		r := store.Resource{Scope: who.Scope, ARN: arn, Cluster: ref.Cluster, ContainerInstance: ref.Name}
+		if r.Cluster != "" {
+			return r, nil // the store checks that it exists
+		}
+		err := c.Store.View(ctx, func(tx store.ReadTx) error {
+			cluster, err := clusterHolding(tx, who, kind, ref.Name)
+			r.Cluster = cluster
+			return err
+		})
+		if err != nil {
+			return store.Resource{}, err
+		}
+		return r, nil
+	case "capacity-provider", "task-set":
 		// Valid ECS resource types that ecsd does not hold.
 		return store.Resource{}, errResourceNotFound()
 	}
@@ -101,9 +119,12 @@ func clusterHolding(tx store.ReadTx, who Caller, kind, name string) (string, err
 	}
 	var found []string
 	for _, cl := range clusters {
-		if kind == "service" {
+		switch kind {
+		case "service":
 			_, err = tx.Service(who.Scope, cl.Name, name)
-		} else {
+		case "container-instance":
+			_, err = tx.ContainerInstance(who.Scope, cl.Name, name)
+		default:
 			_, err = tx.Task(who.Scope, cl.Name, name)
 		}
 		switch {

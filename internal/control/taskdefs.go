@@ -39,6 +39,14 @@ type Control struct {
 	// console and agent do for a new account. Off, ecsd answers as the API
 	// does: ClusterNotFoundException.
 	CreateDefaultCluster bool
+	// ChooseInstanceFunc is where RunTask puts an EC2 task: the seam the
+	// placement engine plugs into. nil is ecs.FirstFit.
+	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// Instances are the container instances ecsd registers in clusters by
+	// itself (managed.go).
+	Instances ManagedInstances
+	// PollEndpoint is what DiscoverPollEndpoint answers: ecsd's own URL.
+	PollEndpoint string
 
 	described describeCache // DescribeTaskDefinition's decoded revisions
 }

@@ -71,6 +71,9 @@ func newControl(t *testing.T) (*control.Control, *clock) {
 	// Most tests place work without creating a cluster first;
 	// TestNoDefaultClusterByDefault covers the API's own behaviour.
 	c.CreateDefaultCluster = true
+	// EC2 tasks need container instances; TestRunTaskWithoutInstances
+	// covers a cluster without any.
+	c.Instances.Simulated = 3
 	return c, clk
 }
 

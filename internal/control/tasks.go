@@ -72,8 +72,10 @@ type RunTaskRequest struct {
 // RunTask starts Count new tasks from a task definition. The revision must
 // be usable (ACTIVE, or within the inactive grace window): an INACTIVE one
 // is refused with InvalidParameterException "TaskDefinition is inactive",
-// as ECS answers RunTask. EC2 and EXTERNAL tasks run on the ecsd host
-// itself: ecsd registers no container instances.
+// as ECS answers RunTask. EC2 tasks are placed on the cluster's ACTIVE
+// container instances (ChooseInstanceFunc); a cluster without any answers
+// "No Container Instances were found in your cluster.", and tasks no
+// instance can take are failures with ECS's reasons.
 func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]types.Task, []types.Failure, error) {
 	count := int32(1)
 	if r.Count != nil {
@@ -96,8 +98,9 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 	}
 	now := c.now()
 	var out []types.Task
+	var failures []types.Failure
 	err := c.Store.Update(ctx, func(tx store.Tx) error {
-		out = nil
+		out, failures = nil, []types.Failure{}
 		clRec, err := c.useCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
@@ -130,6 +133,7 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 		if err != nil {
 			return err
 		}
+		var placer *records.Placer
 		for _, p := range placements {
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
@@ -143,7 +147,25 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			if err != nil {
 				return err
 			}
-			if err := c.insertTask(tx, who, task); err != nil {
+			var pl *records.Placement
+			if p.launchType == types.LaunchTypeEc2 {
+				if placer == nil {
+					if placer, err = records.NewPlacer(tx, who.Scope, clRec.Name, c.ChooseInstanceFunc, now); err != nil {
+						return ecs.ServerException(err)
+					}
+				}
+				got, fs, err := placer.Place(records.TaskRequirements(td, r.Overrides), deref(task.Group))
+				if err != nil {
+					return err
+				}
+				if len(fs) > 0 {
+					failures = appendFailures(failures, fs)
+					continue
+				}
+				records.ApplyPlacement(&task, td, got)
+				pl = &got
+			}
+			if err := c.insertTask(tx, who, task, pl); err != nil {
 				return err
 			}
 			out = append(out, task)
@@ -156,14 +178,34 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 	for _, t := range out {
 		c.notify(TopicTask, deref(t.TaskArn))
 	}
-	return out, []types.Failure{}, nil
+	if out == nil {
+		out = []types.Task{}
+	}
+	return out, failures, nil
 }
 
-// insertTask stores a new task and its tags.
-func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task) error {
+// appendFailures adds failures not already reported: one per instance and
+// reason, however many tasks it refused.
+func appendFailures(to, fs []types.Failure) []types.Failure {
+	for _, f := range fs {
+		if !slices.ContainsFunc(to, func(g types.Failure) bool {
+			return deref(g.Arn) == deref(f.Arn) && deref(g.Reason) == deref(f.Reason)
+		}) {
+			to = append(to, f)
+		}
+	}
+	return to
+}
+
+// insertTask stores a new task, its placement (nil: not on an instance)
+// and its tags.
+func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task, pl *records.Placement) error {
 	rec, err := records.FromTask(who.Scope, task)
 	if err != nil {
 		return ecs.ServerException(err)
+	}
+	if pl != nil {
+		records.PlacementRecord(&rec, *pl)
 	}
 	if err := tx.PutTask(rec); err != nil {
 		return ecs.ServerException(err)
@@ -336,10 +378,11 @@ type StartTaskRequest struct {
 	Tags                 []types.Tag
 }
 
-// StartTask places tasks on named container instances. ecsd registers no
-// container instances, so after checking the cluster and the revision as
-// ECS does (an INACTIVE revision is refused exactly as RunTask refuses
-// it), every named instance is a failure with reason MISSING.
+// StartTask starts one task on each named container instance, as ECS's
+// custom schedulers do. An instance that cannot take the task is a
+// failure: MISSING (not registered in the cluster), INACTIVE
+// (deregistered), AGENT, ATTRIBUTE or RESOURCE:<name>. An INACTIVE
+// revision is refused exactly as RunTask refuses it.
 func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest) ([]types.Task, []types.Failure, error) {
 	switch {
 	case len(r.ContainerInstances) == 0:
@@ -350,8 +393,11 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 	if err := validateTaskStart(r.StartedBy, r.Group, r.Tags); err != nil {
 		return nil, nil, err
 	}
+	now := c.now()
+	var out []types.Task
 	var failures []types.Failure
-	err := c.Store.View(ctx, func(tx store.ReadTx) error {
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		out, failures = []types.Task{}, []types.Failure{}
 		clRec, err := readCluster(tx, who, r.Cluster)
 		if err != nil {
 			return err
@@ -370,18 +416,60 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 		if err := checkLaunchType(td, types.LaunchTypeEc2, r.NetworkConfiguration); err != nil {
 			return err
 		}
-		for _, ci := range r.ContainerInstances {
-			failures = append(failures, types.Failure{
-				Arn:    ptr(containerInstanceARN(who, clRec.Name, ci)),
-				Reason: ptr("MISSING"),
+		need := records.TaskRequirements(td, r.Overrides)
+		var placed []store.PlacedTask
+		for _, ident := range r.ContainerInstances {
+			rec, err := findInstance(tx, who, clRec.Name, ident)
+			var e *ecs.Error
+			if errors.As(err, &e) && e.Code == "InvalidParameterException" {
+				failures = append(failures, types.Failure{Arn: ptr(containerInstanceARN(who, clRec.Name, ident)), Reason: ptr(ecs.FailureMissing)})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if placed, err = tx.PlacedTasks(who.Scope, clRec.Name, rec.ID); err != nil {
+				return ecs.ServerException(err)
+			}
+			attrs, err := tx.TargetAttributes(who.Scope, clRec.Name, rec.ID)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			ci, err := records.InstanceView(rec, attrs, placed, now)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			cand := ecs.InstanceCandidate{Instance: ci, Remaining: ecs.ResourcesFromWire(ci.RemainingResources)}
+			if reason := ecs.InstanceRefusal(cand, need); reason != "" {
+				failures = append(failures, types.Failure{Arn: ci.ContainerInstanceArn, Reason: ptr(reason)})
+				continue
+			}
+			got := cand.Remaining.Take(need.Reservation)
+			task, err := ecs.NewTask(ecs.TaskParams{
+				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
+				TaskDefinition: td, Overrides: r.Overrides,
+				StartedBy: r.StartedBy, Group: r.Group, LaunchType: types.LaunchTypeEc2,
+				NetworkConfiguration: r.NetworkConfiguration, Tags: slices.Clone(r.Tags), Now: now,
 			})
+			if err != nil {
+				return err
+			}
+			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes)}
+			records.ApplyPlacement(&task, td, pl)
+			if err := c.insertTask(tx, who, task, &pl); err != nil {
+				return err
+			}
+			out = append(out, task)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, ecs.AsError(err)
 	}
-	return []types.Task{}, failures, nil
+	for _, t := range out {
+		c.notify(TopicTask, deref(t.TaskArn))
+	}
+	return out, failures, nil
 }
 
 // containerInstanceARN echoes an ARN, or makes the long-format ARN of a
@@ -390,7 +478,7 @@ func containerInstanceARN(who Caller, cluster, ident string) string {
 	if strings.HasPrefix(ident, "arn:") {
 		return ident
 	}
-	return fmt.Sprintf("arn:%s:ecs:%s:%s:container-instance/%s/%s", ecs.Partition(who.Region), who.Region, who.Account, cluster, ident)
+	return ecs.ContainerInstanceARN(who.Region, who.Account, cluster, ident)
 }
 
 // StopTask asks a task to stop. The reason defaults to ECS's "Task stopped
@@ -534,8 +622,9 @@ type ListTasksRequest struct {
 }
 
 // ListTasks lists task ARNs of a cluster, filtered; desiredStatus defaults
-// to RUNNING, as ECS documents. ecsd places no task on a container
-// instance, so filtering by one lists nothing.
+// to RUNNING, as ECS documents. containerInstance (ID or ARN) lists the
+// tasks placed on that instance; one the cluster does not have lists
+// nothing.
 func (c *Control) ListTasks(ctx context.Context, who Caller, r ListTasksRequest) ([]string, string, error) {
 	limit, err := pageSize(r.MaxResults)
 	if err != nil {
@@ -572,7 +661,15 @@ func (c *Control) ListTasks(ctx context.Context, who Caller, r ListTasksRequest)
 		}
 		arns = []string{}
 		if r.ContainerInstance != "" {
-			return nil
+			rec, err := findInstance(tx, who, clRec.Name, r.ContainerInstance)
+			var e *ecs.Error
+			if errors.As(err, &e) && e.Code == "InvalidParameterException" {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			q.ContainerInstance = rec.ID
 		}
 		recs, err := tx.Tasks(who.Scope, q)
 		if err != nil {

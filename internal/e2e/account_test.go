@@ -96,7 +96,7 @@ func TestAccountSettings(t *testing.T) {
 
 func TestAttributes(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := startServer(t, withSimInstances(0)) // TestContainerInstances covers real targets
 	c := s.defaultClient()
 	ctx := t.Context()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("attrs")})

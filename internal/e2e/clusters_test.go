@@ -49,7 +49,7 @@ func insightsSetting(v string) []types.ClusterSetting {
 
 func TestClusterLifecycle(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := startServer(t, withSimInstances(0)) // the shape of a new cluster, as recorded
 	c := s.defaultClient()
 	ctx := t.Context()
 

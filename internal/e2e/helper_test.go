@@ -68,6 +68,12 @@ func withInactiveGrace(d time.Duration) option {
 	return func(c *server.Config) { c.InactiveGrace = d }
 }
 
+// withSimInstances sets how many simulated container instances every
+// cluster gets.
+func withSimInstances(n int) option {
+	return func(c *server.Config) { c.SimInstances = n }
+}
+
 // withoutDefaultCluster answers as the ECS API does when the default
 // cluster was never created.
 func withoutDefaultCluster() option {
@@ -83,11 +89,14 @@ func startServer(t *testing.T, opts ...option) *ecsd {
 		// Most tests run tasks without creating a cluster first;
 		// TestNoDefaultCluster covers the API's own behaviour.
 		CreateDefaultCluster: true,
-		Listen:               "127.0.0.1:0",
-		DataDir:              t.TempDir(),
-		AccountID:            defaultAccount,
-		Region:               defaultRegion,
-		DeletionDelay:        time.Hour,
+		// EC2 tasks (the default launch type) need container instances;
+		// TestNoContainerInstances covers a cluster without any.
+		SimInstances:  3,
+		Listen:        "127.0.0.1:0",
+		DataDir:       t.TempDir(),
+		AccountID:     defaultAccount,
+		Region:        defaultRegion,
+		DeletionDelay: time.Hour,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -144,8 +144,20 @@ func FromTask(scope store.Scope, t types.Task) (store.Task, error) {
 		LastStatus:     deref(t.LastStatus),
 		CreatedAt:      derefTime(t.CreatedAt),
 		StoppedAt:      derefTime(t.StoppedAt),
-		Body:           body,
+		Group:          deref(t.Group),
+		// The store keeps the placement of a task's first put; callers
+		// placing a new task also set its Reservation (PlaceTask).
+		ContainerInstance: instanceID(deref(t.ContainerInstanceArn)),
+		Body:              body,
 	}, nil
+}
+
+// instanceID is the ID part of a container instance ARN ("" for none).
+func instanceID(arn string) string {
+	if arn == "" {
+		return ""
+	}
+	return arn[strings.LastIndexByte(arn, '/')+1:]
 }
 
 // Task decodes a task record.

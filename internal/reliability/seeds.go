@@ -115,6 +115,36 @@ var Seeds = map[string][]string{
 	"StartTask": {
 		`{"cluster":"fz","taskDefinition":"fz","containerInstances":["arn:aws:ecs:us-east-1:000000000000:container-instance/fz/0123456789abcdef0123456789abcdef"],"startedBy":"fuzz"}`,
 	},
+	"RegisterContainerInstance": {
+		`{"cluster":"fz","instanceIdentityDocument":"{\"instanceId\":\"i-0fz\",\"availabilityZone\":\"us-east-1a\",\"instanceType\":\"m5.large\",\"imageId\":\"ami-1\",\"architecture\":\"x86_64\",\"region\":\"us-east-1\"}",` +
+			`"instanceIdentityDocumentSignature":"c2ln","totalResources":[{"name":"CPU","type":"INTEGER","integerValue":2048},{"name":"MEMORY","type":"INTEGER","integerValue":3705},` +
+			`{"name":"PORTS","type":"STRINGSET","stringSetValue":["22","2375","2376","51678","51679"]},{"name":"PORTS_UDP","type":"STRINGSET","stringSetValue":[]}],` +
+			`"versionInfo":{"agentVersion":"1.86.0","agentHash":"a1b2c3d4","dockerVersion":"DockerVersion: 25.0.6"},` +
+			`"attributes":[{"name":"ecs.os-type","value":"linux"},{"name":"com.amazonaws.ecs.capability.docker-remote-api.1.18"},{"name":"stack","value":"fuzz"}],` +
+			`"platformDevices":[{"id":"GPU-1","type":"GPU"}],"tags":[{"key":"k","value":"v"}]}`,
+	},
+	"DescribeContainerInstances": {
+		`{"cluster":"fz","containerInstances":["arn:aws:ecs:us-east-1:000000000000:container-instance/fz/0123456789abcdef0123456789abcdef","0123456789abcdef0123456789abcdef"],"include":["TAGS","CONTAINER_INSTANCE_HEALTH"]}`,
+	},
+	"ListContainerInstances": {
+		`{"cluster":"fz","filter":"attribute:ecs.availability-zone in [us-east-1a, us-east-1b] and runningTasksCount >= 0","status":"ACTIVE","maxResults":10}`,
+		`{"cluster":"fz","filter":"not(task:group == service:fz-svc) || registeredAt > 2018-06-18T22:28:28Z"}`,
+	},
+	"DeregisterContainerInstance":   {`{"cluster":"fz","containerInstance":"0123456789abcdef0123456789abcdef","force":true}`},
+	"UpdateContainerInstancesState": {`{"cluster":"fz","containerInstances":["0123456789abcdef0123456789abcdef"],"status":"DRAINING"}`},
+	"UpdateContainerAgent":          {`{"cluster":"fz","containerInstance":"0123456789abcdef0123456789abcdef"}`},
+	"DiscoverPollEndpoint":          {`{"cluster":"fz"}`},
+	"SubmitTaskStateChange": {
+		`{"cluster":"fz","task":"0123456789abcdef0123456789abcdef","status":"RUNNING","reason":"","pullStartedAt":1700000000,"pullStoppedAt":1700000001,` +
+			`"containers":[{"containerName":"app","status":"RUNNING","runtimeId":"abc","networkBindings":[{"bindIP":"0.0.0.0","containerPort":80,"hostPort":32768,"protocol":"tcp"}]}],` +
+			`"attachments":[{"attachmentArn":"arn:aws:ecs:us-east-1:000000000000:attachment/0123","status":"ATTACHED"}]}`,
+	},
+	"SubmitContainerStateChange": {
+		`{"cluster":"fz","task":"0123456789abcdef0123456789abcdef","containerName":"app","runtimeId":"abc","status":"STOPPED","exitCode":0,"reason":"done"}`,
+	},
+	"SubmitAttachmentStateChanges": {
+		`{"cluster":"fz","attachments":[{"attachmentArn":"arn:aws:ecs:us-east-1:000000000000:attachment/0123","status":"ATTACHED"}]}`,
+	},
 	"StopServiceDeployment": {
 		`{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:000000000000:service-deployment/fz/fz-svc/abcdefghijklmnopqrstu","stopType":"ROLLBACK"}`,
 	},
@@ -147,13 +177,15 @@ func Post(ctx context.Context, hc *http.Client, url, op string, body []byte) (in
 	return resp.StatusCode, resp.Header, b, err
 }
 
-// Fixtures creates what the seeds name: cluster fz, task definition fz:1
-// and service fz-svc with one task.
+// Fixtures creates what the seeds name: cluster fz, task definition fz:1,
+// service fz-svc with one task, and a container instance registered as the
+// ECS agent registers one.
 func Fixtures(ctx context.Context, hc *http.Client, url string) error {
 	for _, step := range []struct{ op, body string }{
 		{"CreateCluster", `{"clusterName":"fz"}`},
 		{"RegisterTaskDefinition", fixtureTaskDef},
 		{"CreateService", `{"cluster":"fz","serviceName":"fz-svc","taskDefinition":"fz:1","desiredCount":1,"launchType":"FARGATE",` + awsvpc + `}`},
+		{"RegisterContainerInstance", Seeds["RegisterContainerInstance"][0]},
 	} {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		status, _, b, err := Post(ctx, hc, url, step.op, []byte(step.body))

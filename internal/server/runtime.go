@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
@@ -44,6 +46,9 @@ type runtime struct {
 	// Docker containers; nil on the simulated runtime, which runs none.
 	metadata *metadata.Server
 	close    func() error
+	// host is the Docker host as a container instance; nil on the
+	// simulated runtime.
+	host *control.HostInstance
 	// changed is told of a group whose containers changed (the task
 	// supervisor's Kick), once the supervisor exists.
 	changed atomic.Pointer[func(group string)]
@@ -126,6 +131,11 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		return nil, err
 	}
 	rt.driver, rt.docker, rt.metadata = d, d, md
+	if rt.host, err = dockerHost(ctx, d); err != nil {
+		md.Close()
+		d.Close()
+		return nil, err
+	}
 	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
 	return rt, nil
 }
@@ -148,4 +158,37 @@ func openFake(cfg Config, fallback string) (*runtime, error) {
 		cfg.Logger.Info("runtime: tasks run on the simulated runtime", "runtime", RuntimeFake)
 	}
 	return &runtime{name: RuntimeFake, driver: sim, close: func() error { return nil }}, nil
+}
+
+// dockerHost describes the Docker host as the container instance EC2
+// tasks run on: the Engine's CPUs (1024 units each) and memory, and the
+// ports taken on this machine besides those the ECS agent reserves.
+func dockerHost(ctx context.Context, d *dockerdriver.Driver) (*control.HostInstance, error) {
+	h, err := d.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	arch := h.Architecture
+	switch arch {
+	case "aarch64", "arm64":
+		arch = "arm64"
+	case "amd64":
+		arch = "x86_64"
+	}
+	ports := slices.Clone(control.AgentReservedPorts)
+	var udp []int
+	if h.Local {
+		tcp, u := hostPorts()
+		for _, p := range tcp {
+			if !slices.Contains(ports, p) {
+				ports = append(ports, p)
+			}
+		}
+		udp = u
+	}
+	return &control.HostInstance{
+		EngineID: h.ID, Architecture: arch, OSType: h.OSType,
+		CPU: h.NCPU * 1024, Memory: int(h.MemTotal >> 20),
+		Ports: ports, PortsUDP: udp, DockerVersion: h.ServerVersion,
+	}, nil
 }

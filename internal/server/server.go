@@ -16,6 +16,7 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -63,6 +64,12 @@ type Config struct {
 	// InsecureAllowRemote lets the Docker runtime serve a non-loopback
 	// Listen without VerifySigV4 (listen.go).
 	InsecureAllowRemote bool
+	// SimInstances gives every cluster that many simulated container
+	// instances (the cluster tag ecsd:sim-instances overrides it).
+	SimInstances int
+	// DockerHostClusters names the clusters the Docker host registers in
+	// as a container instance with the Docker runtime; empty: all.
+	DockerHostClusters []string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -149,6 +156,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
+	ctl.PollEndpoint = "http://" + ln.Addr().String() + "/"
+	// The one placement rule RunTask and the service scheduler share; the
+	// placement engine (strategies, constraints) replaces ecs.FirstFit here.
+	placement := ecs.ChooseInstanceFunc(ecs.FirstFit)
+	ctl.ChooseInstanceFunc = placement
+	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
 	ctl.NotifyFunc = func(topic, key string) {
@@ -224,9 +237,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
-		HealthyAfter:    cfg.ServiceHealthyAfter,
-		Logger:          cfg.Logger,
-		TaskChangedFunc: tasks.Kick,
+		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Logger:             cfg.Logger,
+		TaskChangedFunc:    tasks.Kick,
+		ChooseInstanceFunc: placement,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
@@ -236,6 +250,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Interval: cfg.DeletionInterval,
 		Logger:   cfg.Logger,
 	}, st))
+	// Every cluster gets the instances ecsd registers itself before the
+	// first request can place a task.
+	if err := ctl.EnsureManagedInstances(ctx); err != nil {
+		ln.Close()
+		rt.close()
+		st.Close()
+		return nil, fmt.Errorf("register container instances: %w", err)
+	}
 	for _, l := range s.loops {
 		l.Start(context.WithoutCancel(ctx))
 	}

@@ -26,3 +26,8 @@ func ServiceARN(s Scope, cluster, service string) string {
 func TaskARN(s Scope, cluster, id string) string {
 	return ecs.TaskARN(s.Region, s.Account, cluster, id)
 }
+
+// ContainerInstanceARN: see ClusterARN.
+func ContainerInstanceARN(s Scope, cluster, id string) string {
+	return ecs.ContainerInstanceARN(s.Region, s.Account, cluster, id)
+}

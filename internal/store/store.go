@@ -194,6 +194,9 @@ type Resource struct {
 	Cluster string
 	Service string
 	Task    string
+	// ContainerInstance is set, with Cluster, for a container instance
+	// ARN (its ID).
+	ContainerInstance string
 }
 
 // ErrTooManyTags reports that a TagResource would exceed the tag limit.

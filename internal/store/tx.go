@@ -65,6 +65,75 @@ type Service struct {
 	Body            []byte // types.Service as wire JSON
 }
 
+// Container instance statuses a record holds (the ECS names).
+const (
+	InstanceActive   = "ACTIVE"
+	InstanceDraining = "DRAINING"
+	InstanceInactive = "INACTIVE"
+)
+
+// Where a container instance came from (ContainerInstance.Source).
+const (
+	// InstanceSourceAPI: RegisterContainerInstance, as the ECS agent calls
+	// it.
+	InstanceSourceAPI = "api"
+	// InstanceSourceSimulated: ecsd's simulated instances (--sim-instances
+	// or the cluster tag).
+	InstanceSourceSimulated = "simulated"
+	// InstanceSourceDockerHost: the Docker host ecsd runs tasks on,
+	// registered by ecsd itself.
+	InstanceSourceDockerHost = "docker-host"
+)
+
+// ContainerInstance is one container instance, keyed by cluster and ID.
+// Its attributes live in the attributes table (target ID = ID) and its
+// tags under its ARN; what the tasks on it use is derived from the tasks
+// (Reservation), never stored with it, so nothing can be booked twice.
+type ContainerInstance struct {
+	Scope
+	Cluster          string
+	ID               string
+	EC2InstanceID    string // "" when unknown
+	Status           string
+	CapacityProvider string // "" for none
+	Source           string // InstanceSource*
+	RegisteredAt     time.Time
+	// AgentUpdateRequestedAt is when UpdateContainerAgent was last
+	// accepted (zero: never); the update's progress derives from it.
+	AgentUpdateRequestedAt time.Time
+	// Body is types.ContainerInstance as wire JSON, without attributes,
+	// tags, task counts and remaining resources, which are derived.
+	Body []byte
+}
+
+// ContainerInstancesQuery selects a cluster's container instances in ID
+// order.
+type ContainerInstancesQuery struct {
+	Cluster          string   // required
+	Statuses         []string // empty for any
+	EC2InstanceID    string   // "" for any
+	CapacityProvider string   // "" for any
+	After            string   // resume strictly after this ID
+	Limit            int      // 0 for no limit
+}
+
+// Reservation is what a task holds on its container instance while it is
+// not STOPPED: CPU units, MiB of memory, host ports and GPU IDs.
+type Reservation struct {
+	CPU, Memory     int
+	Ports, PortsUDP []int
+	GPUIDs          []string
+}
+
+// PlacedTask is a task that holds resources on a container instance.
+type PlacedTask struct {
+	ContainerInstance string
+	ID                string
+	Group             string
+	LastStatus        string
+	Reservation       Reservation
+}
+
 // Task is one ECS task, keyed by cluster and task ID.
 type Task struct {
 	Scope
@@ -79,7 +148,20 @@ type Task struct {
 	LastStatus    string
 	CreatedAt     time.Time
 	StoppedAt     time.Time // zero until LastStatus is STOPPED
-	Body          []byte    // types.Task as wire JSON
+	// Group is the task's group (types.Task.Group), which the cluster
+	// query language's task:group reads.
+	Group string
+	// ContainerInstance, Reservation and ExternalAgent are the task's
+	// placement. They are fixed when the task is first put: a task never
+	// moves, so later puts keep them whatever they carry.
+	// ContainerInstance is the ID of the instance the task was placed on
+	// ("" for none: Fargate tasks).
+	ContainerInstance string
+	Reservation       Reservation
+	// ExternalAgent says an agent outside ecsd runs the task and reports
+	// its state (SubmitTaskStateChange); ecsd's runtime leaves it alone.
+	ExternalAgent bool
+	Body          []byte // types.Task as wire JSON
 }
 
 // ServiceDeployment is one record of ListServiceDeployments /
@@ -149,8 +231,11 @@ type TasksQuery struct {
 	DesiredStatus  string
 	NotLastStatus  string // excludes tasks whose LastStatus equals it
 	TaskDefinition *TaskDefinitionKey
-	After          string // task ID
-	Limit          int
+	// ContainerInstance, when set, selects the tasks placed on that
+	// instance (its ID); Cluster must be set with it.
+	ContainerInstance string
+	After             string // task ID
+	Limit             int
 }
 
 // ServiceDeploymentsQuery selects one service's deployments, newest first.
@@ -168,6 +253,8 @@ type ClusterCounts struct {
 	RunningTasks   int // tasks with LastStatus RUNNING
 	PendingTasks   int // tasks with LastStatus neither RUNNING nor STOPPED
 	ActiveServices int // services ACTIVE or DRAINING
+	// RegisteredInstances counts container instances ACTIVE or DRAINING.
+	RegisteredInstances int
 }
 
 // ReadTx reads one consistent snapshot. Every getter returns ErrNotFound
@@ -182,6 +269,9 @@ type ReadTx interface {
 
 	Cluster(scope Scope, name string) (Cluster, error)
 	Clusters(scope Scope, q ClustersQuery) ([]Cluster, error)
+	// AllClusters returns clusters with the status (any when ""), in every
+	// scope, ordered by (account, region, name) after the cursor.
+	AllClusters(status string, after *Cluster, limit int) ([]Cluster, error)
 	ClusterCounts(scope Scope, cluster string) (ClusterCounts, error)
 
 	Service(scope Scope, cluster, name string) (Service, error)
@@ -209,9 +299,19 @@ type ReadTx interface {
 	// Attributes returns a cluster's attributes ordered by (target, name);
 	// empty targetType or name do not filter.
 	Attributes(scope Scope, cluster, targetType, name string) ([]Attribute, error)
+	// TargetAttributes returns one target's attributes ordered by name.
+	TargetAttributes(scope Scope, cluster, targetID string) ([]Attribute, error)
 
 	// Tags returns the tags stored under an ARN, ordered by key.
 	Tags(arn string) ([]Tag, error)
+
+	ContainerInstance(scope Scope, cluster, id string) (ContainerInstance, error)
+	ContainerInstances(scope Scope, q ContainerInstancesQuery) ([]ContainerInstance, error)
+	// PlacedTasks returns the tasks that are not STOPPED on a container
+	// instance of the cluster (id), or on any of its instances (id ""),
+	// ordered by (instance, task ID): what the instances' remaining
+	// resources and task counts derive from.
+	PlacedTasks(scope Scope, cluster, id string) ([]PlacedTask, error)
 }
 
 // Tx is a write transaction. Put* inserts or replaces by key.
@@ -238,4 +338,5 @@ type Tx interface {
 	PutTags(scope Scope, arn string, tags []Tag) error
 	// DeleteTags removes every tag under an ARN.
 	DeleteTags(arn string) error
+	PutContainerInstance(ci ContainerInstance) error
 }

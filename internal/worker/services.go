@@ -37,6 +37,9 @@ type ServicesConfig struct {
 	// scheduler starts or asks to stop, once the write has committed, so
 	// the task supervisor acts on it at once.
 	TaskChangedFunc func(taskARN string)
+	// ChooseInstanceFunc is where EC2 tasks go (the placement seam, as
+	// control's); nil is ecs.FirstFit.
+	ChooseInstanceFunc ecs.ChooseInstanceFunc
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -232,6 +235,10 @@ type snapshot struct {
 	tasks     []reconcile.Task
 	providers map[string]int // capacity provider -> tasks kept on it
 	rollback  *types.Deployment
+	// placer places this pass's EC2 tasks on container instances;
+	// unplaced is the event for tasks it could not place.
+	placer   *records.Placer
+	unplaced string
 }
 
 // Reconcile makes one pass over the service an ARN names.
@@ -451,6 +458,9 @@ func (w *Services) apply(tx store.Tx, scope store.Scope, cluster string, snap *s
 	if len(startedIDs) > 0 {
 		messages = append(slices.Clip(messages), ecs.EventTasksStarted(name, startedIDs))
 	}
+	if snap.unplaced != "" && (len(svc.Events) == 0 || deref(svc.Events[0].Message) != snap.unplaced) {
+		messages = append(slices.Clip(messages), snap.unplaced)
+	}
 	svc.Events = ecs.PrependServiceEvents(svc.Events, now, messages...)
 
 	if err := w.recordDeployment(tx, scope, svc, plan, now); err != nil {
@@ -509,9 +519,19 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if err != nil {
 			return nil, nil, err
 		}
+		pl, placed, err := w.place(tx, scope, cluster, snap, svc, td, &t, launch, provider, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !placed {
+			break // no instance takes it; the event says why, the next pass retries
+		}
 		rec, err := records.FromTask(scope, t)
 		if err != nil {
 			return nil, nil, err
+		}
+		if pl != nil {
+			records.PlacementRecord(&rec, *pl)
 		}
 		if err := tx.PutTask(rec); err != nil {
 			return nil, nil, err
@@ -525,6 +545,29 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		arns = append(arns, deref(t.TaskArn))
 	}
 	return ids, arns, nil
+}
+
+// place puts a new EC2 task of the service on a container instance. It
+// reports false, with the service event saying why, when no instance can
+// take it; tasks of other launch types need no instance.
+func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, td types.TaskDefinition, t *types.Task, launch types.LaunchType, provider string, now time.Time) (*records.Placement, bool, error) {
+	if launch != types.LaunchTypeEc2 && (launch != "" || provider == "" || ecs.IsBuiltinCapacityProvider(provider)) {
+		return nil, true, nil
+	}
+	if snap.placer == nil {
+		p, err := records.NewPlacer(tx, scope, cluster, w.cfg.ChooseInstanceFunc, now)
+		if err != nil {
+			return nil, false, err
+		}
+		snap.placer = p
+	}
+	pl, failures, err := snap.placer.Place(records.TaskRequirements(td, nil), deref(t.Group))
+	if err != nil || len(failures) > 0 {
+		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failures, err)
+		return nil, false, nil
+	}
+	records.ApplyPlacement(t, td, pl)
+	return &pl, true, nil
 }
 
 // taskTags are the tags a service gives its tasks: the service's or the

@@ -37,6 +37,7 @@ func newSchedFixture(t *testing.T, healthyAfter time.Duration) *schedFixture {
 	clk := &clock{t: t0}
 	ctl := control.New(st, nil)
 	ctl.NowFunc = clk.Now
+	ctl.Instances.Simulated = 3 // EC2 tasks need container instances
 	f := &schedFixture{t: t, st: st, ctl: ctl, clock: clk, ctx: context.Background(),
 		sched: worker.NewServices(worker.ServicesConfig{NowFunc: clk.Now, HealthyAfter: healthyAfter}, st)}
 	if _, err := ctl.CreateCluster(f.ctx, svcWho, control.CreateClusterRequest{}); err != nil {

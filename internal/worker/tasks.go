@@ -247,6 +247,9 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 	var writes []pending
 	for _, rec := range page {
 		seen[rec.ID] = true
+		if rec.ExternalAgent {
+			continue // its agent runs it and reports (control's agent API)
+		}
 		td, ok := defs[defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}]
 		if !ok {
 			w.cfg.Logger.Error("task supervisor: task definition of task not found", "task", rec.ID,

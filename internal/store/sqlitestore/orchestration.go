@@ -218,6 +218,22 @@ func (t *tx) Clusters(scope store.Scope, q store.ClustersQuery) ([]store.Cluster
 	return cs, nil
 }
 
+const allClustersSQL = `SELECT ` + clusterColumns + ` FROM clusters
+WHERE (account, region, name) > (?, ?, ?) AND (? = '' OR status = ?) ORDER BY account, region, name LIMIT ?`
+
+func (t *tx) AllClusters(status string, after *store.Cluster, limit int) ([]store.Cluster, error) {
+	var a store.Cluster
+	if after != nil {
+		a = *after
+	}
+	cs, err := queryAll(t.ctx, t.db, allClustersSQL, []any{a.Account, a.Region, a.Name, status, status, limitArg(limit)},
+		func(rows *sql.Rows) (store.Cluster, error) { return scanCluster(rows) })
+	if err != nil {
+		return nil, fail("all clusters", err)
+	}
+	return cs, nil
+}
+
 func (t *tx) ClusterCounts(scope store.Scope, cluster string) (store.ClusterCounts, error) {
 	var c store.ClusterCounts
 	err := t.db.QueryRowContext(t.ctx, clusterTaskCountsSQL, scope.Account, scope.Region, cluster).Scan(&c.RunningTasks, &c.PendingTasks)
@@ -225,6 +241,10 @@ func (t *tx) ClusterCounts(scope store.Scope, cluster string) (store.ClusterCoun
 		return store.ClusterCounts{}, fail("cluster counts", err)
 	}
 	err = t.db.QueryRowContext(t.ctx, clusterServiceCountSQL, scope.Account, scope.Region, cluster).Scan(&c.ActiveServices)
+	if err != nil {
+		return store.ClusterCounts{}, fail("cluster counts", err)
+	}
+	err = t.db.QueryRowContext(t.ctx, clusterInstanceCountSQL, scope.Account, scope.Region, cluster).Scan(&c.RegisteredInstances)
 	if err != nil {
 		return store.ClusterCounts{}, fail("cluster counts", err)
 	}
@@ -354,16 +374,20 @@ VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.Account, s.Region, s.Cluste
 
 // Tasks.
 
-const taskColumns = "account, region, cluster, id, family, revision, service, started_by, launch_type, desired_status, last_status, created_at, stopped_at, body"
+const taskColumns = "account, region, cluster, id, family, revision, service, started_by, launch_type, desired_status, last_status, created_at, stopped_at, " +
+	"task_group, container_instance, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, external_agent, body"
 
 func scanTask(row interface{ Scan(...any) error }) (store.Task, error) {
 	var (
-		k                store.Task
-		created, stopped sql.NullInt64
+		k                       store.Task
+		created, stopped        sql.NullInt64
+		ports, portsUDP, gpuIDs string
 	)
 	err := row.Scan(&k.Account, &k.Region, &k.Cluster, &k.ID, &k.TaskDefinition.Family, &k.TaskDefinition.Revision,
-		&k.Service, &k.StartedBy, &k.LaunchType, &k.DesiredStatus, &k.LastStatus, &created, &stopped, &k.Body)
+		&k.Service, &k.StartedBy, &k.LaunchType, &k.DesiredStatus, &k.LastStatus, &created, &stopped,
+		&k.Group, &k.ContainerInstance, &k.Reservation.CPU, &k.Reservation.Memory, &ports, &portsUDP, &gpuIDs, &k.ExternalAgent, &k.Body)
 	k.CreatedAt, k.StoppedAt = toTime(created), toTime(stopped)
+	k.Reservation.Ports, k.Reservation.PortsUDP, k.Reservation.GPUIDs = splitInts(ports), splitInts(portsUDP), splitStrings(gpuIDs)
 	return k, err
 }
 
@@ -382,7 +406,10 @@ WHERE account = ? AND region = ? AND cluster = ? AND id = ?`, scope.Account, sco
 func tasksSQL(scope store.Scope, q store.TasksQuery) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`SELECT ` + taskColumns + ` FROM tasks`)
-	if q.Cluster != "" && q.Service != "" {
+	switch {
+	case q.Cluster != "" && q.ContainerInstance != "":
+		b.WriteString(" INDEXED BY tasks_by_container_instance")
+	case q.Cluster != "" && q.Service != "":
 		// Without INDEXED BY the planner prefers the primary key once
 		// there is a cursor, walking every later task of the cluster.
 		b.WriteString(" INDEXED BY tasks_by_service")
@@ -411,6 +438,11 @@ func tasksSQL(scope store.Scope, q store.TasksQuery) (string, []any) {
 	if k := q.TaskDefinition; k != nil {
 		b.WriteString(" AND family = ? AND revision = ?")
 		args = append(args, k.Family, k.Revision)
+	}
+	if q.ContainerInstance != "" {
+		// The literal lets the partial index serve the filter.
+		b.WriteString(" AND container_instance = ? AND container_instance <> ''")
+		args = append(args, q.ContainerInstance)
 	}
 	if q.After != "" {
 		b.WriteString(" AND id > ?")
@@ -455,14 +487,19 @@ func (t *tx) PutTask(k store.Task) error {
 		// StoppedTasksBefore could never return it: it would stay forever.
 		return fmt.Errorf("sqlitestore: put task %s: STOPPED without a StoppedAt", k.ID)
 	}
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// The placement columns (container_instance, reserved_*,
+	// external_agent) are written by the insert only: a task never moves.
+	r := k.Reservation
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	family = excluded.family, revision = excluded.revision, service = excluded.service, started_by = excluded.started_by,
 	launch_type = excluded.launch_type, desired_status = excluded.desired_status, last_status = excluded.last_status,
-	created_at = excluded.created_at, stopped_at = excluded.stopped_at, body = excluded.body`,
+	created_at = excluded.created_at, stopped_at = excluded.stopped_at, task_group = excluded.task_group, body = excluded.body`,
 		k.Account, k.Region, k.Cluster, k.ID, k.TaskDefinition.Family, k.TaskDefinition.Revision,
 		k.Service, k.StartedBy, k.LaunchType, k.DesiredStatus, k.LastStatus,
-		fromTime(k.CreatedAt), fromTime(k.StoppedAt), blob(k.Body))
+		fromTime(k.CreatedAt), fromTime(k.StoppedAt),
+		k.Group, k.ContainerInstance, r.CPU, r.Memory, joinInts(r.Ports), joinInts(r.PortsUDP), strings.Join(r.GPUIDs, ","), k.ExternalAgent,
+		blob(k.Body))
 	if err != nil {
 		return fail("put task "+k.ID, err)
 	}
@@ -654,6 +691,19 @@ func (t *tx) Attributes(scope store.Scope, cluster, targetType, name string) ([]
 	})
 	if err != nil {
 		return nil, fail("attributes", err)
+	}
+	return as, nil
+}
+
+const targetAttributesSQL = `SELECT account, region, cluster, target_type, target_id, name, value FROM attributes
+WHERE account = ? AND region = ? AND cluster = ? AND target_id = ? ORDER BY name`
+
+func (t *tx) TargetAttributes(scope store.Scope, cluster, targetID string) ([]store.Attribute, error) {
+	as, err := queryAll(t.ctx, t.db, targetAttributesSQL, []any{scope.Account, scope.Region, cluster, targetID}, func(rows *sql.Rows) (a store.Attribute, err error) {
+		return a, rows.Scan(&a.Account, &a.Region, &a.Cluster, &a.TargetType, &a.TargetID, &a.Name, &a.Value)
+	})
+	if err != nil {
+		return nil, fail("target attributes", err)
 	}
 	return as, nil
 }

@@ -178,6 +178,42 @@ CREATE INDEX service_task_definitions_by_revision ON service_task_definitions (a
 INSERT INTO service_task_definitions (account, region, cluster, service, family, revision)
 SELECT account, region, cluster, name, family, revision FROM services WHERE family <> '';
 `,
+	// 4: container instances, and where tasks are placed. What a task
+	// holds on its instance is kept with the task, so an instance's
+	// remaining resources are derived from the tasks on it and a restart
+	// can never book anything twice.
+	`
+CREATE TABLE container_instances (
+	account           TEXT NOT NULL,
+	region            TEXT NOT NULL,
+	cluster           TEXT NOT NULL,
+	id                TEXT NOT NULL,
+	ec2_instance_id   TEXT NOT NULL, -- '' when unknown
+	status            TEXT NOT NULL,
+	capacity_provider TEXT NOT NULL, -- '' for none
+	source            TEXT NOT NULL, -- api, simulated, docker-host
+	registered_at     INTEGER,       -- unix milliseconds
+	agent_update_at   INTEGER,       -- UpdateContainerAgent accepted; NULL: never
+	body              BLOB NOT NULL,
+	PRIMARY KEY (account, region, cluster, id)
+);
+CREATE INDEX container_instances_by_status ON container_instances (account, region, cluster, status, id);
+CREATE INDEX container_instances_by_ec2 ON container_instances (account, region, cluster, ec2_instance_id, id);
+CREATE INDEX container_instances_by_provider ON container_instances (account, region, cluster, capacity_provider, id) WHERE capacity_provider <> '';
+
+ALTER TABLE tasks ADD COLUMN task_group         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN container_instance TEXT    NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN reserved_cpu       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN reserved_memory    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN reserved_ports     TEXT    NOT NULL DEFAULT ''; -- comma-separated
+ALTER TABLE tasks ADD COLUMN reserved_ports_udp TEXT    NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN reserved_gpus      TEXT    NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN external_agent     INTEGER NOT NULL DEFAULT 0;
+-- ListTasks' containerInstance filter, in ID order.
+CREATE INDEX tasks_by_container_instance ON tasks (account, region, cluster, container_instance, id) WHERE container_instance <> '';
+-- What holds resources: placed tasks not yet STOPPED.
+CREATE INDEX tasks_placed ON tasks (account, region, cluster, container_instance, id) WHERE container_instance <> '' AND last_status <> 'STOPPED';
+`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -204,6 +204,28 @@ func TestQueryPlans(t *testing.T) {
 	for _, q := range [][2]string{{"", ""}, {"container-instance", ""}, {"", "ecs.os-type"}} {
 		addQ(attributesSQL(scope, "c", q[0], q[1]))
 	}
+	for _, q := range []store.TasksQuery{
+		{Cluster: "c", ContainerInstance: "ci", Limit: 10},
+		{Cluster: "c", ContainerInstance: "ci", DesiredStatus: store.TaskRunning, After: "abc", Limit: 10},
+	} {
+		addQ(tasksSQL(scope, q))
+	}
+	for _, q := range []store.ContainerInstancesQuery{
+		{Cluster: "c", Limit: 10},
+		{Cluster: "c", After: "abc", Limit: 10},
+		{Cluster: "c", Statuses: []string{store.InstanceActive}, After: "abc", Limit: 10},
+		{Cluster: "c", Statuses: []string{store.InstanceActive, store.InstanceDraining}, Limit: 10},
+		{Cluster: "c", EC2InstanceID: "i-1", Limit: 10},
+		{Cluster: "c", CapacityProvider: "cp", Statuses: []string{store.InstanceActive}, After: "abc", Limit: 10},
+	} {
+		addQ(containerInstancesSQL(scope, q))
+	}
+	addQ(clusterInstanceCountSQL, []any{scope.Account, scope.Region, "c"})
+	addQ(allClustersSQL, []any{"", "", "", "ACTIVE", "ACTIVE", 10})
+	addQ(allClustersSQL, []any{scope.Account, scope.Region, "c", "", "", 10})
+	addQ(targetAttributesSQL, []any{scope.Account, scope.Region, "c", "ci"})
+	addQ(placedTasksSQL+" ORDER BY container_instance, id", []any{scope.Account, scope.Region, "c"})
+	addQ(placedTasksSQL+" AND container_instance = ? ORDER BY container_instance, id", []any{scope.Account, scope.Region, "c", "ci"})
 
 	for _, q := range queries {
 		rows, err := s.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)

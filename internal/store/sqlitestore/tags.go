@@ -92,8 +92,12 @@ func tagTarget(ctx context.Context, tx dbtx, r store.Resource) (string, error) {
 		query = `SELECT 1 FROM task_definitions WHERE account = ? AND region = ? AND family = ? AND revision = ?`
 		args = []any{r.Account, r.Region, k.Family, k.Revision}
 		what, arn = fmt.Sprintf("task definition %s:%d", k.Family, k.Revision), store.TaskDefinitionARN(r.Scope, k.Family, k.Revision)
-	case k != nil || r.Cluster == "" || (r.Service != "" && r.Task != ""):
+	case k != nil || r.Cluster == "" || countSet(r.Service, r.Task, r.ContainerInstance) > 1:
 		return "", fmt.Errorf("%w: %q is not a resource this store can tag", store.ErrNotFound, r.ARN)
+	case r.ContainerInstance != "":
+		query = `SELECT 1 FROM container_instances WHERE account = ? AND region = ? AND cluster = ? AND id = ?`
+		args = []any{r.Account, r.Region, r.Cluster, r.ContainerInstance}
+		what, arn = fmt.Sprintf("container instance %s in cluster %s", r.ContainerInstance, r.Cluster), store.ContainerInstanceARN(r.Scope, r.Cluster, r.ContainerInstance)
 	case r.Service != "":
 		query = `SELECT 1 FROM services WHERE account = ? AND region = ? AND cluster = ? AND name = ?`
 		args = []any{r.Account, r.Region, r.Cluster, r.Service}
@@ -138,7 +142,7 @@ func (s *Store) Reset(ctx context.Context) error {
 		for _, table := range []string{
 			"tags", "task_definitions", "families",
 			"clusters", "services", "service_task_definitions", "tasks", "service_deployments", "service_revisions",
-			"account_settings", "attributes",
+			"account_settings", "attributes", "container_instances",
 		} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return err
@@ -150,4 +154,14 @@ func (s *Store) Reset(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: reset: %w", err)
 	}
 	return nil
+}
+
+func countSet(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		if s != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -96,6 +96,8 @@ func put(t *testing.T, s store.Store, recs ...any) {
 				err = tx.PutSetting(r)
 			case store.Attribute:
 				err = tx.PutAttribute(r)
+			case store.ContainerInstance:
+				err = tx.PutContainerInstance(r)
 			default:
 				return fmt.Errorf("put: unknown record %T", r)
 			}
@@ -1109,7 +1111,10 @@ func testResetOrchestration(t *testing.T, s store.Store) {
 // checked after it reopens.
 func restartRecords() []any {
 	k := taskRec(scopeA, "prod", "t1", store.TaskStopped)
+	placed := placedTaskRec(scopeA, "prod", "t2", "ci", store.TaskRunning, store.Reservation{CPU: 512, Memory: 256, Ports: []int{8080}})
 	return []any{
+		instanceRec(scopeA, "prod", "ci", store.InstanceDraining),
+		placed,
 		clusterRec(scopeA, "prod", store.ClusterActive),
 		serviceRec(scopeA, "prod", "web", store.ServiceDraining),
 		k,
@@ -1132,6 +1137,8 @@ func checkRestartRecords(t *testing.T, s store.Store) {
 	var got []any
 	view(t, s, func(tx store.ReadTx) error {
 		for _, get := range []func() (any, error){
+			func() (any, error) { return tx.ContainerInstance(scopeA, "prod", "ci") },
+			func() (any, error) { return tx.Task(scopeA, "prod", "t2") },
 			func() (any, error) { return tx.Cluster(scopeA, "prod") },
 			func() (any, error) { return tx.Service(scopeA, "prod", "web") },
 			func() (any, error) { return tx.Task(scopeA, "prod", "t1") },

@@ -82,6 +82,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResourceTags", testResourceTags},
 		{"ResetOrchestration", testResetOrchestration},
 		{"TxPurgeTaskDefinition", testTxPurgeTaskDefinition},
+		// Container instances and placement (instances.go).
+		{"ContainerInstances", testContainerInstances},
+		{"TaskPlacement", testTaskPlacement},
+		{"ContainerInstanceTags", testContainerInstanceTags},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
