@@ -85,8 +85,10 @@ type ExecOptions struct {
 	Command []string
 	// User runs the process ("" is the container's user).
 	User string
-	// Env is added to the container's environment.
-	Env []EnvVar
+	// Env is added to the container's environment, replacing what it
+	// sets; DefaultEnv is added only where the container sets nothing.
+	Env        []EnvVar
+	DefaultEnv []EnvVar
 	// TTY gives the process a terminal of Size: its output is the
 	// terminal's, and input goes through the terminal's line discipline.
 	TTY  bool

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,7 +45,25 @@ func (d *Driver) Exec(ctx context.Context, id, name string, opts driver.ExecOpti
 	if c.State != container.StateRunning {
 		return nil, fmt.Errorf("%w: container %s of group %s is %s", driver.ErrNotRunning, name, id, c.State)
 	}
-	env := make([]string, 0, len(opts.Env))
+	env := make([]string, 0, len(opts.Env)+len(opts.DefaultEnv))
+	if len(opts.DefaultEnv) > 0 {
+		m, err := d.cli.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("docker runtime: %w", err)
+		}
+		set := map[string]bool{}
+		if m.Config != nil {
+			for _, kv := range m.Config.Env {
+				k, _, _ := strings.Cut(kv, "=")
+				set[k] = true
+			}
+		}
+		for _, e := range opts.DefaultEnv {
+			if !set[e.Name] {
+				env = append(env, e.Name+"="+e.Value)
+			}
+		}
+	}
 	for _, e := range opts.Env {
 		env = append(env, e.Name+"="+e.Value)
 	}
