@@ -16,6 +16,7 @@ func Register(srv *awsjson.Server, c *control.Control) {
 	registerAccount(srv, c)
 	registerTasks(srv, c)
 	registerServices(srv, c)
+	registerExecuteCommand(srv, c)
 }
 
 func caller(req *awsjson.Request) control.Caller {

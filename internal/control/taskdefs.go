@@ -39,6 +39,11 @@ type Control struct {
 	// console and agent do for a new account. Off, ecsd answers as the API
 	// does: ClusterNotFoundException.
 	CreateDefaultCluster bool
+	// OpenExecFunc opens an ExecuteCommand session on a running
+	// container (the runtime's ECS Exec); nil on a runtime that runs no
+	// processes. Its errors (the container is gone, the runtime failed)
+	// answer as ECS answers an agent that cannot take the session.
+	OpenExecFunc func(ctx context.Context, t ExecTarget) (ExecSession, error)
 
 	described describeCache // DescribeTaskDefinition's decoded revisions
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -86,6 +87,8 @@ type Server struct {
 	resetters []func(ctx context.Context) error
 	ln        net.Listener
 	runtime   *runtime
+	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
+	exec *execsession.Manager
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -199,6 +202,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
 	}
+	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
@@ -281,7 +285,7 @@ func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
 // cleanly. Containers keep running, as they would if ecsd died: the next
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
+	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
