@@ -594,6 +594,34 @@ func TestExecuteCommandSimulated(t *testing.T) {
 	})
 	_, err = c.ExecuteCommand(t.Context(), &ecs.ExecuteCommandInput{Task: arn, Command: aws.String("/bin/sh"), Interactive: true})
 	wantAPIError[*types.TargetNotConnectedException](t, err, "The execute command failed because the task runs on ecsd's simulated runtime, which has no process to run a command in. Start ecsd with --runtime docker to use ECS Exec.")
+
+	// A service's tasks follow its enableExecuteCommand: new tasks only.
+	if _, err := c.CreateService(t.Context(), &ecs.CreateServiceInput{ServiceName: aws.String("sim-exec"),
+		TaskDefinition: aws.String("sim-exec"), DesiredCount: aws.Int32(1), EnableExecuteCommand: true}); err != nil {
+		t.Fatal(err)
+	}
+	serviceTask := func(want bool) error {
+		l, err := c.ListTasks(t.Context(), &ecs.ListTasksInput{ServiceName: aws.String("sim-exec")})
+		if err != nil || len(l.TaskArns) == 0 {
+			return fmt.Errorf("no task yet (%v)", err)
+		}
+		d, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: l.TaskArns})
+		if err != nil {
+			return err
+		}
+		for _, task := range d.Tasks {
+			if task.EnableExecuteCommand != want || (len(task.Containers[0].ManagedAgents) == 1) != want {
+				return fmt.Errorf("task %s: enableExecuteCommand %v, agents %+v", *task.TaskArn, task.EnableExecuteCommand, task.Containers[0].ManagedAgents)
+			}
+		}
+		return nil
+	}
+	waitFor(t, time.Minute, "the service's task has the agent", func() error { return serviceTask(true) })
+	if _, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Service: aws.String("sim-exec"),
+		EnableExecuteCommand: aws.Bool(false), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the service's tasks are replaced by ones without the agent", func() error { return serviceTask(false) })
 }
 
 // lockedBuffer is an output buffer a test reads while a process writes.

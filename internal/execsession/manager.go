@@ -290,7 +290,9 @@ func (m *Manager) claim(conn *websocket.Conn, id string) (*session, string) {
 func (m *Manager) end(s *session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s.state, s.ended = stateEnded, m.cfg.NowFunc()
+	// Remembered for a while to answer a reused token; its buffers are
+	// not.
+	s.state, s.ended, s.ch = stateEnded, m.cfg.NowFunc(), nil
 }
 
 // Close ends every session (its client is told ecsd is shutting down, its
