@@ -85,8 +85,9 @@ type channel struct {
 	oclosed bool
 
 	// Input state, owned by the reader goroutine.
-	expected int64
-	ahead    map[int64]Message
+	expected   int64
+	ahead      map[int64]Message
+	aheadBytes int
 
 	stdin     *byteQueue
 	sizes     chan SizeData
@@ -422,23 +423,29 @@ func (c *channel) read() {
 		if err != nil {
 			return
 		}
-		if typ != websocket.BinaryMessage {
-			continue // only the opening message is text
+		c.receive(typ, b)
+	}
+}
+
+// receive handles one WebSocket message from the client. Anything
+// malformed is ignored: the plugin resends what it needs acknowledged.
+func (c *channel) receive(typ int, b []byte) {
+	if typ != websocket.BinaryMessage {
+		return // only the opening message is text
+	}
+	msg, err := Parse(b)
+	if err != nil {
+		c.log.Debug("exec: malformed message ignored", "err", err)
+		return
+	}
+	switch msg.Type {
+	case Acknowledge:
+		var ack AcknowledgeContent
+		if json.Unmarshal(msg.Payload, &ack) == nil {
+			c.acknowledged(ack.SequenceNumber)
 		}
-		msg, err := Parse(b)
-		if err != nil {
-			c.log.Debug("exec: malformed message ignored", "err", err)
-			continue
-		}
-		switch msg.Type {
-		case Acknowledge:
-			var ack AcknowledgeContent
-			if json.Unmarshal(msg.Payload, &ack) == nil {
-				c.acknowledged(ack.SequenceNumber)
-			}
-		case InputStreamData:
-			c.input(msg)
-		}
+	case InputStreamData:
+		c.input(msg)
 	}
 }
 
@@ -462,8 +469,15 @@ func (c *channel) input(msg Message) {
 	case msg.SequenceNumber < c.expected:
 		c.ack(msg)
 	case msg.SequenceNumber > c.expected:
-		if _, dup := c.ahead[msg.SequenceNumber]; dup || len(c.ahead) < maxOutOfOrder {
+		if _, dup := c.ahead[msg.SequenceNumber]; dup {
+			c.ack(msg)
+			return
+		}
+		if len(c.ahead) < maxOutOfOrder && c.aheadBytes+len(msg.Payload) <= maxInputBacklog {
+			// Keep the payload, not the whole frame it came in.
+			msg.Payload = append([]byte(nil), msg.Payload...)
 			c.ahead[msg.SequenceNumber] = msg
+			c.aheadBytes += len(msg.Payload)
 			c.ack(msg)
 		}
 	default:
@@ -478,6 +492,7 @@ func (c *channel) input(msg Message) {
 				return
 			}
 			delete(c.ahead, c.expected)
+			c.aheadBytes -= len(next.Payload)
 			// Already acknowledged: taken even past the backlog bound,
 			// which the bound on messages kept ahead limits.
 			c.handleAlways(next)

@@ -569,3 +569,65 @@ func TestSessionMalformedInput(t *testing.T) {
 		t.Errorf("closed with %+v", c.closedWith)
 	}
 }
+
+var fuzzChannel struct {
+	once sync.Once
+	c    *channel
+}
+
+// FuzzChannelReceive: whatever a client sends, raw or well framed with any
+// sequence number, payload type and payload, the channel neither panics
+// nor grows without bound.
+func FuzzChannelReceive(f *testing.F) {
+	f.Add([]byte{}, int64(0), uint32(PayloadHandshakeResponse), []byte(`{"ClientVersion":"1.3.0.0","ProcessedClientActions":[],"Errors":["x"]}`))
+	f.Add([]byte("garbage"), int64(1), uint32(PayloadSize), []byte(`{"cols":4294967295,"rows":0}`))
+	f.Add([]byte{}, int64(2), uint32(PayloadOutput), []byte("ls\r"))
+	f.Add([]byte{}, int64(-5), uint32(PayloadFlag), []byte{0, 0, 0, 2})
+	f.Add([]byte{}, int64(1<<62), uint32(PayloadOutput), []byte("far ahead"))
+	f.Add([]byte{}, int64(3), uint32(0), []byte(`{"AcknowledgedMessageSequenceNumber":0}`))
+	f.Fuzz(func(t *testing.T, raw []byte, seq int64, pt uint32, payload []byte) {
+		fuzzChannel.once.Do(func() {
+			// A live WebSocket whose far end reads and discards, so the
+			// channel's acknowledgements have somewhere to go.
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+				if err != nil {
+					return
+				}
+				for {
+					if _, _, err := conn.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}))
+			conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+			if err != nil {
+				panic(err)
+			}
+			resp.Body.Close()
+			m := New(Config{})
+			fuzzChannel.c = newChannel(m, &session{id: "ecs-execute-command-0000000000000000"}, conn)
+		})
+		c := fuzzChannel.c
+		c.receive(websocket.BinaryMessage, raw)
+		c.receive(websocket.TextMessage, raw)
+		typ := InputStreamData
+		if seq%3 == 0 {
+			typ = Acknowledge
+		}
+		frame, err := NewMessage(typ, seq, PayloadType(pt), payload).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.receive(websocket.BinaryMessage, frame)
+		if len(c.ahead) > maxOutOfOrder {
+			t.Fatalf("%d messages kept ahead of a gap", len(c.ahead))
+		}
+		c.stdin.mu.Lock()
+		size := c.stdin.size
+		c.stdin.mu.Unlock()
+		if size > 2*maxInputBacklog || c.aheadBytes > maxInputBacklog {
+			t.Fatalf("input backlog %d bytes", size)
+		}
+	})
+}
