@@ -167,7 +167,10 @@ func TestExecWithoutTerminal(t *testing.T) {
 	t.Parallel()
 	d, id := shellGroup(t)
 	p, err := d.Exec(bg, id, "app", driver.ExecOptions{
-		Command: []string{"sh", "-c", "echo out; echo err >&2; read x; echo got $x; exit 7"},
+		Command: []string{"sh", "-c", "echo out; echo err >&2; read x; echo got $x; echo env $LANG $PATH $X; exit 7"},
+		// The image sets PATH: a default does not replace it.
+		DefaultEnv: []driver.EnvVar{{Name: "LANG", Value: "C.UTF-8"}, {Name: "PATH", Value: "/nowhere"}},
+		Env:        []driver.EnvVar{{Name: "X", Value: "1"}},
 	})
 	if err != nil {
 		t.Fatalf("Exec: %v", err)
@@ -181,7 +184,7 @@ func TestExecWithoutTerminal(t *testing.T) {
 		t.Fatalf("CloseWrite: %v", err)
 	}
 	out.waitEOF(t)
-	for _, want := range []string{"out\n", "err\n", "got hello\n"} {
+	for _, want := range []string{"out\n", "err\n", "got hello\n", "env C.UTF-8 /bin 1\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output %q lacks %q", out.String(), want)
 		}
