@@ -28,3 +28,29 @@ func TestDockerServiceScript(t *testing.T) {
 	}
 	runScript(t, root, ecsdBinary(t), "bash", filepath.Join(root, "e2e", "docker-service.sh"))
 }
+
+// TestDockerComposeScript runs e2e/docker-compose.sh: ecsd's own image,
+// built locally, started with deploy/docker-compose.yml, runs a task on the
+// host's Engine and adopts it again after a restart.
+func TestDockerComposeScript(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping the docker-compose script in -short mode: it takes about 20s")
+	}
+	docker(t) // skips without an Engine
+	for _, tool := range []string{"docker", "aws", "curl", "go", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s is not installed: %v", tool, err)
+		}
+	}
+	if exec.Command("docker", "compose", "version").Run() != nil {
+		if _, err := exec.LookPath("docker-compose"); err != nil {
+			t.Skip("skipping: neither docker compose nor docker-compose is installed")
+		}
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, root, "", "bash", filepath.Join(root, "e2e", "docker-compose.sh")) // builds its own image
+}
