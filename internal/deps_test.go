@@ -29,6 +29,11 @@ func TestImportDirection(t *testing.T) {
 		// The metadata endpoints read tasks and the runtime; they are not
 		// the ECS API and never reach its protocol, use-cases or loops.
 		"metadata": {"awsjson", "wire", "api", "control", "worker", "server"},
+		// ECS Exec's sessions speak the data-channel protocol to a
+		// runtime through the driver seam only, never to Docker or
+		// Kubernetes, and know nothing of ECS above it.
+		"execsession": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile",
+			"dockerdriver", "fakedriver", "metadata", "github.com/docker/docker"},
 		// Drivers know containers, not ECS.
 		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},

@@ -17,6 +17,8 @@ func Register(srv *awsjson.Server, c *control.Control) {
 	registerTasks(srv, c)
 	registerServices(srv, c)
 	registerContainerInstances(srv, c)
+
+	registerExecuteCommand(srv, c)
 }
 
 func caller(req *awsjson.Request) control.Caller {

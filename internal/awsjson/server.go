@@ -40,6 +40,9 @@ type Request struct {
 	Region    string
 	// Caller is the principal ARN ECS records in fields such as registeredBy.
 	Caller string
+	// Host is the host (and port) the client addressed: where it reaches
+	// this server, for answers that name an endpoint of ecsd's own.
+	Host string
 }
 
 // Handler answers one operation. in is a pointer to the operation's SDK
@@ -136,6 +139,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException"}, nil)
 	}
 	req.Operation = op
+	req.Host = r.Host
 	req.Account, req.Region = s.scope(r.Header.Get("Authorization"))
 	req.Caller = ecs.RootARN(req.Region, req.Account)
 

@@ -388,6 +388,7 @@ func TestServerScope(t *testing.T) {
 				Account:   tt.wantAcct,
 				Region:    tt.wantRegio,
 				Caller:    "arn:aws:iam::" + tt.wantAcct + ":root",
+				Host:      r.Host,
 			}
 			if diff := cmp.Diff(want, *got); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)

@@ -48,6 +48,12 @@ type Control struct {
 	// PollEndpoint is what DiscoverPollEndpoint answers: ecsd's own URL.
 	PollEndpoint string
 
+	// OpenExecFunc opens an ExecuteCommand session on a running
+	// container (the runtime's ECS Exec); nil on a runtime that runs no
+	// processes. Its errors (the container is gone, the runtime failed)
+	// answer as ECS answers an agent that cannot take the session.
+	OpenExecFunc func(ctx context.Context, t ExecTarget) (ExecSession, error)
+
 	described describeCache // DescribeTaskDefinition's decoded revisions
 }
 

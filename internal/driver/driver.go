@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -59,6 +60,65 @@ type LogLine struct {
 // ErrNotFound is returned (possibly wrapped) for a group the runtime does
 // not know.
 var ErrNotFound = errors.New("container group not found")
+
+// ErrNotRunning is returned (possibly wrapped) by Exec for a container the
+// runtime knows but that is not running: not started yet, or exited.
+var ErrNotRunning = errors.New("container not running")
+
+// Execer is implemented by runtimes that can start a process inside a
+// running container (Docker; Kubernetes). It is the one seam through which
+// ECS Exec (ExecuteCommand) reaches containers: the session protocol lives
+// above it and never talks to a runtime's own API. The simulated runtime
+// has no processes and does not implement it.
+type Execer interface {
+	// Exec starts opts.Command in the running container named container
+	// of group id and returns once the process runs. A group or container
+	// the runtime does not know is ErrNotFound; one that is not running is
+	// ErrNotRunning. ctx bounds the start only, not the process.
+	Exec(ctx context.Context, id, container string, opts ExecOptions) (ExecProcess, error)
+}
+
+// ExecOptions says what Exec runs and how.
+type ExecOptions struct {
+	// Command is the program and its arguments; never run through a
+	// shell.
+	Command []string
+	// User runs the process ("" is the container's user).
+	User string
+	// Env is added to the container's environment, replacing what it
+	// sets; DefaultEnv is added only where the container sets nothing.
+	Env        []EnvVar
+	DefaultEnv []EnvVar
+	// TTY gives the process a terminal of Size: its output is the
+	// terminal's, and input goes through the terminal's line discipline.
+	TTY  bool
+	Size TerminalSize
+}
+
+// TerminalSize is a terminal's size in character cells.
+type TerminalSize struct{ Cols, Rows uint }
+
+// ExecProcess is a process Exec started.
+type ExecProcess interface {
+	// Read returns the process's output (with TTY the terminal's, without
+	// it stdout and stderr interleaved) and io.EOF once the process has
+	// exited and its output is drained.
+	io.Reader
+	// Write sends the process input.
+	io.Writer
+	// CloseWrite ends the input: the process reads end of file (without
+	// TTY; a terminal has no end of input, a process reading one exits on
+	// ^D or a hang-up).
+	CloseWrite() error
+	// Resize changes the terminal's size (TTY only; otherwise a no-op).
+	Resize(ctx context.Context, size TerminalSize) error
+	// Wait waits for the process to exit and returns its exit code.
+	Wait(ctx context.Context) (int, error)
+	// Close hangs up: a process still running is ended (as a terminal
+	// hang-up would, then killed), and the streams are released. It is
+	// safe to call more than once and after the process exited.
+	Close() error
+}
 
 // Driver runs groups of containers. Every method is safe for concurrent
 // use. Calls are idempotent where the name says so, because the

@@ -95,6 +95,12 @@ func TaskSetNotFoundException(format string, args ...any) *Error {
 	return newError("TaskSetNotFoundException", format, args...)
 }
 
+// TargetNotConnectedException is ExecuteCommand's answer when the target
+// container cannot take a command.
+func TargetNotConnectedException(format string, args ...any) *Error {
+	return newError("TargetNotConnectedException", format, args...)
+}
+
 // ClusterInactiveException is ECS's answer for a cluster that was deleted
 // and is INACTIVE: the same ClusterNotFoundException code as a cluster
 // that never existed, with its own message.

@@ -34,6 +34,15 @@ const (
 	ContainerStopped = "STOPPED"
 )
 
+// Managed agent statuses: the ExecuteCommandAgent of a task with
+// enableExecuteCommand is PENDING until its container runs, RUNNING while
+// it does (lastStartedAt is when it started) and STOPPED after.
+const (
+	ManagedAgentPending = "PENDING"
+	ManagedAgentRunning = "RUNNING"
+	ManagedAgentStopped = "STOPPED"
+)
+
 // Stopped reasons ECS writes; see docs/compat.md for sources.
 const (
 	ReasonEssentialContainerExited = "Essential container in task exited"
@@ -113,6 +122,9 @@ func NewTask(p TaskParams) (types.Task, error) {
 			LastStatus:        ptr(ContainerPending),
 			NetworkInterfaces: []types.NetworkInterface{},
 			Cpu:               ptr(strconv.FormatInt(cpu, 10)),
+		}
+		if p.EnableExecuteCommand {
+			c.ManagedAgents = []types.ManagedAgent{{Name: types.ManagedAgentNameExecuteCommandAgent, LastStatus: ptr(ManagedAgentPending)}}
 		}
 		if mem != nil {
 			c.Memory = ptr(strconv.Itoa(int(*mem)))
@@ -570,11 +582,62 @@ func finish(t *types.Task, now time.Time) {
 
 func stopContainers(t *types.Task) {
 	for i, c := range t.Containers {
-		if deref(c.LastStatus) != ContainerStopped {
+		if deref(c.LastStatus) != ContainerStopped || agentsLag(c) {
 			c.LastStatus = ptr(ContainerStopped)
+			c.ManagedAgents = syncAgents(c.ManagedAgents, ContainerStopped, time.Time{})
 			t.Containers[i] = c
 		}
 	}
+}
+
+// agentsLag reports whether a container's managed agents do not yet say
+// what its status implies.
+func agentsLag(c types.Container) bool {
+	for _, a := range c.ManagedAgents {
+		if deref(a.LastStatus) != agentStatus(deref(c.LastStatus), deref(a.LastStatus)) {
+			return true
+		}
+	}
+	return false
+}
+
+// agentStatus is a managed agent's status given its container's: the
+// agent starts with the container and stops with it.
+func agentStatus(container, agent string) string {
+	switch container {
+	case ContainerRunning:
+		return ManagedAgentRunning
+	case ContainerStopped:
+		return ManagedAgentStopped
+	}
+	return agent
+}
+
+// syncAgents returns a container's managed agents updated for its status
+// (a new slice when anything changes: the input may be shared with a
+// task read from the store). startedAt is when a RUNNING container
+// started.
+func syncAgents(agents []types.ManagedAgent, container string, startedAt time.Time) []types.ManagedAgent {
+	var out []types.ManagedAgent
+	for i, a := range agents {
+		want := agentStatus(container, deref(a.LastStatus))
+		if want == deref(a.LastStatus) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(agents)
+		}
+		a.LastStatus = ptr(want)
+		if want == ManagedAgentRunning && !startedAt.IsZero() {
+			at := startedAt.UTC()
+			a.LastStartedAt = &at
+		}
+		out[i] = a
+	}
+	if out == nil {
+		return agents
+	}
+	return out
 }
 
 // attachENI attaches the simulated network interface: the attachment
@@ -624,8 +687,8 @@ func syncContainers(t *types.Task, obs Observation, eni bool) bool {
 		if !ok {
 			continue
 		}
-		before := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
-			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings))
+		before := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
+			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings), agentsKey(c.ManagedAgents))
 		switch o.State {
 		case ObservedCreated:
 			c.LastStatus = ptr(ContainerPending)
@@ -657,14 +720,23 @@ func syncContainers(t *types.Task, obs Observation, eni bool) bool {
 		if o.Reason != "" {
 			c.Reason = ptr(o.Reason)
 		}
-		after := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
-			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings))
+		c.ManagedAgents = syncAgents(c.ManagedAgents, deref(c.LastStatus), o.StartedAt)
+		after := fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v", deref(c.LastStatus), derefInt(c.ExitCode), deref(c.Reason),
+			c.HealthStatus, deref(c.RuntimeId), deref(c.ImageDigest), bindingsKey(c.NetworkBindings), agentsKey(c.ManagedAgents))
 		if before != after {
 			t.Containers[i] = c
 			changed = true
 		}
 	}
 	return changed
+}
+
+func agentsKey(as []types.ManagedAgent) string {
+	var b strings.Builder
+	for _, a := range as {
+		fmt.Fprintf(&b, "%s:%s;", a.Name, deref(a.LastStatus))
+	}
+	return b.String()
 }
 
 func bindingsKey(bs []types.NetworkBinding) string {

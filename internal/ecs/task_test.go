@@ -383,3 +383,72 @@ func TestLifecycleDetails(t *testing.T) {
 		t.Errorf("a STOPPED task changed:\n%s", diff)
 	}
 }
+
+// TestExecuteCommandAgent: a task with enableExecuteCommand reports an
+// ExecuteCommandAgent per container, PENDING until the container runs,
+// RUNNING (since the container started) while it does, STOPPED after; a
+// task without it reports none.
+func TestExecuteCommandAgent(t *testing.T) {
+	agents := func(task types.Task) []string {
+		var out []string
+		for _, c := range task.Containers {
+			for _, a := range c.ManagedAgents {
+				s := *c.Name + ":" + string(a.Name) + ":" + *a.LastStatus
+				if a.LastStartedAt != nil {
+					s += "@" + a.LastStartedAt.Sub(t0).String()
+				}
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	td := bridgeTDNamed("app", "log")
+	p := fargateParams()
+	p.TaskDefinition = td
+	plain, err := ecs.NewTask(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := agents(plain); got != nil {
+		t.Errorf("task without enableExecuteCommand has agents %v", got)
+	}
+	p.EnableExecuteCommand = true
+	task, err := ecs.NewTask(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sidecarExit := observed(ecs.ObservedRunning, "app", "log")
+	sidecarExit.Containers[1].State, sidecarExit.Containers[1].ExitCode = ecs.ObservedExited, ip32(1)
+	steps := []struct {
+		obs  ecs.Observation
+		stop bool
+		want []string
+	}{
+		{ecs.Observation{}, false, []string{"app:ExecuteCommandAgent:PENDING", "log:ExecuteCommandAgent:PENDING"}},
+		{observed(ecs.ObservedCreated, "app", "log"), false, []string{"app:ExecuteCommandAgent:PENDING", "log:ExecuteCommandAgent:PENDING"}},
+		{observed(ecs.ObservedRunning, "app", "log"), false, []string{"app:ExecuteCommandAgent:RUNNING@1s", "log:ExecuteCommandAgent:RUNNING@1s"}},
+		{sidecarExit, false, []string{"app:ExecuteCommandAgent:RUNNING@1s", "log:ExecuteCommandAgent:STOPPED@1s"}},
+		{sidecarExit, true, []string{"app:ExecuteCommandAgent:RUNNING@1s", "log:ExecuteCommandAgent:STOPPED@1s"}},
+		{sidecarExit, false, []string{"app:ExecuteCommandAgent:RUNNING@1s", "log:ExecuteCommandAgent:STOPPED@1s"}},
+		{observed(ecs.ObservedExited, "app", "log"), false, []string{"app:ExecuteCommandAgent:STOPPED@1s", "log:ExecuteCommandAgent:STOPPED@1s"}},
+	}
+	now := t0
+	for i, s := range steps {
+		now = now.Add(time.Second)
+		if s.stop {
+			task = ecs.RequestStop(task, types.TaskStopCodeUserInitiated, ecs.ReasonUserStopped, now)
+		}
+		prev := agents(task)
+		next, _ := ecs.AdvanceTask(task, ecs.StepInput{Definition: td, Observed: s.obs, Now: now, Due: true})
+		if diff := cmp.Diff(prev, agents(task)); diff != "" {
+			t.Fatalf("step %d modified its input task:\n%s", i, diff)
+		}
+		task = next
+		if diff := cmp.Diff(s.want, agents(task)); diff != "" {
+			t.Fatalf("step %d (task %s) agents (-want +got):\n%s", i, *task.LastStatus, diff)
+		}
+	}
+	if *task.LastStatus != ecs.TaskStopped {
+		t.Fatalf("task ended %s", *task.LastStatus)
+	}
+}

@@ -77,6 +77,7 @@ var Seeds = map[string][]string{
 	"DescribeServices":       {`{"cluster":"fz","services":["fz-svc","missing"],"include":["TAGS"]}`},
 	"DescribeTaskDefinition": {`{"taskDefinition":"fz","include":["TAGS"]}`, `{"taskDefinition":"arn:aws:ecs:us-east-1:000000000000:task-definition/fz:1"}`},
 	"DescribeTasks":          {`{"cluster":"fz","tasks":["0123456789abcdef0123456789abcdef"],"include":["TAGS"]}`},
+	"ExecuteCommand":         {`{"cluster":"fz","task":"0123456789abcdef0123456789abcdef","container":"app","command":"/bin/sh","interactive":true}`},
 	"ListAccountSettings":    {`{"effectiveSettings":true,"maxResults":10}`, `{"name":"containerInsights","value":"enabled"}`},
 	"ListAttributes":         {`{"cluster":"fz","targetType":"container-instance","attributeName":"stack","maxResults":10}`},
 	"ListClusters":           {`{"maxResults":10}`},

@@ -17,6 +17,8 @@ import (
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/ecs"
+
+	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -93,6 +95,8 @@ type Server struct {
 	resetters []func(ctx context.Context) error
 	ln        net.Listener
 	runtime   *runtime
+	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
+	exec *execsession.Manager
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -212,6 +216,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
 	}
+	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
@@ -303,7 +308,7 @@ func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
 // cleanly. Containers keep running, as they would if ecsd died: the next
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
+	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}

@@ -28,5 +28,8 @@ func TestConformance(t *testing.T) {
 			return driver.ContainerSpec{Name: name, Image: tiny, Command: []string{"ignore-term"}}
 		},
 		Patience: 20 * time.Second,
+		Shell: func(t *testing.T, name string) driver.ContainerSpec {
+			return driver.ContainerSpec{Name: name, Image: shellImage(t), Command: []string{"run"}}
+		},
 	})
 }

@@ -41,6 +41,10 @@ type Harness struct {
 	// Patience is how long to wait for something to happen before
 	// failing (in Advance steps of Patience/100).
 	Patience time.Duration
+	// Shell, for a runtime that implements driver.Execer, is a container
+	// that runs until stopped with a POSIX sh, stty and cat on its PATH
+	// (it may skip t where it cannot have one); nil skips the Exec cases.
+	Shell func(t *testing.T, name string) driver.ContainerSpec
 }
 
 // Run runs the conformance suite.
@@ -61,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("NotFound", s.notFound)
 	t.Run("DependsOn", s.dependsOn)
 	t.Run("BridgePortBindings", s.bridgePorts)
+	t.Run("Exec", s.exec)
 }
 
 type suite struct{ h Harness }
