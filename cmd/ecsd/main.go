@@ -40,6 +40,8 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("ecsd", flag.ContinueOnError)
 	listen := fs.String("listen", env("ECSD_LISTEN", "127.0.0.1:8080"), "address to serve the ECS API on (env ECSD_LISTEN)")
 	dataDir := fs.String("data-dir", env("ECSD_DATA_DIR", "ecsd-data"), "directory for the durable state (env ECSD_DATA_DIR)")
+	database := fs.String("database", env("ECSD_DATABASE_URL", ""),
+		"PostgreSQL `URL` (postgres://user:password@host:5432/dbname) holding the state instead of the SQLite file in --data-dir; several ecsd processes may share one database (env ECSD_DATABASE_URL)")
 	account := fs.String("account-id", env("ECSD_ACCOUNT_ID", "000000000000"), "account for requests whose access key is not a 12-digit account id (env ECSD_ACCOUNT_ID)")
 	region := fs.String("region", env("ECSD_REGION", "us-east-1"), "region for requests without a SigV4 credential scope (env ECSD_REGION)")
 	logLevel := fs.String("log-level", env("ECSD_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs one line per request (env ECSD_LOG_LEVEL)")
@@ -106,6 +108,7 @@ func run(args []string) error {
 	srv, err := server.Start(ctx, server.Config{
 		Listen:               *listen,
 		DataDir:              *dataDir,
+		Database:             *database,
 		AccountID:            *account,
 		Region:               *region,
 		DeletionDelay:        *deletionDelay,

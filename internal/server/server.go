@@ -20,14 +20,18 @@ import (
 
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/store"
-	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
 
 // Config is everything ecsd can be told at start-up.
 type Config struct {
-	Listen    string // host:port
-	DataDir   string
+	Listen  string // host:port
+	DataDir string
+	// Database, when set, is a PostgreSQL URL (postgres://...) whose
+	// database holds the state instead of the SQLite file in DataDir;
+	// several ecsd processes may share it (database.go says what they
+	// can and cannot do together yet).
+	Database  string
 	AccountID string
 	Region    string
 	// DeletionDelay is how long an unused DELETE_IN_PROGRESS task
@@ -88,7 +92,7 @@ type loop interface {
 // Server is a running ecsd.
 type Server struct {
 	cfg   Config
-	store *sqlitestore.Store
+	store storeCloser
 	http  *http.Server
 	loops []loop // started in order, stopped in reverse
 	// resetters run after the store is cleared by POST /moto-api/reset.
@@ -132,10 +136,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	shared := cfg.Database != ""
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
 	rt, err := openRuntime(ctx, cfg, st)
@@ -236,6 +241,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
 		Logger:           cfg.Logger,
+		SharedStore:      shared,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
@@ -246,6 +252,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
+		SharedStore:        shared,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
@@ -271,7 +278,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.Logger.Error("http server stopped", "err", err)
 		}
 	}()
-	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "store", st.Name(),
 		"account", cfg.AccountID, "region", cfg.Region, "runtime", rt.name)
 	return s, nil
 }
@@ -299,9 +306,11 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Runtime names the runtime tasks run on: "fake" or "docker".
 func (s *Server) Runtime() string { return s.runtime.name }
 
-// StoreStats reports the store writer's commits and the writes they made
-// durable since start-up (writes per commit is the group-commit factor).
-func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
+// StoreStats reports the store's own statistics since start-up: for
+// SQLite the writer's commits and the writes they made durable (writes per
+// commit is the group-commit factor), for PostgreSQL the transactions
+// retried after a conflict.
+func (s *Server) StoreStats() any { return s.store.Stats() }
 
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), stops the loops, lets go of the runtime and closes the store

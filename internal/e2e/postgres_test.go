@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/pgtest"
+	"github.com/ecsd/ecsd/internal/server"
+)
+
+// withDatabase keeps the state in a PostgreSQL database.
+func withDatabase(url string) option {
+	return func(c *server.Config) { c.Database = url }
+}
+
+// TestPostgresLifecycle runs the real server on pgstore and drives a
+// task definition, a task and a service through their lives with the
+// official client.
+func TestPostgresLifecycle(t *testing.T) {
+	e := startServer(t, withDatabase(pgtest.Database(t)))
+	c := e.defaultClient()
+
+	td := register(t, c, "web")
+	if td.Revision != 1 || td.Status != types.TaskDefinitionStatusActive {
+		t.Fatalf("registered %s:%d %s, want web:1 ACTIVE", aws.ToString(td.Family), td.Revision, td.Status)
+	}
+	if again := register(t, c, "web"); again.Revision != 2 {
+		t.Fatalf("second revision = %d, want 2", again.Revision)
+	}
+
+	run, err := c.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String("web:1")})
+	if err != nil {
+		t.Fatalf("RunTask: %v", err)
+	}
+	if len(run.Tasks) != 1 {
+		t.Fatalf("RunTask started %d tasks (failures %+v), want 1", len(run.Tasks), run.Failures)
+	}
+	taskARN := aws.ToString(run.Tasks[0].TaskArn)
+	waitFor(t, 30*time.Second, "the task to run", func() error {
+		out, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: []string{taskARN}})
+		if err != nil {
+			return err
+		}
+		if len(out.Tasks) != 1 || aws.ToString(out.Tasks[0].LastStatus) != "RUNNING" {
+			return fmt.Errorf("tasks %+v failures %+v", out.Tasks, out.Failures)
+		}
+		return nil
+	})
+	if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(taskARN)}); err != nil {
+		t.Fatalf("StopTask: %v", err)
+	}
+
+	if _, err := c.CreateService(t.Context(), &ecs.CreateServiceInput{
+		ServiceName: aws.String("api"), TaskDefinition: aws.String("web:2"), DesiredCount: aws.Int32(2),
+	}); err != nil {
+		t.Fatalf("CreateService: %v", err)
+	}
+	waitFor(t, 30*time.Second, "the service to run 2 tasks", func() error {
+		out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Services: []string{"api"}})
+		if err != nil {
+			return err
+		}
+		if len(out.Services) != 1 || out.Services[0].RunningCount != 2 {
+			return fmt.Errorf("services %+v", out.Services)
+		}
+		return nil
+	})
+
+	if got := deregister(t, c, "web:1"); got.Status != types.TaskDefinitionStatusInactive {
+		t.Errorf("deregistered web:1 is %s, want INACTIVE", got.Status)
+	}
+	if _, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Service: aws.String("api"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+	if _, err := c.DeleteService(t.Context(), &ecs.DeleteServiceInput{Service: aws.String("api")}); err != nil {
+		t.Fatalf("DeleteService: %v", err)
+	}
+	arns := listAll(t, c, ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
+	if len(arns) != 1 || arns[0] != aws.ToString(td.TaskDefinitionArn)[:len(aws.ToString(td.TaskDefinitionArn))-1]+"2" {
+		t.Errorf("ACTIVE revisions of web = %q, want only web:2", arns)
+	}
+}
+
+// TestPostgresReplicasShareState starts two servers on one database, as
+// two ecsd replicas would run: what one writes, the other answers, and
+// registrations sent to both at once get gapless, unique revisions.
+func TestPostgresReplicasShareState(t *testing.T) {
+	url := pgtest.Database(t)
+	a := startServer(t, withDatabase(url))
+	b := startServer(t, withDatabase(url))
+	ca, cb := a.defaultClient(), b.defaultClient()
+
+	td := register(t, ca, "shared", types.Tag{Key: aws.String("team"), Value: aws.String("a")})
+	out, err := describe(t.Context(), cb, "shared:1", types.TaskDefinitionFieldTags)
+	if err != nil {
+		t.Fatalf("DescribeTaskDefinition on the other replica: %v", err)
+	}
+	if aws.ToString(out.TaskDefinition.TaskDefinitionArn) != aws.ToString(td.TaskDefinitionArn) || len(out.Tags) != 1 {
+		t.Errorf("other replica describes %s with tags %+v, want %s with one tag",
+			aws.ToString(out.TaskDefinition.TaskDefinitionArn), out.Tags, aws.ToString(td.TaskDefinitionArn))
+	}
+	// A change made on B is what A answers next: no replica serves a
+	// cached revision.
+	deregister(t, cb, "shared:1")
+	out, err = describe(t.Context(), ca, "shared:1")
+	if err != nil {
+		t.Fatalf("DescribeTaskDefinition: %v", err)
+	}
+	if out.TaskDefinition.Status != types.TaskDefinitionStatusInactive {
+		t.Errorf("replica A describes shared:1 as %s after B deregistered it, want INACTIVE", out.TaskDefinition.Status)
+	}
+	if _, err := cb.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatalf("CreateCluster: %v", err)
+	}
+	cl, err := ca.DescribeClusters(t.Context(), &ecs.DescribeClustersInput{Clusters: []string{"prod"}})
+	if err != nil || len(cl.Clusters) != 1 || aws.ToString(cl.Clusters[0].Status) != "ACTIVE" {
+		t.Fatalf("DescribeClusters on A after CreateCluster on B: %+v, %v", cl, err)
+	}
+
+	// Concurrent registration through both replicas.
+	const perClient, clients = 10, 6
+	var mu sync.Mutex
+	var revs []int
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := ca
+		if i%2 == 1 {
+			c = cb
+		}
+		wg.Go(func() {
+			for range perClient {
+				out, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+					Family: aws.String("race"), ContainerDefinitions: []types.ContainerDefinition{container("app")},
+				})
+				if err != nil {
+					t.Errorf("RegisterTaskDefinition: %v", err)
+					return
+				}
+				mu.Lock()
+				revs = append(revs, int(out.TaskDefinition.Revision))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(revs)
+	for i, r := range revs {
+		if r != i+1 {
+			t.Fatalf("revisions acknowledged across two replicas = %v, want 1..%d each once", revs, perClient*clients)
+		}
+	}
+	listed := listAll(t, cb, ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("race")})
+	if len(listed) != perClient*clients {
+		t.Errorf("replica B lists %d revisions of race, want %d", len(listed), perClient*clients)
+	}
+}
