@@ -2,11 +2,16 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	neturl "net/url"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ecsd/ecsd/internal/pgtest"
 	"github.com/ecsd/ecsd/internal/store"
@@ -29,7 +34,35 @@ var hooks = storetest.Hooks{
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, pgtest.Database(t)) }, hooks)
+	// One database, a schema per subtest: creating a database costs a
+	// second on a loaded machine, a schema almost nothing.
+	db := pgtest.Database(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, newSchema(t, db)) }, hooks)
+}
+
+// newSchema creates an empty schema in the database at url and returns a
+// URL whose connections use it.
+func newSchema(t *testing.T, url string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "s_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func TestRestart(t *testing.T) {
