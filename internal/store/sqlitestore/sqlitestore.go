@@ -417,6 +417,16 @@ func (t *readTx) QueryRowContext(ctx context.Context, query string, args ...any)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// writeRegistration is write for RegisterTaskDefinition. A registration
+// reads nothing but the family's counter row, which it bumps in the same
+// statement, so a backend whose transactions conflict may run it at a
+// weaker isolation where that row's lock alone orders registrations
+// (pgstore: READ COMMITTED, no retries). Here every write is serialized by
+// the one writer anyway.
+func (s *Store) writeRegistration(ctx context.Context, fn writeFunc) error {
+	return s.write(ctx, fn)
+}
+
 // A writeFunc is one write. The writer calls it with its own context, not
 // the caller's; see write.
 type writeFunc func(ctx context.Context, tx dbtx) error

@@ -31,7 +31,7 @@ ORDER BY delete_requested_at LIMIT ?`
 // RegisterTaskDefinition implements store.Store.
 func (s *Store) RegisterTaskDefinition(ctx context.Context, td store.TaskDefinition, tags []store.Tag) (store.TaskDefinition, error) {
 	var out store.TaskDefinition
-	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+	err := s.writeRegistration(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		out, err = registerTaskDefinition(ctx, tx, td, tags)
 		return err
