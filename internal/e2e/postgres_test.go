@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -160,4 +162,102 @@ func TestPostgresReplicasShareState(t *testing.T) {
 	if len(listed) != perClient*clients {
 		t.Errorf("replica B lists %d revisions of race, want %d", len(listed), perClient*clients)
 	}
+}
+
+// health returns a server's /health document.
+func (e *ecsd) health(t *testing.T) map[string]any {
+	t.Helper()
+	resp, err := http.Get(e.URL() + "/health")
+	if err != nil {
+		t.Fatalf("GET /health: %v", err)
+	}
+	defer resp.Body.Close()
+	var h map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("GET /health: %v", err)
+	}
+	return h
+}
+
+func pgServiceTasks(t *testing.T, c *ecs.Client, status types.DesiredStatus) []string {
+	t.Helper()
+	out, err := c.ListTasks(t.Context(), &ecs.ListTasksInput{ServiceName: aws.String("web"), DesiredStatus: status})
+	if err != nil {
+		t.Fatalf("ListTasks: %v", err)
+	}
+	return out.TaskArns
+}
+
+func pgWaitRunning(t *testing.T, c *ecs.Client, n int32) {
+	t.Helper()
+	waitFor(t, 30*time.Second, fmt.Sprintf("service web to run %d tasks", n), func() error {
+		out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Services: []string{"web"}})
+		if err != nil {
+			return err
+		}
+		if len(out.Services) != 1 || out.Services[0].RunningCount != n || len(out.Services[0].Deployments) != 1 {
+			return fmt.Errorf("services %+v", out.Services)
+		}
+		return nil
+	})
+}
+
+// TestPostgresLeaderRunsTheLoops: of two replicas, only the lease holder
+// runs the loops, so a service created through the other is started once,
+// by the leader, and never stopped by a second supervisor that cannot see
+// the leader's containers (without the lease this test fails: both tasks
+// are stopped within a second); when the leader goes, the other takes over
+// and the service converges again on its runtime.
+func TestPostgresLeaderRunsTheLoops(t *testing.T) {
+	url := pgtest.Database(t)
+	a := startServer(t, withDatabase(url))
+	waitFor(t, 10*time.Second, "replica a to lead", func() error {
+		if h := a.health(t); h["leader"] != true {
+			return fmt.Errorf("/health %v", h)
+		}
+		return nil
+	})
+	b := startServer(t, withDatabase(url))
+	if h := b.health(t); h["leader"] != false || h["store"] != "postgres" {
+		t.Fatalf("replica b /health = %v, want a follower on postgres", h)
+	}
+	cb := b.defaultClient()
+	register(t, cb, "web")
+	if _, err := cb.CreateService(t.Context(), &ecs.CreateServiceInput{
+		ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2),
+	}); err != nil {
+		t.Fatalf("CreateService: %v", err)
+	}
+	pgWaitRunning(t, cb, 2)
+	// A second supervisor acting on these tasks would find no containers
+	// on its runtime and stop them within its one-second pass; watch
+	// three passes' worth.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); <-tick.C {
+		if stopped := pgServiceTasks(t, cb, types.DesiredStatusStopped); len(stopped) != 0 {
+			t.Fatalf("tasks stopped while both replicas ran: %v", stopped)
+		}
+	}
+	first := pgServiceTasks(t, cb, types.DesiredStatusRunning)
+
+	a.stop(t)
+	waitFor(t, 15*time.Second, "replica b to take the lease", func() error {
+		if h := b.health(t); h["leader"] != true {
+			return fmt.Errorf("/health %v", h)
+		}
+		return nil
+	})
+	// b's runtime has none of a's containers: the tasks a ran are gone
+	// with it, and the scheduler, now on b, replaces them.
+	waitFor(t, 30*time.Second, "a's tasks to be replaced on b", func() error {
+		now := pgServiceTasks(t, cb, types.DesiredStatusRunning)
+		for _, arn := range now {
+			if slices.Contains(first, arn) {
+				return fmt.Errorf("still running %s from replica a", arn)
+			}
+		}
+		return nil
+	})
+	pgWaitRunning(t, cb, 2)
 }

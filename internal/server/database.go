@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/pgstore"
@@ -23,10 +25,9 @@ type storeCloser interface {
 //
 // Several ecsd processes on one PostgreSQL database all answer every API
 // call from the same state, with the same semantics as one process:
-// writes are serializable and revision numbers gapless across them. What
-// they do not do yet is share the background work: each runs its own task
-// supervisor, service scheduler and deletion sweeper over all the state,
-// with no leases, so two of them may act on one service or task at once
+// writes are serializable and revision numbers gapless across them. The
+// background work is not shared out yet: the replica holding the leader
+// lease runs every loop (leader below), the others none
 // (docs/operations.md, "Several replicas").
 func openStore(ctx context.Context, cfg Config) (storeCloser, error) {
 	if cfg.Database == "" {
@@ -66,4 +67,52 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// leader runs the loops while this replica holds pgstore's leader lease,
+// so that of several replicas on one database exactly one supervises
+// tasks, schedules services and sweeps deletions at a time. The others
+// serve the API; what they write is picked up by the leader's next pass
+// (the loops' interval, 1s) rather than at once, since a kick reaches only
+// the replica that took the request.
+type leader struct {
+	cancel  context.CancelFunc
+	done    chan struct{}
+	leading atomic.Bool
+}
+
+func lead(ctx context.Context, st *pgstore.Store, loops []loop, logger *slog.Logger) *leader {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &leader{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for {
+			lease, err := st.Lead(ctx, pgstore.LeaseOptions{})
+			if err != nil {
+				return // shutting down
+			}
+			logger.Info("leader lease taken: this replica runs the task supervisor, service scheduler and deletion sweeper")
+			l.leading.Store(true)
+			for _, lp := range loops {
+				lp.Start(lease.Context())
+			}
+			<-lease.Context().Done()
+			for i := len(loops) - 1; i >= 0; i-- {
+				loops[i].Stop()
+			}
+			l.leading.Store(false)
+			lease.Release() // only now may another replica take over
+			if ctx.Err() != nil {
+				return
+			}
+			logger.Warn("leader lease lost: the loops stopped until this replica leads again")
+		}
+	}()
+	return l
+}
+
+// stop ends leadership: the loops stop, then the lease is released.
+func (l *leader) stop() {
+	l.cancel()
+	<-l.done
 }

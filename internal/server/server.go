@@ -101,6 +101,9 @@ type Server struct {
 	runtime   *runtime
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
+	// leader runs the loops while this replica holds the leader lease;
+	// nil on SQLite, where the loops always run.
+	leader *leader
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -204,6 +207,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
 			return
 		}
+		if s.leader != nil {
+			// Which replica runs the loops, for operators and tests.
+			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	if cfg.EnableReset {
@@ -270,8 +278,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
-	for _, l := range s.loops {
-		l.Start(context.WithoutCancel(ctx))
+	if pg, ok := st.(pgStore); ok {
+		// Replicas share the database: only the one holding the leader
+		// lease runs the loops (database.go).
+		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
+	} else {
+		for _, l := range s.loops {
+			l.Start(context.WithoutCancel(ctx))
+		}
 	}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -318,6 +332,9 @@ func (s *Server) StoreStats() any { return s.store.Stats() }
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
+	if s.leader != nil {
+		s.leader.stop() // stops the loops, then gives the lease up
+	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
