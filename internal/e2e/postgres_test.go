@@ -261,3 +261,88 @@ func TestPostgresLeaderRunsTheLoops(t *testing.T) {
 	})
 	pgWaitRunning(t, cb, 2)
 }
+
+// TestPostgresTwoProcesses runs two ecsd processes on one database: each
+// answers what the other wrote, registrations through both are gapless,
+// and when the leader is killed with SIGKILL the other takes the lease.
+func TestPostgresTwoProcesses(t *testing.T) {
+	url := pgtest.Database(t)
+	p1 := startChild(t, t.TempDir(), "--database", url)
+	p2 := startChild(t, t.TempDir(), "--database", url)
+	c1, c2 := p1.client(), p2.client()
+
+	td := register(t, c1, "proc")
+	out, err := describe(t.Context(), c2, "proc:1")
+	if err != nil {
+		t.Fatalf("DescribeTaskDefinition on the other process: %v", err)
+	}
+	if aws.ToString(out.TaskDefinition.TaskDefinitionArn) != aws.ToString(td.TaskDefinitionArn) {
+		t.Errorf("other process describes %s, want %s", aws.ToString(out.TaskDefinition.TaskDefinitionArn), aws.ToString(td.TaskDefinitionArn))
+	}
+
+	var mu sync.Mutex
+	var revs []int
+	var wg sync.WaitGroup
+	for i := range 4 {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		wg.Go(func() {
+			for range 10 {
+				out, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+					Family: aws.String("proc"), ContainerDefinitions: []types.ContainerDefinition{container("app")},
+				})
+				if err != nil {
+					t.Errorf("RegisterTaskDefinition: %v", err)
+					return
+				}
+				mu.Lock()
+				revs = append(revs, int(out.TaskDefinition.Revision))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(revs)
+	for i, r := range revs {
+		if r != i+2 {
+			t.Fatalf("revisions acknowledged by two processes = %v, want 2..41 each once", revs)
+		}
+	}
+
+	health := func(c *child) map[string]any {
+		resp, err := http.Get(c.url + "/health")
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		var h map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&h)
+		return h
+	}
+	var leader, follower *child
+	waitFor(t, 10*time.Second, "one process to lead", func() error {
+		h1, h2 := health(p1), health(p2)
+		switch {
+		case h1["leader"] == true && h2["leader"] == false:
+			leader, follower = p1, p2
+		case h2["leader"] == true && h1["leader"] == false:
+			leader, follower = p2, p1
+		default:
+			return fmt.Errorf("/health: %v and %v", h1, h2)
+		}
+		return nil
+	})
+	if err := leader.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, 30*time.Second, "the other process to take the lease", func() error {
+		if h := health(follower); h["leader"] != true {
+			return fmt.Errorf("/health %v", h)
+		}
+		return nil
+	})
+	t.Logf("the follower led %v after the leader's SIGKILL", time.Since(start).Round(time.Millisecond))
+}
