@@ -74,9 +74,7 @@ func redactURL(u string) string {
 // leader runs the loops while this replica holds pgstore's leader lease,
 // so that of several replicas on one database exactly one supervises
 // tasks, schedules services and sweeps deletions at a time. The others
-// serve the API; what they write is picked up by the leader's next pass
-// (the loops' interval, 1s) rather than at once, since a kick reaches only
-// the replica that took the request.
+// serve the API and wake the leader's loops (wakeLeader).
 type leader struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
