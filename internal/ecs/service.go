@@ -361,3 +361,10 @@ func DeploymentOfTaskSet(ts types.TaskSet) types.Deployment {
 		PlatformFamily:           ts.PlatformFamily,
 	}
 }
+
+// EventUnableToStart is the event of a service whose launches the
+// scheduler throttles because its tasks keep failing to start (developer
+// guide, service-throttle-logic).
+func EventUnableToStart(service string) string {
+	return "(service " + service + ") is unable to consistently start tasks successfully."
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -56,6 +57,10 @@ type Config struct {
 	// health checks must run before the scheduler counts it healthy (ECS
 	// waits 40s; 0 counts it at once).
 	ServiceHealthyAfter time.Duration
+	// LaunchBackoff is the service throttle logic's back-off between
+	// launches of a service whose tasks keep failing to start; zero is
+	// ECS's (reconcile.DefaultBackoff). Tests shorten it.
+	LaunchBackoff reconcile.Backoff
 	// Runtime runs the tasks' containers: "fake" (or "") the simulated
 	// runtime, "docker" the local Docker Engine, "auto" Docker when an
 	// Engine answers and the simulated runtime otherwise.
@@ -243,6 +248,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Throttle:           cfg.LaunchBackoff,
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,

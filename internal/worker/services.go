@@ -29,6 +29,9 @@ type ServicesConfig struct {
 	// HealthyAfter is how long a RUNNING task without container health
 	// checks runs before it counts as healthy (ECS: 40 seconds).
 	HealthyAfter time.Duration
+	// Throttle is the back-off between launches of a service whose tasks
+	// keep failing to start (zero: reconcile.DefaultBackoff).
+	Throttle reconcile.Backoff
 	// Batch is the page size of the resync's walk over services.
 	Batch   int
 	NowFunc func() time.Time
@@ -255,6 +258,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	}
 	plan := reconcile.Compute(reconcile.Input{
 		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
+		Throttle: w.cfg.Throttle,
 	})
 	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
 	if plan.Empty() {
