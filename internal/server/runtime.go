@@ -192,3 +192,10 @@ func dockerHost(ctx context.Context, d *dockerdriver.Driver) (*control.HostInsta
 		Ports: ports, PortsUDP: udp, DockerVersion: h.ServerVersion,
 	}, nil
 }
+
+// DefaultKeepStoppedContainers is how many stopped tasks keep their
+// containers on the Docker runtime by default. The ECS agent removes a
+// stopped task's containers after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
+// (3 hours); ecsd removes them sooner, once more than this many stopped
+// tasks have containers, keeping their output for `ecsd logs`.
+const DefaultKeepStoppedContainers = 50

@@ -77,6 +77,10 @@ type Config struct {
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
+	// KeepStoppedContainers bounds how many stopped tasks keep their
+	// containers on the Docker runtime (DefaultKeepStoppedContainers when
+	// zero; negative keeps none).
+	KeepStoppedContainers int
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -159,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		rt.close()
 		st.Close()
-		return nil, err
+		return nil, listenError(cfg.Listen, err)
 	}
 	s := &Server{runtime: rt}
 	ctl := control.New(st, cfg.Logger)
@@ -220,6 +224,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
+	} else {
+		// Say what serves it rather than answer as an unknown operation.
+		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
+		})
 	}
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
