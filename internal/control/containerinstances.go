@@ -206,7 +206,7 @@ func findInstance(tx store.ReadTx, who Caller, cluster, ident string) (store.Con
 	if !ok {
 		return store.ContainerInstance{}, ecs.InvalidParameterException(msgInstanceInvalid)
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return store.ContainerInstance{}, ecs.InvalidParameterException(msgInstanceNotFound)
 	}
 	rec, err := tx.ContainerInstance(who.Scope, cluster, ref.Name)

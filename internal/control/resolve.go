@@ -135,7 +135,7 @@ func clusterName(who Caller, ident string) (string, error) {
 		return ecs.DefaultCluster, nil
 	}
 	ref, ok := ecs.ParseResourceRef("cluster", ident)
-	if !ok || ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region) {
+	if !ok || ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region) {
 		return "", ecs.ClusterNotFoundException()
 	}
 	return ref.Name, nil

@@ -828,7 +828,7 @@ func serviceName(who Caller, cluster, ident string) (string, bool) {
 	if !ok || !ecs.ValidServiceName(ref.Name) {
 		return "", false
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return "", false
 	}
 	return ref.Name, true

@@ -537,7 +537,7 @@ func findTask(tx store.ReadTx, who Caller, cluster, ident string) (store.Task, e
 	if !ok {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskIdentifierInvalid)
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskNotFound)
 	}
 	rec, err := tx.Task(who.Scope, cluster, ref.Name)
