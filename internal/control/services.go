@@ -227,6 +227,7 @@ func emptyLists(s *types.Service) {
 	if s.PlacementStrategy == nil {
 		s.PlacementStrategy = []types.PlacementStrategy{}
 	}
+	s.PlacementStrategy = ecs.NormalizePlacementStrategy(s.PlacementStrategy)
 }
 
 // deploymentConfiguration merges an update into the current deployment
