@@ -283,7 +283,7 @@ func (c *Control) DescribeContainerInstances(ctx context.Context, who Caller, cl
 	withHealth := slices.Contains(include, types.ContainerInstanceFieldContainerInstanceHealth)
 	out, failures := []types.ContainerInstance{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := readCluster(tx, who, cluster)
+		clRec, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}

@@ -848,7 +848,7 @@ func (c *Control) DescribeServices(ctx context.Context, who Caller, cluster stri
 	}
 	services, failures := []types.Service{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		cl, err := readCluster(tx, who, cluster)
+		cl, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}

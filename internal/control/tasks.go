@@ -563,7 +563,7 @@ func (c *Control) DescribeTasks(ctx context.Context, who Caller, cluster string,
 	tasks := []types.Task{}
 	failures := []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := readCluster(tx, who, cluster)
+		clRec, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
