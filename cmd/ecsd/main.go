@@ -81,6 +81,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// DefaultServiceHealthyAfter is ECS's wait before a RUNNING task without
+// container health checks counts healthy.
+const DefaultServiceHealthyAfter = 40 * time.Second
+
 // usageError is a command line ecsd cannot use.
 type usageError struct{ error }
 
@@ -159,8 +163,12 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"how long a task stays in each lifecycle state on the simulated runtime, e.g. 2s for demos (env ECSD_SIM_DELAY)")
 	taskRetention := fs.Duration("task-retention", envDuration("ECSD_TASK_RETENTION", time.Hour),
 		"how long STOPPED tasks stay describable before they are deleted (env ECSD_TASK_RETENTION)")
-	serviceHealthyAfter := fs.Duration("service-healthy-after", envDuration("ECSD_SERVICE_HEALTHY_AFTER", 0),
-		"how long a service task without container health checks runs before the scheduler counts it healthy; ECS waits 40s (env ECSD_SERVICE_HEALTHY_AFTER)")
+	// ECS waits 40 seconds (SDK DeploymentConfiguration.minimumHealthyPercent)
+	// before a task without container health checks counts healthy; the
+	// circuit breaker counts a task that stops sooner as failed, so a
+	// revision that crashes after a second fails its deployment.
+	serviceHealthyAfter := fs.Duration("service-healthy-after", envDuration("ECSD_SERVICE_HEALTHY_AFTER", DefaultServiceHealthyAfter),
+		"how long a service task without container health checks runs before the scheduler counts it healthy, as ECS's 40s; 0s counts it at once (quick demos and tests) (env ECSD_SERVICE_HEALTHY_AFTER)")
 	createDefault := fs.Bool("create-default-cluster", envBool("ECSD_CREATE_DEFAULT_CLUSTER"),
 		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
 	runtime := fs.String("runtime", env("ECSD_RUNTIME", server.RuntimeFake),

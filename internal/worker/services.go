@@ -467,7 +467,7 @@ func (w *Services) apply(tx store.Tx, scope store.Scope, cluster string, snap *s
 	}
 	svc.Events = ecs.PrependServiceEvents(svc.Events, now, messages...)
 
-	if err := w.recordDeployment(tx, scope, svc, plan, now); err != nil {
+	if err := w.recordDeployment(tx, scope, snap, svc, plan, now); err != nil {
 		return err
 	}
 	rec, err := records.FromService(scope, svc)
@@ -628,9 +628,9 @@ func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[str
 // ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) when
 // the circuit breaker rolled it back, STOPPED when the breaker failed it
 // with nothing to roll back to.
-func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Service, plan reconcile.Plan, now time.Time) error {
+func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, snap *snapshot, svc types.Service, plan reconcile.Plan, now time.Time) error {
 	arn := deref(svc.CurrentServiceDeployment)
-	if arn == "" || plan.Completed == "" && plan.Failed == "" {
+	if arn == "" || plan.Completed == "" && plan.Failed == "" && !failedTasksChanged(snap, svc) {
 		return nil
 	}
 	rec, err := tx.ServiceDeployment(scope, arn)
@@ -660,6 +660,18 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 	}
 	breaker := sd.DeploymentCircuitBreaker
 	changed := false
+	// While the breaker monitors, failureCount follows the target
+	// deployment's failed tasks as the breaker counts them (with
+	// resetOnHealthyTask, only those since a task last became healthy).
+	if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring && sd.Status == types.ServiceDeploymentStatusInProgress {
+		for _, d := range svc.Deployments {
+			if deref(d.Id) == target && d.FailedTasks != breaker.FailureCount {
+				breaker.FailureCount = d.FailedTasks
+				sd.UpdatedAt = timePtr(now)
+				changed = true
+			}
+		}
+	}
 	// A pass can fail a deployment and complete the rollback at once (the
 	// deployment rolled back to still runs its tasks): apply the failure
 	// first, then the completion.
@@ -708,6 +720,21 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 		return err
 	}
 	return tx.PutServiceDeployment(rec)
+}
+
+// failedTasksChanged reports whether the plan changed the failedTasks of
+// a deployment, which the service deployment's circuit breaker reports.
+func failedTasksChanged(snap *snapshot, svc types.Service) bool {
+	before := map[string]int32{}
+	for _, d := range snap.svc.Deployments {
+		before[deref(d.Id)] = d.FailedTasks
+	}
+	for _, d := range svc.Deployments {
+		if before[deref(d.Id)] != d.FailedTasks {
+			return true
+		}
+	}
+	return false
 }
 
 func derefTime(t *time.Time) time.Time {
