@@ -251,6 +251,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
+		KeepStopped:      rt.keepStopped(cfg),
+		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)

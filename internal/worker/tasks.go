@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,17 @@ type TasksConfig struct {
 	// Interval is the pause between passes when nothing kicks the loop;
 	// it bounds how late a container's own exit is noticed.
 	Interval time.Duration
+	// KeepStopped bounds how many STOPPED tasks keep their container
+	// groups: past it, the groups of the tasks that stopped longest ago
+	// are removed (their output handed to ArchiveFunc first), though the
+	// tasks stay describable. 0 keeps every group until its task is
+	// purged; negative keeps none.
+	KeepStopped int
+	// ArchiveFunc, if set, keeps a stopped group's output before the
+	// group is removed for KeepStopped.
+	ArchiveFunc func(ctx context.Context, g driver.GroupState) error
+	// TrimInterval is how often KeepStopped is enforced (default 5s).
+	TrimInterval time.Duration
 	// ReapInterval is how often container groups without a task are
 	// removed.
 	ReapInterval time.Duration
@@ -78,6 +90,7 @@ type Tasks struct {
 	decoded  map[string]decodedTask
 	defs     map[defKey]types.TaskDefinition
 	lastReap time.Time
+	lastTrim time.Time
 }
 
 type entered struct {
@@ -109,6 +122,9 @@ func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = time.Minute
+	}
+	if cfg.TrimInterval <= 0 {
+		cfg.TrimInterval = 5 * time.Second
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 30 * time.Second
@@ -145,6 +161,7 @@ type PassResult struct {
 	Changed int // tasks written
 	Raced   int // writes skipped because the task changed meanwhile
 	Purged  int // STOPPED tasks deleted after their retention
+	Trimmed int // groups of STOPPED tasks removed for KeepStopped
 	Reaped  int // container groups removed because their task is gone
 	// NextDue is the earliest time a task becomes due for its next
 	// transition (zero: none waits on the delay).
@@ -195,6 +212,14 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 			return res, err
 		}
 		w.lastReap = now
+	}
+	if now := w.cfg.NowFunc(); w.cfg.KeepStopped != 0 && (w.lastTrim.IsZero() || now.Sub(w.lastTrim) >= w.cfg.TrimInterval) {
+		n, err := w.trimStopped(ctx)
+		res.Trimmed = n
+		if err != nil {
+			return res, err
+		}
+		w.lastTrim = now
 	}
 	return res, nil
 }
@@ -488,6 +513,64 @@ func (w *Tasks) purge(ctx context.Context) (int, error) {
 			return purged, nil
 		}
 	}
+}
+
+// trimStopped removes the container groups of the STOPPED tasks that
+// stopped longest ago, beyond the newest KeepStopped, archiving their
+// output first. The ECS agent removes a stopped task's containers after
+// ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (3 hours); a service whose tasks
+// keep failing would otherwise leave a pile of them until then.
+func (w *Tasks) trimStopped(ctx context.Context) (int, error) {
+	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: list container groups: %w", err)
+	}
+	type stoppedGroup struct {
+		g  driver.GroupState
+		at time.Time
+	}
+	var stopped []stoppedGroup
+	err = w.store.View(ctx, func(tx store.ReadTx) error {
+		for _, g := range groups {
+			ref, ok := ecs.ParseResourceRef("task", g.Labels[LabelTaskARN])
+			if !ok || ref.Cluster == "" {
+				continue
+			}
+			t, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // reap's
+			}
+			if err != nil {
+				return err
+			}
+			if t.LastStatus == store.TaskStopped {
+				stopped = append(stopped, stoppedGroup{g, t.StoppedAt})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: find stopped tasks' containers: %w", err)
+	}
+	keep := max(w.cfg.KeepStopped, 0)
+	if len(stopped) <= keep {
+		return 0, nil
+	}
+	slices.SortFunc(stopped, func(a, b stoppedGroup) int { return b.at.Compare(a.at) }) // newest first
+	n := 0
+	for _, s := range stopped[keep:] {
+		if f := w.cfg.ArchiveFunc; f != nil {
+			if err := f(ctx, s.g); err != nil {
+				w.cfg.Logger.Warn("could not keep a stopped task's output before removing its containers", "group", s.g.ID, "err", err)
+			}
+		}
+		if err := w.driver.Remove(ctx, s.g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return n, fmt.Errorf("task supervisor: remove containers of stopped %s: %w", s.g.ID, err)
+		}
+		n++
+	}
+	w.cfg.Logger.Debug("removed the containers of stopped tasks beyond --keep-stopped-containers", "removed", n, "kept", keep)
+	return n, nil
 }
 
 // reap removes container groups whose task no longer exists (deleted by a
