@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
@@ -257,7 +259,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
-	s.resetters = append(s.resetters, tasks.Reset)
+	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
+		return os.RemoveAll(filepath.Join(cfg.DataDir, StoppedLogsDir)) // kept output of tasks now gone
+	})
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:       cfg.ServiceHealthyAfter,

@@ -141,8 +141,8 @@ func TestCircuitBreakerResetOnHealthyTask(t *testing.T) {
 			}
 			f.tick(time.Second)
 			f.crashIDs("web", ids[0], ids[1]) // failures 1 and 2
-			f.pass()                         // replacements
-			f.tick(ecsHealthyAfter)          // ids[2] is healthy now
+			f.pass()                          // replacements
+			f.tick(ecsHealthyAfter)           // ids[2] is healthy now
 			f.pass()
 			f.settle("web")
 			f.tick(time.Second)

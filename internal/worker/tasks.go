@@ -91,6 +91,7 @@ type Tasks struct {
 	defs     map[defKey]types.TaskDefinition
 	lastReap time.Time
 	lastTrim time.Time
+	removals sync.WaitGroup // Reset's background removals
 }
 
 type entered struct {
@@ -696,7 +697,10 @@ func ptr[T any](v T) *T { return &v }
 // Reset forgets everything the supervisor learned and removes every
 // container group it manages, for the reset endpoint: after the store is
 // cleared, no task may keep running, and revision numbers start again, so
-// cached revisions would be wrong.
+// cached revisions would be wrong. It returns once the groups are listed;
+// they are removed in the background (thousands of Docker containers take
+// minutes, and the reset answers as soon as the state is gone). Groups a
+// removal misses are orphans the next reap removes.
 func (w *Tasks) Reset(ctx context.Context) error {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
@@ -707,10 +711,23 @@ func (w *Tasks) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("task supervisor: list container groups: %w", err)
 	}
-	for _, g := range groups {
-		if err := w.driver.Remove(ctx, g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
-			return fmt.Errorf("task supervisor: remove %s: %w", g.ID, err)
-		}
+	if len(groups) == 0 {
+		return nil
 	}
+	w.removals.Add(1)
+	go func() {
+		defer w.removals.Done()
+		// Not the request's context: the removal outlives the reply.
+		rctx := context.WithoutCancel(ctx)
+		for _, g := range groups {
+			if err := w.driver.Remove(rctx, g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				w.cfg.Logger.Warn("reset: could not remove a task's containers; the reaper retries", "group", g.ID, "err", err)
+			}
+		}
+		w.cfg.Logger.Info("reset: removed the containers of every task", "groups", len(groups))
+	}()
 	return nil
 }
+
+// WaitResetRemovals waits for the background removals Reset started.
+func (w *Tasks) WaitResetRemovals() { w.removals.Wait() }
