@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -85,5 +86,20 @@ func TestBusyPortNamesTheFlag(t *testing.T) {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr %q lacks %q", errOut, want)
 		}
+	}
+}
+
+func TestLogFormatJSON(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// Start-up logs a line before the busy port stops it.
+	code, _, errOut := cli(t, "--log-format", "json", "--listen", ln.Addr().String(), "--data-dir", t.TempDir(), "--runtime", "fake")
+	first, _, _ := strings.Cut(errOut, "\n")
+	var line map[string]any
+	if code != 1 || json.Unmarshal([]byte(first), &line) != nil || line["msg"] == nil || line["level"] != "INFO" {
+		t.Fatalf("exit %d, first line %q: want a JSON log line", code, first)
 	}
 }

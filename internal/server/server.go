@@ -286,6 +286,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
+	if groups, err := rt.driver.List(ctx, map[string]string{worker.LabelManaged: "true"}); err == nil && rt.name == RuntimeDocker {
+		running := 0
+		for _, g := range groups {
+			if g.Running() {
+				running++
+			}
+		}
+		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
+	}
 	for _, l := range s.loops {
 		l.Start(context.WithoutCancel(ctx))
 	}

@@ -289,6 +289,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 		return pass, err
 	}
 	pass.Changed = true
+	w.logPass(snap, plan)
 	if f := w.cfg.TaskChangedFunc; f != nil {
 		for _, a := range pass.Started {
 			f(a)
@@ -301,6 +302,27 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 }
 
 var errRaced = errors.New("service changed since it was read")
+
+// logPass is the info line a person follows for what a committed pass did
+// to the service's deployments.
+func (w *Services) logPass(snap *snapshot, plan reconcile.Plan) {
+	log, name := w.cfg.Logger, deref(plan.Service.ServiceName)
+	cluster := snap.rec.Cluster
+	if plan.Completed != "" {
+		log.Info("deployment completed", "service", name, "cluster", cluster, "deployment", plan.Completed)
+	}
+	if plan.Failed != "" {
+		log.Warn("deployment failed: the circuit breaker tripped", "service", name, "cluster", cluster,
+			"deployment", plan.Failed, "failedTasks", plan.FailureCount)
+	}
+	if plan.RolledBackTo != "" {
+		log.Warn("deployment rolling back", "service", name, "cluster", cluster, "from", plan.Failed, "to", plan.RolledBackTo)
+	}
+	if plan.ThrottledFor > 0 && slices.Contains(plan.Events, ecs.EventUnableToStart(name)) {
+		log.Warn("service tasks keep failing to start: launches throttled", "service", name, "cluster", cluster,
+			"nextLaunchIn", plan.ThrottledFor.Round(time.Second))
+	}
+}
 
 // read takes one snapshot of a service and its tasks; nil when there is
 // nothing to schedule.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -264,9 +265,11 @@ func (w *Tasks) readPage(ctx context.Context, after string) ([]store.Task, map[d
 
 // pending is one task's outcome of a pass, waiting to be written.
 type pending struct {
-	read store.Task // as read: the write applies only if still so
-	rec  store.Task
-	arn  string
+	read    store.Task // as read: the write applies only if still so
+	rec     store.Task
+	arn     string
+	task    types.Task // what rec holds
+	written bool
 }
 
 func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKey]types.TaskDefinition, seen map[string]bool, res *PassResult) error {
@@ -299,7 +302,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		if err != nil {
 			return fmt.Errorf("task supervisor: %w", err)
 		}
-		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn)})
+		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn), task: next})
 	}
 	if len(writes) == 0 {
 		return nil
@@ -307,7 +310,9 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 	raced := 0
 	err := w.store.Update(ctx, func(tx store.Tx) error {
 		raced = 0
-		for _, p := range writes {
+		for i := range writes {
+			p := &writes[i]
+			p.written = false
 			cur, err := tx.Task(p.read.Scope, p.read.Cluster, p.read.ID)
 			if errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(cur.Body, p.read.Body) {
 				raced++ // StopTask (or a reset) got there first; the next pass sees it
@@ -319,11 +324,17 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 			if err := tx.PutTask(p.rec); err != nil {
 				return err
 			}
+			p.written = true
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("task supervisor: write tasks: %w", err)
+	}
+	for _, p := range writes {
+		if p.written && p.read.LastStatus != p.rec.LastStatus {
+			w.logTransition(p.rec, p.task)
+		}
 	}
 	res.Changed += len(writes) - raced
 	res.Raced += raced
@@ -331,6 +342,32 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		w.Kick("") // look again soon rather than at the next resync
 	}
 	return nil
+}
+
+// logTransition is the info line a person follows: a task that started,
+// or stopped (with its stop code and reason; a pull failure says so).
+func (w *Tasks) logTransition(rec store.Task, t types.Task) {
+	log := w.cfg.Logger
+	attrs := []any{"task", rec.ID, "cluster", rec.Cluster, "taskDefinition", fmt.Sprintf("%s:%d", rec.TaskDefinition.Family, rec.TaskDefinition.Revision)}
+	if rec.Service != "" {
+		attrs = append(attrs, "service", rec.Service)
+	}
+	switch rec.LastStatus {
+	case store.TaskRunning:
+		log.Info("task started", attrs...)
+	case store.TaskStopped:
+		reason := deref(t.StoppedReason)
+		attrs = append(attrs, "stopCode", string(t.StopCode), "stoppedReason", reason)
+		for _, c := range t.Containers {
+			if r := deref(c.Reason); strings.HasPrefix(r, "CannotPullContainerError") {
+				log.Warn("image pull failed", "task", rec.ID, "container", deref(c.Name), "image", deref(c.Image), "reason", r)
+			}
+			if c.ExitCode != nil {
+				attrs = append(attrs, "exitCode."+deref(c.Name), *c.ExitCode)
+			}
+		}
+		log.Info("task stopped", attrs...)
+	}
 }
 
 // decode returns the task a record holds, from the cache when its bytes

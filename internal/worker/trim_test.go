@@ -1,7 +1,10 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -65,5 +68,39 @@ func TestTasksKeepStoppedBound(t *testing.T) {
 	}
 	for _, id := range ids {
 		mustTask(t, st, id) // still describable
+	}
+}
+
+// TestTasksLogTransitions: the supervisor logs, at info level, each task
+// that starts and stops (stop code and reason) and a pull failure.
+func TestTasksLogTransitions(t *testing.T) {
+	clk := &clock{t: t0}
+	st := openStore(t)
+	drv, err := fakedriver.New(fakedriver.Config{NowFunc: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	w := worker.NewTasks(worker.TasksConfig{NowFunc: clk.Now, Logger: logger}, st, drv)
+	bad := register(t, st, types.NetworkModeAwsvpc, container("web", true, kv(fakedriver.KnobStartFailure, "CannotPullContainerError: not found")))
+	badID := runTask(t, st, bad, clk.Now())
+	good := register(t, st, types.NetworkModeAwsvpc, container("app", true))
+	goodID := runTask(t, st, good, clk.Now())
+	for range 3 {
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`msg="image pull failed" task=` + badID + ` container=web image=busybox reason="CannotPullContainerError: not found"`,
+		`msg="task stopped" task=` + badID,
+		`stopCode=TaskFailedToStart stoppedReason="CannotPullContainerError: not found"`,
+		`msg="task started" task=` + goodID,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
