@@ -131,12 +131,12 @@ func env(name, def string) string {
 
 // flagValues are the serve flags, parsed.
 type flagValues struct {
-	listen, dataDir, account, region, logLevel, logFormat *string
-	deletionDelay, inactiveGrace, simDelay, taskRetention *time.Duration
-	serviceHealthyAfter, requestTimeout                   *time.Duration
-	enableReset, createDefault, insecureRemote            *bool
-	runtime, verifySigV4, dockerHostClusters, pprofAddr   *string
-	maxConns, simInstances, keepStoppedContainers         *int
+	listen, dataDir, database, account, region, logLevel, logFormat *string
+	deletionDelay, inactiveGrace, simDelay, taskRetention           *time.Duration
+	serviceHealthyAfter, requestTimeout                             *time.Duration
+	enableReset, createDefault, insecureRemote                      *bool
+	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
+	maxConns, simInstances, keepStoppedContainers                   *int
 }
 
 // serveFlags declares the flags of ecsd itself; its Usage prints the
@@ -150,6 +150,8 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	}
 	listen := fs.String("listen", env("ECSD_LISTEN", "127.0.0.1:8080"), "address to serve the ECS API on (env ECSD_LISTEN)")
 	dataDir := fs.String("data-dir", env("ECSD_DATA_DIR", "ecsd-data"), "directory for the durable state (env ECSD_DATA_DIR)")
+	database := fs.String("database", env("ECSD_DATABASE_URL", ""),
+		"PostgreSQL `URL` (postgres://user:password@host:5432/dbname) holding the state instead of the SQLite file in --data-dir; several ecsd processes may share one database (env ECSD_DATABASE_URL)")
 	account := fs.String("account-id", env("ECSD_ACCOUNT_ID", "000000000000"), "account for requests whose access key is not a 12-digit account id (env ECSD_ACCOUNT_ID)")
 	region := fs.String("region", env("ECSD_REGION", "us-east-1"), "region for requests without a SigV4 credential scope (env ECSD_REGION)")
 	logLevel := fs.String("log-level", env("ECSD_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs one line per request (env ECSD_LOG_LEVEL)")
@@ -190,7 +192,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	return fs, &flagValues{
-		listen: listen, dataDir: dataDir, account: account, region: region, logLevel: logLevel, logFormat: logFormat,
+		listen: listen, dataDir: dataDir, database: database, account: account, region: region, logLevel: logLevel, logFormat: logFormat,
 		deletionDelay: deletionDelay, inactiveGrace: inactiveGrace, simDelay: simDelay, taskRetention: taskRetention,
 		serviceHealthyAfter: serviceHealthyAfter, requestTimeout: requestTimeout,
 		enableReset: enableReset, createDefault: createDefault, insecureRemote: insecureRemote,
@@ -259,6 +261,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	srv, err := server.Start(ctx, server.Config{
 		Listen:                *listen,
 		DataDir:               *dataDir,
+		Database:              *f.database,
 		AccountID:             *account,
 		Region:                *region,
 		DeletionDelay:         *deletionDelay,

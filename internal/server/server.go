@@ -23,14 +23,18 @@ import (
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
-	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
 
 // Config is everything ecsd can be told at start-up.
 type Config struct {
-	Listen    string // host:port
-	DataDir   string
+	Listen  string // host:port
+	DataDir string
+	// Database, when set, is a PostgreSQL URL (postgres://...) whose
+	// database holds the state instead of the SQLite file in DataDir;
+	// several ecsd processes may share it (database.go says what they
+	// can and cannot do together yet).
+	Database  string
 	AccountID string
 	Region    string
 	// DeletionDelay is how long an unused DELETE_IN_PROGRESS task
@@ -99,7 +103,7 @@ type loop interface {
 // Server is a running ecsd.
 type Server struct {
 	cfg   Config
-	store *sqlitestore.Store
+	store storeCloser
 	http  *http.Server
 	loops []loop // started in order, stopped in reverse
 	// resetters run after the store is cleared by POST /moto-api/reset.
@@ -108,6 +112,9 @@ type Server struct {
 	runtime   *runtime
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
+	// leader runs the loops while this replica holds the leader lease;
+	// nil on SQLite, where the loops always run.
+	leader *leader
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -143,10 +150,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	shared := cfg.Database != ""
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
 	rt, err := openRuntime(ctx, cfg, st)
@@ -210,6 +218,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
 			return
 		}
+		if s.leader != nil {
+			// Which replica runs the loops, for operators and tests.
+			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	if cfg.EnableReset {
@@ -256,6 +269,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		KeepStopped:      rt.keepStopped(cfg),
 		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
+		SharedStore:      shared,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
@@ -269,6 +283,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
+		SharedStore:        shared,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
@@ -295,15 +310,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
 	}
-	for _, l := range s.loops {
-		l.Start(context.WithoutCancel(ctx))
+	if pg, ok := st.(pgStore); ok {
+		// Replicas share the database: only the one holding the leader
+		// lease runs the loops (database.go).
+		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
+	} else {
+		for _, l := range s.loops {
+			l.Start(context.WithoutCancel(ctx))
+		}
 	}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("http server stopped", "err", err)
 		}
 	}()
-	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "store", st.Name(),
 		"account", cfg.AccountID, "region", cfg.Region, "runtime", rt.name)
 	return s, nil
 }
@@ -331,9 +352,11 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Runtime names the runtime tasks run on: "fake" or "docker".
 func (s *Server) Runtime() string { return s.runtime.name }
 
-// StoreStats reports the store writer's commits and the writes they made
-// durable since start-up (writes per commit is the group-commit factor).
-func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
+// StoreStats reports the store's own statistics since start-up: for
+// SQLite the writer's commits and the writes they made durable (writes per
+// commit is the group-commit factor), for PostgreSQL the transactions
+// retried after a conflict.
+func (s *Server) StoreStats() any { return s.store.Stats() }
 
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), stops the loops, lets go of the runtime and closes the store
@@ -341,6 +364,9 @@ func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
+	if s.leader != nil {
+		s.leader.stop() // stops the loops, then gives the lease up
+	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}

@@ -43,6 +43,12 @@ type ServicesConfig struct {
 	// ChooseInstanceFunc is where EC2 tasks go (the placement seam, as
 	// control's); nil is ecs.FirstFit.
 	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). What the scheduler remembers about a
+	// revision then lives for one read of a service only: a Reset on
+	// another replica restarts revision numbers, and nothing tells this
+	// one, so family:revision no longer names one document for good.
+	SharedStore bool
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -344,6 +350,10 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			return err
 		}
 		s := &snapshot{rec: rec, svc: svc, providers: map[string]int{}}
+		var local map[defKey]bool // this read's revisions, when they may not be cached for longer
+		if w.cfg.SharedStore {
+			local = map[defKey]bool{}
+		}
 		deployments := map[string]bool{}
 		for _, d := range svc.Deployments {
 			deployments[deref(d.Id)] = true
@@ -370,7 +380,7 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			if err != nil {
 				return err
 			}
-			checked, err := w.healthChecked(tx, tr)
+			checked, err := w.healthChecked(tx, tr, local)
 			if err != nil {
 				return err
 			}
@@ -396,15 +406,23 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 
 // healthChecked reports whether an essential container of the task's
 // revision defines a health check. Revisions never change, so the answer
-// is cached.
-func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
+// is cached: in local when it is not nil (SharedStore), else for the
+// scheduler's life.
+func (w *Services) healthChecked(tx store.ReadTx, tr store.Task, local map[defKey]bool) (bool, error) {
 	k := defKey{tr.Scope, tr.TaskDefinition.Family, tr.TaskDefinition.Revision}
-	w.defsMu.Lock()
-	checked, ok := w.defs[k]
-	w.defsMu.Unlock()
-	if ok {
-		return checked, nil
+	if local != nil {
+		if checked, ok := local[k]; ok {
+			return checked, nil
+		}
+	} else {
+		w.defsMu.Lock()
+		checked, ok := w.defs[k]
+		w.defsMu.Unlock()
+		if ok {
+			return checked, nil
+		}
 	}
+	checked := false
 	rec, err := tx.TaskDefinition(tr.Scope, k.family, k.revision)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -420,6 +438,10 @@ func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
 		if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
 			checked = true
 		}
+	}
+	if local != nil {
+		local[k] = checked
+		return checked, nil
 	}
 	w.defsMu.Lock()
 	w.defs[k] = checked

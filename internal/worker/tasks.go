@@ -67,6 +67,11 @@ type TasksConfig struct {
 	SpecFunc func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition)
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). The decoded revisions the supervisor keeps
+	// then live for one pass only: a Reset on another replica restarts
+	// revision numbers, and nothing tells this one.
+	SharedStore bool
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -177,6 +182,9 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
 	var res PassResult
+	if w.cfg.SharedStore {
+		clear(w.defs)
+	}
 	seen := map[string]bool{}
 	after := ""
 	for {
