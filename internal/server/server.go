@@ -19,6 +19,7 @@ import (
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/metrics"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -97,6 +98,8 @@ type Server struct {
 	runtime   *runtime
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
+	// metrics is served at GET /metrics (metrics.go).
+	metrics *metrics.Metrics
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -132,7 +135,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	met := metrics.New(cfg.Logger)
+	st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.WithCommitFunc(met.ObserveCommit))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +160,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{runtime: rt}
+	// Everything below reaches the runtime through the counting wrapper.
+	rt.driver = met.Driver(rt.name, rt.driver)
+	met.WatchStore(st)
+	s := &Server{runtime: rt, metrics: met}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -190,6 +197,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
+	observeRequests(proto, met)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -216,6 +224,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
 	}
+	// Open, as /health is, even with --verify-sigv4: Prometheus cannot
+	// sign its scrapes, and the metrics name no resource (docs/metrics.md).
+	mux.Handle("GET /metrics", met.Handler())
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
 
@@ -236,6 +247,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
 		Logger:           cfg.Logger,
+		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
@@ -246,7 +258,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
+		PassFunc:           met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
+	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)

@@ -54,6 +54,9 @@ type TasksConfig struct {
 	SpecFunc func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition)
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -548,7 +551,11 @@ func (w *Tasks) Start(ctx context.Context) {
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		for {
+			began := time.Now()
 			res, err := w.RunOnce(ctx)
+			if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+				f(time.Since(began), err)
+			}
 			if err != nil && ctx.Err() == nil {
 				w.cfg.Logger.Error("task supervisor pass failed", "err", err)
 			}

@@ -2,10 +2,14 @@ package sqlitestore
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -83,5 +87,43 @@ VALUES ('111111111111', 'us-east-1', 'c', ?, ?, 'FARGATE', 'REPLICA', 'web', 1, 
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("service counts after the migration %+v, want %+v", got, want)
+	}
+}
+
+// TestCommitFunc: every commit is reported once, before its writers are
+// answered, with the writes it carried, failed ones included.
+func TestCommitFunc(t *testing.T) {
+	var mu sync.Mutex
+	var commits, writes int
+	s := openStore(t, t.TempDir(), WithCommitFunc(func(n int, took time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || took <= 0 || n < 1 {
+			t.Errorf("commit of %d writes in %s: %v", n, took, err)
+		}
+		commits++
+		writes += n
+	}))
+	defer s.Close()
+	refused := errors.New("refused")
+	for i := range 3 {
+		err := s.Update(t.Context(), func(tx store.Tx) error {
+			if i == 1 {
+				return refused
+			}
+			return tx.PutSetting(store.Setting{Scope: scope, Name: "n", Value: strconv.Itoa(i)})
+		})
+		if i == 1 && !errors.Is(err, refused) || i != 1 && err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		mu.Lock()
+		got := writes
+		mu.Unlock()
+		if got != i+1 {
+			t.Fatalf("after write %d the commits carried %d writes", i, got)
+		}
+	}
+	if st := s.Stats(); uint64(commits) != st.Commits || st.Writes != 2 {
+		t.Errorf("reported %d commits; Stats %+v", commits, st)
 	}
 }
