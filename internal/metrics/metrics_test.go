@@ -30,8 +30,10 @@ type counts struct {
 	err      error
 }
 
-func (c counts) TaskCounts(context.Context) ([]store.TaskCount, error)       { return c.tasks, c.err }
-func (c counts) ServiceCounts(context.Context) ([]store.ServiceCount, error) { return c.services, c.err }
+func (c counts) TaskCounts(context.Context) ([]store.TaskCount, error) { return c.tasks, c.err }
+func (c counts) ServiceCounts(context.Context) ([]store.ServiceCount, error) {
+	return c.services, c.err
+}
 
 // everything returns metrics in which every family has a series.
 func everything(t *testing.T) *Metrics {
