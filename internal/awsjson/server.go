@@ -66,6 +66,10 @@ type Server struct {
 	// the store's busy timeout), so a committed write is never reported
 	// as failed.
 	Timeout time.Duration
+	// ObserveFunc, when set, is told of every request once its answer is
+	// written: the request (Operation is "" for an unknown target), the
+	// error code it answered ("" for success) and how long it took.
+	ObserveFunc func(req *Request, code string, took time.Duration)
 
 	handlers map[string]Handler
 }
@@ -115,6 +119,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	req := &Request{RequestID: newRequestID()}
 	status, code := s.serve(w, r, req)
+	if s.ObserveFunc != nil {
+		s.ObserveFunc(req, code, time.Since(start))
+	}
 	s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
 		slog.String("op", req.Operation),
 		slog.String("requestId", req.RequestID),

@@ -376,6 +376,9 @@ type StartTaskRequest struct {
 	NetworkConfiguration *types.NetworkConfiguration
 	Overrides            *types.TaskOverride
 	Tags                 []types.Tag
+	// EnableExecuteCommand turns on ECS Exec for the tasks, as RunTask's
+	// does: their containers carry the ExecuteCommandAgent.
+	EnableExecuteCommand bool
 }
 
 // StartTask starts one task on each named container instance, as ECS's
@@ -450,6 +453,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 				TaskDefinition: td, Overrides: r.Overrides,
 				StartedBy: r.StartedBy, Group: r.Group, LaunchType: types.LaunchTypeEc2,
 				NetworkConfiguration: r.NetworkConfiguration, Tags: slices.Clone(r.Tags), Now: now,
+				EnableExecuteCommand: r.EnableExecuteCommand,
 			})
 			if err != nil {
 				return err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/metrics"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/worker"
 )
@@ -115,6 +116,8 @@ type Server struct {
 	// leader runs the loops while this replica holds the leader lease;
 	// nil on SQLite, where the loops always run.
 	leader *leader
+	// metrics is served at GET /metrics (metrics.go).
+	metrics *metrics.Metrics
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -150,7 +153,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	met := metrics.New(cfg.Logger)
+	st, err := openStore(ctx, cfg, met.ObserveCommit)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +179,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, listenError(cfg.Listen, err)
 	}
-	s := &Server{runtime: rt}
+	// Everything below reaches the runtime through the counting wrapper.
+	rt.driver = met.Driver(rt.name, rt.driver)
+	if c, ok := st.(store.Counter); ok {
+		met.WatchStore(c)
+	}
+	s := &Server{runtime: rt, metrics: met}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -209,6 +218,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
+	observeRequests(proto, met)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -247,6 +257,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
 		})
 	}
+	// Open, as /health is, even with --verify-sigv4: Prometheus cannot
+	// sign its scrapes, and the metrics name no resource (docs/metrics.md).
+	mux.Handle("GET /metrics", met.Handler())
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
 
@@ -270,6 +283,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
 		SharedStore:      shared,
+		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
@@ -284,7 +298,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
 		SharedStore:        shared,
+		PassFunc:           met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
+	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)

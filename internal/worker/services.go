@@ -49,6 +49,9 @@ type ServicesConfig struct {
 	// another replica restarts revision numbers, and nothing tells this
 	// one, so family:revision no longer names one document for good.
 	SharedStore bool
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes over a service took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -89,6 +92,10 @@ func NewServices(cfg ServicesConfig, st store.Store) *Services {
 	return &Services{cfg: cfg, store: st, queue: newKeyQueue(), defs: map[defKey]bool{}}
 }
 
+// QueueDepth is how many services wait for a worker: queued, not yet
+// handed out (those waiting on a recheck timer are not counted).
+func (w *Services) QueueDepth() int { return w.queue.Len() }
+
 // Kick queues a service (by ARN) for a pass.
 func (w *Services) Kick(serviceARN string) {
 	if serviceARN != "" {
@@ -116,7 +123,11 @@ func (w *Services) Start(ctx context.Context) {
 				if !ok {
 					return
 				}
+				began := time.Now()
 				res, err := w.Reconcile(ctx, key)
+				if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+					f(time.Since(began), err)
+				}
 				w.queue.Done(key)
 				switch {
 				case err != nil && ctx.Err() == nil:
@@ -869,6 +880,13 @@ func (q *keyQueue) Add(key string) {
 	}
 	q.items = append(q.items, key)
 	q.cond.Signal()
+}
+
+// Len is how many keys wait to be handed out.
+func (q *keyQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
 }
 
 // AddAfter queues key after d.

@@ -72,6 +72,9 @@ type TasksConfig struct {
 	// then live for one pass only: a Reset on another replica restarts
 	// revision numbers, and nothing tells this one.
 	SharedStore bool
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -677,7 +680,11 @@ func (w *Tasks) Start(ctx context.Context) {
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		for {
+			began := time.Now()
 			res, err := w.RunOnce(ctx)
+			if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+				f(time.Since(began), err)
+			}
 			if err != nil && ctx.Err() == nil {
 				w.cfg.Logger.Error("task supervisor pass failed", "err", err)
 			}

@@ -348,12 +348,13 @@ func (t *tx) PutService(s store.Service) error {
 	if err := requireKey("put service", s.Account, s.Region, s.Cluster, s.Name); err != nil {
 		return err
 	}
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`, rollout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, name) DO UPDATE SET
 	status = excluded.status, launch_type = excluded.launch_type, scheduling_strategy = excluded.scheduling_strategy,
-	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body`,
+	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body,
+	rollout_state = excluded.rollout_state`,
 		s.Account, s.Region, s.Cluster, s.Name, s.Status, s.LaunchType, s.SchedulingStrategy,
-		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body))
+		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body), s.RolloutState)
 	if err != nil {
 		return fail("put service "+s.Name, err)
 	}
