@@ -42,6 +42,9 @@ type API struct {
 	// FaultCode, when set, replaces ServerException as the code of a
 	// server fault (HTTP 500): each service has its own.
 	FaultCode string
+	// InvalidEnum, when set, words a member whose value is outside its
+	// enum; nil answers as ECS does.
+	InvalidEnum func(e *wire.EnumError) error
 }
 
 // ECS is the Amazon ECS API.
@@ -70,6 +73,14 @@ var Logs = &API{
 	},
 	// CloudWatch Logs' modeled fault.
 	FaultCode: "ServiceUnavailableException",
+	// CloudWatch Logs validates requests as AWS's front end does: "1
+	// validation error detected: Value 'x' at 'orderBy' failed to satisfy
+	// constraint: Member must satisfy enum value set: [...]".
+	InvalidEnum: func(e *wire.EnumError) error {
+		return &ecs.Error{Code: "InvalidParameterException", Message: fmt.Sprintf(
+			"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+			e.Value, e.Path, strings.Join(e.Allowed, ", "))}
+	},
 }
 
 // DefaultMaxBodyBytes bounds what one request may send. The largest ECS
@@ -247,7 +258,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 	}
 	in := reflect.New(api.Operations()[op].Input).Interface()
 	if err := wire.Unmarshal(body, in); err != nil {
-		return s.writeError(w, req, requestError(err), nil)
+		return s.writeError(w, req, requestError(api, err), nil)
 	}
 
 	ctx := r.Context()
@@ -302,8 +313,11 @@ func (s *Server) call(ctx context.Context, h Handler, req *Request, in any) (out
 
 // requestError maps a decoding failure onto ECS's vocabulary. A value
 // outside an enum is a parameter problem, not a serialization one.
-func requestError(err error) error {
+func requestError(api *API, err error) error {
 	var enumErr *wire.EnumError
+	if errors.As(err, &enumErr) && api.InvalidEnum != nil {
+		return api.InvalidEnum(enumErr)
+	}
 	if errors.As(err, &enumErr) {
 		return ecs.InvalidParameterException("Invalid value '%s' for %s.", enumErr.Value, enumErr.Path)
 	}

@@ -97,6 +97,9 @@ type Server struct {
 	runtime   *runtime
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
+	// logs keeps what awslogs containers and PutLogEvents write, served
+	// by the CloudWatch Logs API (logs.go).
+	logs *sqlitestore.Logs
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -156,7 +159,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{runtime: rt}
+	logs, err := sqlitestore.OpenLogs(ctx, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		rt.close()
+		st.Close()
+		return nil, err
+	}
+	s := &Server{runtime: rt, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -190,6 +200,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
+	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -255,11 +266,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Interval: cfg.DeletionInterval,
 		Logger:   cfg.Logger,
 	}, st))
+	s.resetters = append(s.resetters, logs.ResetLogs)
+	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {
 		ln.Close()
 		rt.close()
+		logs.Close()
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
@@ -312,8 +326,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
-	return errors.Join(err, s.runtime.close(), s.store.Close())
+	return errors.Join(err, s.runtime.close(), s.logs.Close(), s.store.Close())
 }
+
+// LogBytes is the size of the log messages the CloudWatch Logs store
+// keeps (the "log bytes stored" metric).
+func (s *Server) LogBytes() int64 { return s.logs.LogBytes() }
 
 func validAccount(s string) bool {
 	if len(s) != 12 {
