@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,10 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/sdkhttp"
+	"github.com/ecsd/ecsd/internal/server"
 )
 
 // logsClient is the official CloudWatch Logs client pointed at ecsd.
@@ -303,5 +307,134 @@ func TestLogsProtocol(t *testing.T) {
 		if status != tt.status || body["__type"] != tt.typ || (tt.msg != "" && body["message"] != tt.msg) {
 			t.Errorf("%s %s: %d %v, want %d %s %q", tt.op, tt.body, status, body, tt.status, tt.typ, tt.msg)
 		}
+	}
+}
+
+// awslogsContainer is a simulated container writing lines through the
+// awslogs driver.
+func awslogsContainer(name string, opts map[string]string, env ...string) ecstypes.ContainerDefinition {
+	c := simContainer(name, true, env...)
+	c.LogConfiguration = &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: opts}
+	return c
+}
+
+func taskID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// streamMessages reads a whole stream from the head.
+func streamMessages(ctx context.Context, c *cwl.Client, group, stream string) ([]string, error) {
+	var msgs []string
+	var token *string
+	for {
+		out, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
+			StartFromHead: aws.Bool(true), NextToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range out.Events {
+			msgs = append(msgs, *e.Message)
+		}
+		if token != nil && *token == *out.NextForwardToken {
+			return msgs, nil
+		}
+		token = out.NextForwardToken
+	}
+}
+
+// TestAwslogsSimulated runs tasks whose containers use the awslogs driver
+// on the simulated runtime: their scripted lines land in the group and
+// stream ECS names, with awslogs-create-group making the group, and
+// without it waiting for the group to exist.
+func TestAwslogsSimulated(t *testing.T) {
+	e := startServer(t, func(c *server.Config) { c.LogSweepEvery = 50 * time.Millisecond })
+	c, lc := e.defaultClient(), e.logsClient()
+	ctx := t.Context()
+	opts := map[string]string{"awslogs-group": "/ecs/sim", "awslogs-region": defaultRegion,
+		"awslogs-stream-prefix": "web", "awslogs-create-group": "true"}
+	registerBridge(t, c, "logger", awslogsContainer("app", opts,
+		"ECSD_SIM_LOG", `starting\nserving request {n}\ndone`, "ECSD_SIM_RUN_SECONDS", "0.2"))
+	tasks := runTask(t, c, &ecs.RunTaskInput{TaskDefinition: aws.String("logger")})
+	arn := aws.ToString(tasks[0].TaskArn)
+	waitStopped(t, c, "default", arn)
+	stream := "web/app/" + taskID(arn)
+	var msgs []string
+	waitFor(t, 10*time.Second, "the task's lines in CloudWatch Logs", func() error {
+		var err error
+		msgs, err = streamMessages(ctx, lc, "/ecs/sim", stream)
+		if err != nil {
+			return err
+		}
+		if len(msgs) < 3 {
+			return fmt.Errorf("%d lines so far", len(msgs))
+		}
+		return nil
+	})
+	if diff := cmp.Diff([]string{"starting", "serving request 1", "done"}, msgs); diff != "" {
+		t.Fatalf("lines (-want +got):\n%s", diff)
+	}
+
+	// Without awslogs-create-group the group must exist: the lines wait
+	// in the runtime until it does.
+	opts2 := map[string]string{"awslogs-group": "/ecs/later", "awslogs-region": defaultRegion, "awslogs-stream-prefix": "p"}
+	registerBridge(t, c, "later", awslogsContainer("app", opts2, "ECSD_SIM_LOG", "tick {n}", "ECSD_SIM_LOG_EVERY", "0.01"))
+	arn2 := aws.ToString(runTask(t, c, &ecs.RunTaskInput{TaskDefinition: aws.String("later")})[0].TaskArn)
+	waitRunning(t, c, "default", arn2)
+	if _, err := lc.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("/ecs/later")}); err == nil {
+		t.Fatal("the group exists before anyone created it")
+	}
+	if _, err := lc.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/ecs/later")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "lines after the group was created", func() error {
+		msgs, err := streamMessages(ctx, lc, "/ecs/later", "p/app/"+taskID(arn2))
+		if err != nil {
+			return err
+		}
+		if len(msgs) < 5 || msgs[0] != "tick 0" || msgs[4] != "tick 4" {
+			return fmt.Errorf("lines %v", msgs)
+		}
+		return nil
+	})
+}
+
+// TestAwslogsSurvivesRestart stops ecsd while a container writes and
+// starts it again on the same data directory: the stream goes on with
+// neither a gap nor a repeated line.
+func TestAwslogsSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := startServer(t, withDataDir(dir))
+	c := e.defaultClient()
+	opts := map[string]string{"awslogs-group": "/ecs/restart", "awslogs-region": defaultRegion,
+		"awslogs-stream-prefix": "p", "awslogs-create-group": "true"}
+	// Two lines per millisecond at times, so resuming inside a
+	// millisecond is exercised.
+	registerBridge(t, c, "chatty", awslogsContainer("app", opts, "ECSD_SIM_LOG", "line {n}", "ECSD_SIM_LOG_EVERY", "0.0005"))
+	arn := aws.ToString(runTask(t, c, &ecs.RunTaskInput{TaskDefinition: aws.String("chatty")})[0].TaskArn)
+	stream := "p/app/" + taskID(arn)
+	count := func(e *ecsd, atLeast int) []string {
+		var msgs []string
+		waitFor(t, 20*time.Second, "lines", func() error {
+			var err error
+			msgs, err = streamMessages(t.Context(), e.logsClient(), "/ecs/restart", stream)
+			if err != nil {
+				return err
+			}
+			if len(msgs) < atLeast {
+				return fmt.Errorf("%d lines", len(msgs))
+			}
+			return nil
+		})
+		return msgs
+	}
+	before := count(e, 200)
+	e.stop(t)
+	e2 := startServer(t, withDataDir(dir))
+	after := count(e2, len(before)+500)
+	for i, m := range after {
+		if want := fmt.Sprintf("line %d", i); m != want {
+			t.Fatalf("line %d is %q, want %q (%d before the restart)", i, m, want, len(before))
+		}
+	}
+	if _, err := e2.defaultClient().StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
@@ -72,6 +73,9 @@ type Config struct {
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
+	// LogSweepEvery is how often the awslogs ingester looks again at
+	// containers it could not follow yet (default 5s).
+	LogSweepEvery time.Duration
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -240,14 +244,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The scheduler hears of every task the supervisor moves along.
+	// The scheduler hears of every task the supervisor moves along, and
+	// the awslogs ingester of every task that starts or stops.
 	var services *worker.Services
+	var ingest *worker.LogIngest
+	if reader, ok := rt.driver.(driver.LogReader); ok {
+		ingest = worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
+	}
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
 		Logger:           cfg.Logger,
-	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
+	}, worker.WatchTaskWrites(st, func(t store.Task) {
+		services.KickTask(t)
+		if ingest != nil {
+			ingest.Kick(t)
+		}
+	}), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset)
@@ -267,6 +281,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:   cfg.Logger,
 	}, st))
 	s.resetters = append(s.resetters, logs.ResetLogs)
+	if ingest != nil {
+		s.resetters = append(s.resetters, ingest.Reset)
+		s.loops = append(s.loops, ingest)
+	}
 	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
