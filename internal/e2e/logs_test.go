@@ -438,3 +438,7 @@ func TestAwslogsSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func getEvents(group, stream string) *cwl.GetLogEventsInput {
+	return &cwl.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
+}
