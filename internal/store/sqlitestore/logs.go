@@ -730,3 +730,32 @@ func (l *Logs) ResetLogs(ctx context.Context) error {
 	}
 	return err
 }
+
+// TaskStream is a stream an awslogs container of a task writes to.
+type TaskStream struct {
+	Scope  store.Scope
+	Group  string
+	Stream string
+}
+
+// TaskStreams finds the streams of a task's containers in every scope:
+// those whose name ends in "/" and the task ID, as the awslogs driver
+// names them (`ecsd logs TASK`).
+func (l *Logs) TaskStreams(ctx context.Context, taskID string) ([]TaskStream, error) {
+	rows, err := l.rdb.QueryContext(ctx, `SELECT g.account, g.region, g.name, s.name FROM log_streams s
+		JOIN log_groups g ON g.id = s.group_id
+		WHERE substr(s.name, -?) = ? ORDER BY s.name, g.name`, len(taskID)+1, "/"+taskID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TaskStream
+	for rows.Next() {
+		var ts TaskStream
+		if err := rows.Scan(&ts.Scope.Account, &ts.Scope.Region, &ts.Group, &ts.Stream); err != nil {
+			return nil, err
+		}
+		out = append(out, ts)
+	}
+	return out, rows.Err()
+}
