@@ -516,17 +516,25 @@ func (l *Logs) GetLogEvents(ctx context.Context, scope store.Scope, group, strea
 		if q.Before != nil {
 			pos = *q.Before
 		}
-		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) < (?, ?) AND ts >= ? AND ts < ?
+		// One tight range on the index: SQLite seeks on the row value
+		// alone, so the time bound is folded into it.
+		if q.End != nil && pos.Timestamp >= *q.End {
+			pos = store.LogPosition{Timestamp: *q.End, ID: math.MinInt64}
+		}
+		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) < (?, ?) AND (ts, id) >= (?, ?)
 			ORDER BY ts DESC, id DESC LIMIT ?`
-		args = []any{sid, pos.Timestamp, pos.ID, lo, hi, max(q.Limit, 1)}
+		args = []any{sid, pos.Timestamp, pos.ID, lo, int64(math.MinInt64), max(q.Limit, 1)}
 	} else {
 		pos := store.LogPosition{Timestamp: math.MinInt64, ID: math.MinInt64}
 		if q.After != nil {
 			pos = *q.After
 		}
-		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) > (?, ?) AND ts >= ? AND ts < ?
+		if q.Start != nil && pos.Timestamp < *q.Start {
+			pos = store.LogPosition{Timestamp: *q.Start, ID: math.MinInt64}
+		}
+		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?)
 			ORDER BY ts, id LIMIT ?`
-		args = []any{sid, pos.Timestamp, pos.ID, lo, hi, max(q.Limit, 1)}
+		args = []any{sid, pos.Timestamp, pos.ID, hi, int64(math.MinInt64), max(q.Limit, 1)}
 	}
 	rows, err := l.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -596,18 +604,22 @@ func (l *Logs) FilterLogEvents(ctx context.Context, scope store.Scope, group str
 		res.Done = true
 		return res, nil
 	}
-	lo, hi := bounds(q.Start, q.End)
+	_, hi := bounds(q.Start, q.End)
 	res.Last = store.LogPosition{Timestamp: math.MinInt64, ID: math.MinInt64}
 	if q.After != nil {
 		res.Last = *q.After
+	}
+	// The time bound folded into the row value SQLite seeks on.
+	if q.Start != nil && res.Last.Timestamp < *q.Start {
+		res.Last = store.LogPosition{Timestamp: *q.Start, ID: math.MinInt64}
 	}
 	const chunk = 1000
 	scanned, size := 0, 0
 	for {
 		n := 0
 		rows, err := l.rdb.QueryContext(ctx, `SELECT id, stream_id, ts, ingested, message FROM log_events
-			WHERE group_id = ? AND (ts, id) > (?, ?) AND ts >= ? AND ts < ? ORDER BY ts, id LIMIT ?`,
-			gid, res.Last.Timestamp, res.Last.ID, lo, hi, chunk)
+			WHERE group_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?) ORDER BY ts, id LIMIT ?`,
+			gid, res.Last.Timestamp, res.Last.ID, hi, int64(math.MinInt64), chunk)
 		if err != nil {
 			return res, err
 		}
