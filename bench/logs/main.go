@@ -5,13 +5,14 @@
 //     path takes), for -for; reports the lines stored per second through
 //     the whole path (driver.LogReader → ingester → SQLite Logs store) and
 //     how far the store lags behind the container.
+//
 //   - read: -events events (default 10,000,000) inserted straight into the
 //     Logs store (one stream, 1,000 events a millisecond apart per batch),
 //     then GetLogEvents and FilterLogEvents latency through the official
 //     SDK client against a real ecsd on that data directory.
 //
-//	go run ./bench/logs -mode ingest -for 20s
-//	go run ./bench/logs -mode read -events 10000000
+//     go run ./bench/logs -mode ingest -for 20s
+//     go run ./bench/logs -mode read -events 10000000
 package main
 
 import (
@@ -236,7 +237,9 @@ func read(ctx context.Context, dir string, events, reads int) {
 }
 
 // count is the events of an answer, 0 with an error.
-func count[T interface{ *cwl.GetLogEventsOutput | *cwl.FilterLogEventsOutput }](out T, err error) (int, error) {
+func count[T interface {
+	*cwl.GetLogEventsOutput | *cwl.FilterLogEventsOutput
+}](out T, err error) (int, error) {
 	if err != nil {
 		return 0, err
 	}
