@@ -481,8 +481,11 @@ func (l *Logs) FilterLogEvents(ctx context.Context, who Caller, in *cwl.FilterLo
 		q.ScanLimit = 100000
 	}
 	if !pattern.MatchesAll() {
-		q.Match = pattern.Match
+		q.Match, q.Contains = pattern.Match, pattern.Required()
 	}
+	// A search that finds little in a large group answers what it has
+	// after a second, with a nextToken, rather than holding the client.
+	q.Budget = time.Second
 	if in.NextToken != nil {
 		tp, p, err := cwlogs.DecodeToken(*in.NextToken)
 		if err != nil || tp != "" {

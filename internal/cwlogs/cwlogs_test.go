@@ -79,3 +79,13 @@ func TestValidation(t *testing.T) {
 		t.Errorf("got %s: %s", err.Code, err.Message)
 	}
 }
+
+func TestPatternRequired(t *testing.T) {
+	p, err := CompilePattern(`ERROR "disk full" ?x -y %re%`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Required(); len(got) != 2 || got[0] != "ERROR" || got[1] != "disk full" {
+		t.Fatalf("Required = %q", got)
+	}
+}

@@ -24,6 +24,9 @@ import (
 // with an InvalidParameterException saying so (docs/compat.md).
 type Pattern struct {
 	all, any, none []matcher
+	// required are the literal terms and phrases every match contains, so
+	// a store can look for them before handing rows to Match.
+	required []string
 }
 
 type matcher func(string) bool
@@ -37,6 +40,7 @@ func CompilePattern(p string) (*Pattern, error) {
 	}
 	for len(s) > 0 {
 		neg, alt := false, false
+		lit := "" // the literal a term or phrase must contain
 		switch s[0] {
 		case '-':
 			neg, s = true, s[1:]
@@ -52,7 +56,7 @@ func CompilePattern(p string) (*Pattern, error) {
 			if err != nil {
 				return nil, err
 			}
-			m = contains(phrase)
+			m, lit = contains(phrase), phrase
 		case strings.HasPrefix(s, "%"):
 			end := strings.IndexByte(s[1:], '%')
 			if end < 0 {
@@ -74,7 +78,7 @@ func CompilePattern(p string) (*Pattern, error) {
 			if term == "" {
 				return nil, InvalidParameter("Invalid filter pattern.")
 			}
-			m = contains(term)
+			m, lit = contains(term), term
 		}
 		switch {
 		case neg:
@@ -83,6 +87,9 @@ func CompilePattern(p string) (*Pattern, error) {
 			pat.any = append(pat.any, m)
 		default:
 			pat.all = append(pat.all, m)
+			if lit != "" {
+				pat.required = append(pat.required, lit)
+			}
 		}
 		s = strings.TrimLeft(s, " \t")
 	}
@@ -134,6 +141,9 @@ func (p *Pattern) Match(msg string) bool {
 	}
 	return false
 }
+
+// Required returns literals every matching message contains.
+func (p *Pattern) Required() []string { return p.required }
 
 // MatchesAll reports whether the pattern keeps every event (the empty
 // pattern), so a reader can skip matching.

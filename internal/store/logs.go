@@ -154,7 +154,13 @@ type FilterLogEventsQuery struct {
 	Start, End   *int64
 	After        *LogPosition
 	// Match keeps an event's message; nil keeps all.
-	Match     func(message string) bool
+	Match func(message string) bool
+	// Contains are substrings every message Match keeps contains: a store
+	// may look for them itself so that fewer rows reach Match.
+	Contains []string
+	// Budget, when positive, is how long one call may look before it
+	// answers what it found so far (Done false).
+	Budget    time.Duration
 	Limit     int
 	ScanLimit int
 	MaxBytes  int

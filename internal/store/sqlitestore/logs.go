@@ -614,12 +614,25 @@ func (l *Logs) FilterLogEvents(ctx context.Context, scope store.Scope, group str
 		res.Last = store.LogPosition{Timestamp: *q.Start, ID: math.MinInt64}
 	}
 	const chunk = 1000
+	query := `SELECT id, stream_id, ts, ingested, message FROM log_events
+			WHERE group_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?)`
+	for range q.Contains {
+		query += ` AND instr(message, ?) > 0`
+	}
+	query += ` ORDER BY ts, id LIMIT ?`
+	began := time.Now()
 	scanned, size := 0, 0
 	for {
+		if q.Budget > 0 && time.Since(began) > q.Budget && scanned > 0 {
+			return res, nil
+		}
 		n := 0
-		rows, err := l.rdb.QueryContext(ctx, `SELECT id, stream_id, ts, ingested, message FROM log_events
-			WHERE group_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?) ORDER BY ts, id LIMIT ?`,
-			gid, res.Last.Timestamp, res.Last.ID, hi, int64(math.MinInt64), chunk)
+		args := []any{gid, res.Last.Timestamp, res.Last.ID, hi, int64(math.MinInt64)}
+		for _, c := range q.Contains {
+			args = append(args, c)
+		}
+		args = append(args, chunk)
+		rows, err := l.rdb.QueryContext(ctx, query, args...)
 		if err != nil {
 			return res, err
 		}
