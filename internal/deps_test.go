@@ -16,7 +16,9 @@ func TestImportDirection(t *testing.T) {
 	}
 	const mod = "github.com/ecsd/ecsd/internal/"
 	forbidden := map[string][]string{
-		"ecs":         {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http"},
+		"ecs": {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http"},
+		// The CloudWatch Logs domain sits beside ecs, as low.
+		"cwlogs":      {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver"},
 		"wire":        {"awsjson", "api", "control", "store", "worker", "server", "ecs", "net/http"},
 		"awsjson":     {"api", "control", "store", "worker", "server"},
 		"control":     {"awsjson", "api", "worker", "server", "net/http", "driver"},

@@ -18,12 +18,14 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
-	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/metrics"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
+	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
 
@@ -88,6 +90,9 @@ type Config struct {
 	// containers on the Docker runtime (DefaultKeepStoppedContainers when
 	// zero; negative keeps none).
 	KeepStoppedContainers int
+	// LogSweepEvery is how often the awslogs ingester looks again at
+	// containers it could not follow yet (default 5s).
+	LogSweepEvery time.Duration
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -118,6 +123,9 @@ type Server struct {
 	leader *leader
 	// metrics is served at GET /metrics (metrics.go).
 	metrics *metrics.Metrics
+	// logs keeps what awslogs containers and PutLogEvents write, served
+	// by the CloudWatch Logs API (logs.go).
+	logs *sqlitestore.Logs
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -184,7 +192,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if c, ok := st.(store.Counter); ok {
 		met.WatchStore(c)
 	}
-	s := &Server{runtime: rt, metrics: met}
+	logs, err := sqlitestore.OpenLogs(ctx, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		rt.close()
+		st.Close()
+		return nil, err
+	}
+	s := &Server{runtime: rt, metrics: met, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -219,6 +234,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
 	observeRequests(proto, met)
+	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -273,8 +289,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The scheduler hears of every task the supervisor moves along.
+	// The scheduler hears of every task the supervisor moves along, and
+	// the awslogs ingester of every task that starts or stops.
 	var services *worker.Services
+	var ingest *worker.LogIngest
+	if reader, ok := rt.driver.(driver.LogReader); ok {
+		ingest = worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
+	}
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
@@ -284,7 +305,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:           cfg.Logger,
 		SharedStore:      shared,
 		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
-	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
+	}, worker.WatchTaskWrites(st, func(t store.Task) {
+		services.KickTask(t)
+		if ingest != nil {
+			ingest.Kick(t)
+		}
+	}), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
@@ -309,11 +335,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Interval: cfg.DeletionInterval,
 		Logger:   cfg.Logger,
 	}, st))
+	s.resetters = append(s.resetters, logs.ResetLogs)
+	if ingest != nil {
+		s.resetters = append(s.resetters, ingest.Reset)
+		s.loops = append(s.loops, ingest)
+	}
+	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {
 		ln.Close()
 		rt.close()
+		logs.Close()
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
@@ -386,8 +419,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
-	return errors.Join(err, s.runtime.close(), s.store.Close())
+	return errors.Join(err, s.runtime.close(), s.logs.Close(), s.store.Close())
 }
+
+// LogBytes is the size of the log messages the CloudWatch Logs store
+// keeps (the "log bytes stored" metric).
+func (s *Server) LogBytes() int64 { return s.logs.LogBytes() }
 
 func validAccount(s string) bool {
 	if len(s) != 12 {
