@@ -34,6 +34,11 @@ func TestImportDirection(t *testing.T) {
 		// Kubernetes, and know nothing of ECS above it.
 		"execsession": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile",
 			"dockerdriver", "fakedriver", "metadata", "github.com/docker/docker"},
+		// The web console is a client of the ECS API on the same
+		// listener: it never reaches the store, the use-cases or the
+		// loops, and sees the runtime only through driver.LogReader.
+		"console": {"awsjson", "wire", "api", "control", "store", "sqlitestore", "worker", "server", "records", "reconcile",
+			"dockerdriver", "fakedriver", "metadata", "execsession", "github.com/docker/docker"},
 		// Drivers know containers, not ECS.
 		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
