@@ -1,0 +1,443 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/chromedp/chromedp"
+)
+
+// The web console (internal/console) in headless Chromium, driven by
+// chromedp, against a real ecsd: the page reads and writes through the
+// ECS API only, so everything it shows is checked against what the
+// official client sees, and every action it takes is checked through the
+// official client too. One browser serves every subtest; each opens its
+// own tab.
+
+var consoleScreenshots = flag.Bool("console-screenshots", false,
+	"write screenshots of the web console's main pages into docs/console/ (go test ./internal/e2e -run TestConsole -console-screenshots)")
+
+// xssImg and xssScript would each set window.__pwned if the page ever
+// parsed a string from the API as HTML.
+const (
+	xssImg    = `<img src=x onerror="window.__pwned='img'">`
+	xssScript = `<script>window.__pwned='script'</script>`
+)
+
+// chromiumPath finds Debian's chromium (or another Chrome) or skips; under
+// CI=true a missing browser fails the test instead.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no chromium in PATH (apt-get install chromium); the web console is not tested"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts one headless Chromium for the test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox refuses to start
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return bctx
+}
+
+// newTab opens a tab in browser, closed with the test, whose actions
+// fail after a minute rather than hang.
+func newTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel() })
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the tab.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+func setValue(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
+}
+
+// open loads a console route in the tab and waits for its first render.
+func open(t *testing.T, ctx context.Context, base, hash string) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(base+"/console/#/"+hash), chromedp.WaitReady(chromedp.CSS("body[data-loaded]")))
+}
+
+// textOf is the text of the first element sel matches ("" if none).
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return eval[string](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : ''; })()`, sel))
+}
+
+func count(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	return eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+}
+
+// waitText waits until the text of sel contains want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("%s to show %q", sel, want), func() error {
+		if got := textOf(t, ctx, sel); !strings.Contains(got, want) {
+			return fmt.Errorf("it shows %q (page errors: %q %q)", got, textOf(t, ctx, "#load-error"), textOf(t, ctx, "#action-error"))
+		}
+		return nil
+	})
+}
+
+func waitCount(t *testing.T, ctx context.Context, sel string, n int) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d of %s", n, sel), func() error {
+		if got := count(t, ctx, sel); got != n {
+			return fmt.Errorf("%d of them", got)
+		}
+		return nil
+	})
+}
+
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	run(t, ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// pwned is what the XSS payloads would have set.
+func pwned(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return eval[string](t, ctx, `String(window.__pwned ?? '')`)
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !*consoleScreenshots {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "docs", "console")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// consoleFixture is the state the console suite looks at: a cluster with
+// a service of two tasks, a standalone task, and a family whose revisions
+// are in each status.
+type consoleFixture struct {
+	cluster, service, family string
+	task                     string // the standalone task's ID
+}
+
+func setupConsole(t *testing.T, c *ecs.Client) consoleFixture {
+	t.Helper()
+	f := consoleFixture{cluster: "web", service: "front", family: "web-app"}
+	svcCluster(t, c, f.cluster)
+	rev := func(foo string, env ...types.KeyValuePair) {
+		cd := container("app")
+		cd.Environment = append([]types.KeyValuePair{{Name: aws.String("FOO"), Value: aws.String(foo)}}, env...)
+		registerBridge(t, c, f.family, cd)
+	}
+	rev("one")                                                                             // 1: ACTIVE, deregistered from the page
+	rev("two", types.KeyValuePair{Name: aws.String("PAYLOAD"), Value: aws.String(xssImg)}) // 2: ACTIVE, the service's
+	rev("three")                                                                           // 3: DELETE_IN_PROGRESS
+	rev("four")                                                                            // 4: INACTIVE
+	deregister(t, c, f.family+":3")
+	if _, err := c.DeleteTaskDefinitions(t.Context(), &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{f.family + ":3"}}); err != nil {
+		t.Fatal(err)
+	}
+	deregister(t, c, f.family+":4")
+	createService(t, c, &ecs.CreateServiceInput{Cluster: aws.String(f.cluster), ServiceName: aws.String(f.service),
+		TaskDefinition: aws.String(f.family + ":2"), DesiredCount: aws.Int32(2)})
+	task := runOne(t, c, &ecs.RunTaskInput{Cluster: aws.String(f.cluster), TaskDefinition: aws.String(f.family + ":2")})
+	f.task = nameOf(aws.ToString(task.TaskArn))
+	waitFor(t, 30*time.Second, "the service's two tasks running", func() error {
+		s := describeService(t, c, f.cluster, f.service)
+		if s.RunningCount != 2 {
+			return fmt.Errorf("running %d", s.RunningCount)
+		}
+		return nil
+	})
+	return f
+}
+
+func nameOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// TestConsole drives the web console in headless Chromium.
+func TestConsole(t *testing.T) {
+	browser := newBrowser(t)
+	e := startServer(t)
+	c := e.defaultClient()
+	f := setupConsole(t, c)
+	base := e.URL()
+
+	t.Run("pages", func(t *testing.T) {
+		ctx := newTab(t, browser)
+		open(t, ctx, base, "clusters")
+		waitText(t, ctx, `tr[data-cluster="web"]`, "ACTIVE")
+		screenshot(t, ctx, "clusters")
+
+		open(t, ctx, base, "cluster/web")
+		waitText(t, ctx, `tr[data-service="front"] td.desired`, "2")
+		waitCount(t, ctx, `#tasks-table tbody tr`, 3)
+		waitCount(t, ctx, `#instances-table tbody tr`, 3) // the simulated container instances
+		waitText(t, ctx, `#tasks-table tr[data-task="`+f.task+`"]`, "RUNNING")
+		screenshot(t, ctx, "cluster")
+
+		open(t, ctx, base, "service/web/front")
+		waitText(t, ctx, `#deployments-table tbody tr`, "PRIMARY")
+		waitText(t, ctx, `#deployments-table tbody tr`, "web-app:2")
+		waitText(t, ctx, `#events`, "has reached a steady state")
+		waitCount(t, ctx, `#service-tasks tbody tr`, 2)
+		screenshot(t, ctx, "service")
+
+		open(t, ctx, base, "task/web/"+f.task)
+		waitText(t, ctx, `#containers-table tr[data-container="app"]`, "busybox:1.36")
+		waitText(t, ctx, `#task-last-status`, "RUNNING")
+		screenshot(t, ctx, "task")
+
+		open(t, ctx, base, "taskdefs")
+		waitText(t, ctx, `tr[data-family="web-app"]`, "web-app")
+
+		open(t, ctx, base, "family/web-app")
+		for rev, status := range map[string]string{"1": "ACTIVE", "2": "ACTIVE", "3": "DELETE_IN_PROGRESS", "4": "INACTIVE"} {
+			waitText(t, ctx, `tr[data-revision="`+rev+`"] .revision-status`, status)
+		}
+		if n := count(t, ctx, `button.deregister`); n != 2 {
+			t.Errorf("%d deregister buttons, want one for each ACTIVE revision (2)", n)
+		}
+		screenshot(t, ctx, "family")
+
+		open(t, ctx, base, "diff/web-app:1/web-app:2")
+		row := `tr[data-path="containerDefinitions[app].environment[FOO].value"]`
+		waitText(t, ctx, row+" .old", `"one"`)
+		waitText(t, ctx, row+" .new", `"two"`)
+		waitText(t, ctx, `tr[data-path="containerDefinitions[app].environment[PAYLOAD].value"]`, "added")
+		if n := count(t, ctx, `#diff-table tbody tr`); n != 3 { // FOO changed, PAYLOAD's name and value added
+			t.Errorf("diff has %d rows, want 3:\n%s", n, textOf(t, ctx, "#diff-table"))
+		}
+		screenshot(t, ctx, "diff")
+	})
+
+	t.Run("live", func(t *testing.T) {
+		ctx := newTab(t, browser)
+		open(t, ctx, base, "service/web/front")
+		waitText(t, ctx, "#service-desired", "2")
+		// A mark in the page's globals: gone if the page reloads.
+		eval[string](t, ctx, `window.__sameDocument = 'yes'`)
+		if _, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("web"), Service: aws.String("front"), DesiredCount: aws.Int32(3)}); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, "#service-desired", "3")
+		waitText(t, ctx, "#service-running", "3")
+		waitCount(t, ctx, `#service-tasks tbody tr`, 3)
+		if mark := eval[string](t, ctx, `String(window.__sameDocument)`); mark != "yes" {
+			t.Errorf("the page reloaded to show the update")
+		}
+	})
+
+	t.Run("actions", func(t *testing.T) {
+		ctx := newTab(t, browser)
+		open(t, ctx, base, "service/web/front")
+		waitText(t, ctx, "#deployments-table", "PRIMARY")
+		before := describeService(t, c, "web", "front")
+
+		// Scale.
+		setValue(t, ctx, "#scale-count", "1")
+		click(t, ctx, "#scale")
+		waitFor(t, 20*time.Second, "desiredCount 1", func() error {
+			if s := describeService(t, c, "web", "front"); s.DesiredCount != 1 {
+				return fmt.Errorf("desiredCount %d", s.DesiredCount)
+			}
+			return nil
+		})
+		waitText(t, ctx, "#action-done", "Desired count of front set to 1")
+
+		// A refused call shows AWS's own error, as the SDK hears it.
+		_, sdkErr := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("web"), Service: aws.String("front"), DesiredCount: aws.Int32(-1)})
+		var apiErr interface {
+			ErrorCode() string
+			ErrorMessage() string
+		}
+		if !errors.As(sdkErr, &apiErr) {
+			t.Fatalf("UpdateService desiredCount -1: %v, want an API error", sdkErr)
+		}
+		setValue(t, ctx, "#scale-count", "-1")
+		click(t, ctx, "#scale")
+		waitText(t, ctx, "#action-error", apiErr.ErrorCode()+": "+apiErr.ErrorMessage())
+
+		// Force a new deployment.
+		click(t, ctx, "#force-deployment")
+		waitFor(t, 20*time.Second, "a new deployment", func() error {
+			s := describeService(t, c, "web", "front")
+			for _, d := range s.Deployments {
+				if aws.ToString(d.Status) == "PRIMARY" && aws.ToString(d.Id) != aws.ToString(before.Deployments[0].Id) {
+					return nil
+				}
+			}
+			return fmt.Errorf("deployments %v", s.Deployments)
+		})
+		waitCount(t, ctx, `#deployments-table tbody tr`, 2) // and the page shows it live
+
+		// Stop the standalone task.
+		open(t, ctx, base, "task/web/"+f.task)
+		waitText(t, ctx, "#task-desired-status", "RUNNING")
+		click(t, ctx, "#stop-task")
+		waitFor(t, 20*time.Second, "the task stopping", func() error {
+			tk := describeTasks(t, c, "web", f.task)[0]
+			if aws.ToString(tk.DesiredStatus) != "STOPPED" || aws.ToString(tk.StoppedReason) != "Stopped from the ecsd console" {
+				return fmt.Errorf("desired %s, reason %q", aws.ToString(tk.DesiredStatus), aws.ToString(tk.StoppedReason))
+			}
+			return nil
+		})
+		waitText(t, ctx, "#task-last-status", "STOPPED")
+		waitText(t, ctx, `#containers-table tr[data-container="app"] .exit-code`, "")
+
+		// Deregister revision 1.
+		open(t, ctx, base, "family/web-app")
+		click(t, ctx, `button.deregister[data-revision="1"]`)
+		waitFor(t, 20*time.Second, "web-app:1 INACTIVE", func() error {
+			out, err := c.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web-app:1")})
+			if err != nil {
+				return err
+			}
+			if out.TaskDefinition.Status != types.TaskDefinitionStatusInactive {
+				return fmt.Errorf("status %s", out.TaskDefinition.Status)
+			}
+			return nil
+		})
+		waitText(t, ctx, `tr[data-revision="1"] .revision-status`, "INACTIVE")
+	})
+
+	t.Run("escaping", func(t *testing.T) {
+		ctx := newTab(t, browser)
+		// An environment value, shown on the revision's page and in its JSON.
+		open(t, ctx, base, "taskdef/web-app:2")
+		waitText(t, ctx, `tr.env[data-name="PAYLOAD"] .env-value`, xssImg)
+		waitText(t, ctx, "#taskdef-json", `onerror=\"window.__pwned='img'\"`)
+		// A stop reason is anyone's text too.
+		tk := runOne(t, c, &ecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web-app:2")})
+		id := nameOf(aws.ToString(tk.TaskArn))
+		if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Cluster: aws.String("web"), Task: aws.String(id), Reason: aws.String(xssScript + xssImg)}); err != nil {
+			t.Fatal(err)
+		}
+		open(t, ctx, base, "task/web/"+id)
+		waitText(t, ctx, "#task-stopped-reason", xssScript+xssImg)
+		open(t, ctx, base, "cluster/web")
+		waitText(t, ctx, `tr[data-task="`+id+`"] .stopped-reason`, xssScript+xssImg)
+		if got := pwned(t, ctx); got != "" {
+			t.Errorf("a payload ran: window.__pwned = %q", got)
+		}
+		if n := count(t, ctx, `main img, main script`); n != 0 {
+			t.Errorf("%d img/script elements in the page, want the payloads as text only", n)
+		}
+	})
+
+	t.Run("sigv4", func(t *testing.T) {
+		es := startServer(t, withSigV4(writeCredentials(t, sigv4Credentials)))
+		sc := es.signingClient("AKIDE2EDEFAULT", "e2e-default-secret", "", 0)
+		svcCluster(t, sc, "signed")
+		register(t, sc, "signed-app")
+		tk := runOne(t, sc, &ecs.RunTaskInput{Cluster: aws.String("signed"), TaskDefinition: aws.String("signed-app")})
+
+		// The logs endpoint wants a signature like the API's.
+		resp, body := es.post(t, "", "")
+		_ = resp
+		_ = body
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, es.URL()+"/console/logs",
+			strings.NewReader(`{"taskId":"`+nameOf(aws.ToString(tk.TaskArn))+`","container":"app"}`))
+		lresp, lbody := do(t, req)
+		if lresp.StatusCode != http.StatusBadRequest || !strings.Contains(string(lbody), "MissingAuthenticationTokenException") {
+			t.Errorf("unsigned POST /console/logs: %d %s, want MissingAuthenticationTokenException", lresp.StatusCode, lbody)
+		}
+
+		ctx := newTab(t, browser)
+		open(t, ctx, es.URL(), "clusters")
+		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException: Missing Authentication Token")
+		if n := count(t, ctx, "#clusters-table"); n != 0 {
+			t.Errorf("clusters shown without credentials")
+		}
+		screenshot(t, ctx, "signin")
+
+		signIn := func(key, secret string) {
+			run(t, ctx,
+				chromedp.SetValue(chromedp.CSS("#signin-key"), key),
+				chromedp.SetValue(chromedp.CSS("#signin-secret"), secret),
+				chromedp.SetValue(chromedp.CSS("#signin-region"), "eu-west-1"))
+			click(t, ctx, "#signin-submit")
+		}
+		signIn("AKIDE2EDEFAULT", "not-the-secret")
+		waitText(t, ctx, "#auth-error", "InvalidSignatureException: The request signature we calculated does not match")
+
+		signIn("AKIDE2EDEFAULT", "e2e-default-secret")
+		waitText(t, ctx, "#identity", "Signed as AKIDE2EDEFAULT in eu-west-1")
+		// The region comes from the signature's scope: eu-west-1 has no
+		// clusters yet.
+		waitText(t, ctx, "#clusters", "No clusters.")
+		click(t, ctx, "#signout")
+		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
+		signInUS := func() {
+			run(t, ctx,
+				chromedp.SetValue(chromedp.CSS("#signin-key"), "AKIDE2EDEFAULT"),
+				chromedp.SetValue(chromedp.CSS("#signin-secret"), "e2e-default-secret"),
+				chromedp.SetValue(chromedp.CSS("#signin-region"), "us-east-1"))
+			click(t, ctx, "#signin-submit")
+		}
+		signInUS()
+		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+
+		// Signed through to the runtime: the simulated one keeps no output.
+		open(t, ctx, es.URL(), "task/signed/"+nameOf(aws.ToString(tk.TaskArn)))
+		click(t, ctx, `button.show-logs[data-container="app"]`)
+		waitText(t, ctx, "#logs-app", "ClientException: This runtime keeps no container output")
+	})
+}
