@@ -382,6 +382,38 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	// Log lines are anyone's text: a container prints the payloads (the
+	// tiny program's error names the file it could not create) and the
+	// page shows them as text. Only the Docker runtime keeps output today.
+	t.Run("logs", func(t *testing.T) {
+		ed, _ := dockerServer(t, "")
+		dc := ed.defaultClient()
+		registerTD(t, dc, &ecs.RegisterTaskDefinitionInput{Family: aws.String("noisy"), ContainerDefinitions: []types.ContainerDefinition{
+			tinyContainer("app", true, "run"),
+			tinyContainer("noisy", false, "touch", "/nonexistent/"+xssScript+xssImg, "0"),
+		}})
+		tk := runOne(t, dc, &ecs.RunTaskInput{TaskDefinition: aws.String("noisy")})
+		id := nameOf(aws.ToString(tk.TaskArn))
+		waitTask(t, dc, aws.ToString(tk.TaskArn), "noisy exited", func(t types.Task) bool {
+			return containerNamed(t, "noisy").ExitCode != nil && isRunning(t)
+		})
+		ctx := newTab(t, browser)
+		open(t, ctx, ed.URL(), "task/default/"+id)
+		waitText(t, ctx, `#containers-table tr[data-container="noisy"] .exit-code`, "2")
+		click(t, ctx, `button.show-logs[data-container="noisy"]`)
+		waitText(t, ctx, "#logs-noisy", "open /nonexistent/"+xssScript+xssImg+": no such file or directory")
+		screenshot(t, ctx, "task-logs")
+		if got := pwned(t, ctx); got != "" {
+			t.Errorf("a payload ran: window.__pwned = %q", got)
+		}
+		if n := count(t, ctx, `main img, main script`); n != 0 {
+			t.Errorf("%d img/script elements in the page, want the log line as text only", n)
+		}
+		// A container the runtime does not have: the runtime's answer, shown.
+		click(t, ctx, `button.show-logs[data-container="app"]`)
+		waitText(t, ctx, "#logs-app", "No output.")
+	})
+
 	t.Run("sigv4", func(t *testing.T) {
 		es := startServer(t, withSigV4(writeCredentials(t, sigv4Credentials)))
 		sc := es.signingClient("AKIDE2EDEFAULT", "e2e-default-secret", "", 0)

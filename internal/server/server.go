@@ -17,7 +17,6 @@ import (
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/console"
 	"github.com/ecsd/ecsd/internal/control"
-	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
@@ -221,8 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	// The web console: a client of the API above, plus the runtime's
 	// container output, which the ECS API does not carry.
-	logs, _ := rt.driver.(driver.LogReader)
-	mux.Handle("/console/", console.Handler(console.Config{Logs: logs, RequireSignatureFunc: proto.RequireSignature}))
+	mux.Handle("/console/", console.Handler(console.Config{Logs: consoleLogs(rt, cfg), RequireSignatureFunc: proto.RequireSignature}))
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
