@@ -280,6 +280,18 @@ func TestConsole(t *testing.T) {
 		waitText(t, ctx, "#service-desired", "3")
 		waitText(t, ctx, "#service-running", "3")
 		waitCount(t, ctx, `#service-tasks tbody tr`, 3)
+		// The event stream too: the newest event names the task started.
+		var started string
+		waitFor(t, 20*time.Second, "the scheduler's event", func() error {
+			for _, ev := range describeService(t, c, "web", "front").Events {
+				if m := aws.ToString(ev.Message); strings.Contains(m, "has started 1 tasks") {
+					started = m
+					return nil
+				}
+			}
+			return errors.New("no event names the started task")
+		})
+		waitText(t, ctx, "#events", started)
 		if mark := eval[string](t, ctx, `String(window.__sameDocument)`); mark != "yes" {
 			t.Errorf("the page reloaded to show the update")
 		}
@@ -464,6 +476,26 @@ func TestConsole(t *testing.T) {
 				chromedp.SetValue(chromedp.CSS("#signin-region"), "us-east-1"))
 			click(t, ctx, "#signin-submit")
 		}
+		signInUS()
+		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+		if keys := eval[string](t, ctx, `Object.keys(sessionStorage).join(",")`); keys != "ecsd-console-credentials" {
+			t.Errorf("sessionStorage holds %q, want the credentials only", keys)
+		}
+		if stored := eval[string](t, ctx, `String(localStorage.length)`); stored != "0" {
+			t.Errorf("localStorage holds %s items, want none: keys stay in this tab", stored)
+		}
+
+		// Temporary credentials: the session token is signed and sent.
+		click(t, ctx, "#signout")
+		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
+		run(t, ctx,
+			chromedp.SetValue(chromedp.CSS("#signin-key"), "ASIAE2ETEMP"),
+			chromedp.SetValue(chromedp.CSS("#signin-secret"), "e2e-temp-secret"),
+			chromedp.SetValue(chromedp.CSS("#signin-token"), "IQoJb3JpZ2luX2VjEXAMPLE/e2e+token=="))
+		click(t, ctx, "#signin-submit")
+		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+		click(t, ctx, "#signout")
+		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
 		signInUS()
 		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
 

@@ -1,7 +1,7 @@
 // The console's pages. Every string that came from the API (names,
 // environment values, events, stop reasons, log lines) reaches the page
-// through text nodes only: el() never parses HTML, and nothing here sets
-// innerHTML.
+// through text nodes only: el() never parses HTML, and no line here hands
+// a string to the HTML parser (internal/console's tests check).
 'use strict';
 
 const POLL_MS = 1500;
