@@ -148,7 +148,7 @@ async function render() {
   const view = views[name] || clustersView;
   const main = document.getElementById('main');
   for (const a of document.querySelectorAll('header nav a')) {
-    a.classList.toggle('active', a.id === (name.startsWith('task') || name === 'family' || name === 'diff' ? 'nav-taskdefs' : 'nav-clusters'));
+    a.classList.toggle('active', a.id === (['taskdefs', 'family', 'taskdef', 'diff'].includes(name) ? 'nav-taskdefs' : 'nav-clusters'));
   }
   clearFeedback();
   renderIdentity();
