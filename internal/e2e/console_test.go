@@ -54,7 +54,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts one headless Chromium for the test.
-func newBrowser(t *testing.T) context.Context {
+func newConsoleBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -73,7 +73,7 @@ func newBrowser(t *testing.T) context.Context {
 
 // newTab opens a tab in browser, closed with the test, whose actions
 // fail after a minute rather than hang.
-func newTab(t *testing.T, browser context.Context) context.Context {
+func newConsoleTab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
@@ -81,7 +81,7 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 	return ctx
 }
 
-func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+func pageDo(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Vo
 }
 
 // eval evaluates a JavaScript expression in the tab.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func pageEval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -98,61 +98,61 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-func setValue(t *testing.T, ctx context.Context, sel, value string) {
+func pageSetValue(t *testing.T, ctx context.Context, sel, value string) {
 	t.Helper()
-	run(t, ctx, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
+	pageDo(t, ctx, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
 }
 
 // open loads a console route in the tab and waits for its first render.
-func open(t *testing.T, ctx context.Context, base, hash string) {
+func pageOpen(t *testing.T, ctx context.Context, base, hash string) {
 	t.Helper()
-	run(t, ctx, chromedp.Navigate(base+"/console/#/"+hash), chromedp.WaitReady(chromedp.CSS("body[data-loaded]")))
+	pageDo(t, ctx, chromedp.Navigate(base+"/console/#/"+hash), chromedp.WaitReady(chromedp.CSS("body[data-loaded]")))
 }
 
 // textOf is the text of the first element sel matches ("" if none).
-func textOf(t *testing.T, ctx context.Context, sel string) string {
+func pageText(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	return eval[string](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : ''; })()`, sel))
+	return pageEval[string](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : ''; })()`, sel))
 }
 
-func count(t *testing.T, ctx context.Context, sel string) int {
+func pageCount(t *testing.T, ctx context.Context, sel string) int {
 	t.Helper()
-	return eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+	return pageEval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
 }
 
 // waitText waits until the text of sel contains want.
-func waitText(t *testing.T, ctx context.Context, sel, want string) {
+func pageWaitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	waitFor(t, 20*time.Second, fmt.Sprintf("%s to show %q", sel, want), func() error {
-		if got := textOf(t, ctx, sel); !strings.Contains(got, want) {
-			return fmt.Errorf("it shows %q (page errors: %q %q)", got, textOf(t, ctx, "#load-error"), textOf(t, ctx, "#action-error"))
+		if got := pageText(t, ctx, sel); !strings.Contains(got, want) {
+			return fmt.Errorf("it shows %q (page errors: %q %q)", got, pageText(t, ctx, "#load-error"), pageText(t, ctx, "#action-error"))
 		}
 		return nil
 	})
 }
 
-func waitCount(t *testing.T, ctx context.Context, sel string, n int) {
+func pageWaitCount(t *testing.T, ctx context.Context, sel string, n int) {
 	t.Helper()
 	waitFor(t, 20*time.Second, fmt.Sprintf("%d of %s", n, sel), func() error {
-		if got := count(t, ctx, sel); got != n {
+		if got := pageCount(t, ctx, sel); got != n {
 			return fmt.Errorf("%d of them", got)
 		}
 		return nil
 	})
 }
 
-func click(t *testing.T, ctx context.Context, sel string) {
+func pageClick(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	run(t, ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	pageDo(t, ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
 // pwned is what the XSS payloads would have set.
-func pwned(t *testing.T, ctx context.Context) string {
+func pagePwned(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	return eval[string](t, ctx, `String(window.__pwned ?? '')`)
+	return pageEval[string](t, ctx, `String(window.__pwned ?? '')`)
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func pageScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	if !*consoleScreenshots {
 		return
@@ -199,7 +199,7 @@ func setupConsole(t *testing.T, c *ecs.Client) consoleFixture {
 	createService(t, c, &ecs.CreateServiceInput{Cluster: aws.String(f.cluster), ServiceName: aws.String(f.service),
 		TaskDefinition: aws.String(f.family + ":2"), DesiredCount: aws.Int32(2)})
 	task := runOne(t, c, &ecs.RunTaskInput{Cluster: aws.String(f.cluster), TaskDefinition: aws.String(f.family + ":2")})
-	f.task = nameOf(aws.ToString(task.TaskArn))
+	f.task = arnTail(aws.ToString(task.TaskArn))
 	waitFor(t, 30*time.Second, "the service's two tasks running", func() error {
 		s := describeService(t, c, f.cluster, f.service)
 		if s.RunningCount != 2 {
@@ -210,76 +210,76 @@ func setupConsole(t *testing.T, c *ecs.Client) consoleFixture {
 	return f
 }
 
-func nameOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+func arnTail(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 // TestConsole drives the web console in headless Chromium.
 func TestConsole(t *testing.T) {
-	browser := newBrowser(t)
+	browser := newConsoleBrowser(t)
 	e := startServer(t)
 	c := e.defaultClient()
 	f := setupConsole(t, c)
 	base := e.URL()
 
 	t.Run("pages", func(t *testing.T) {
-		ctx := newTab(t, browser)
-		open(t, ctx, base, "clusters")
-		waitText(t, ctx, `tr[data-cluster="web"]`, "ACTIVE")
-		screenshot(t, ctx, "clusters")
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, base, "clusters")
+		pageWaitText(t, ctx, `tr[data-cluster="web"]`, "ACTIVE")
+		pageScreenshot(t, ctx, "clusters")
 
-		open(t, ctx, base, "cluster/web")
-		waitText(t, ctx, `tr[data-service="front"] td.desired`, "2")
-		waitCount(t, ctx, `#tasks-table tbody tr`, 3)
-		waitCount(t, ctx, `#instances-table tbody tr`, 3) // the simulated container instances
-		waitText(t, ctx, `#tasks-table tr[data-task="`+f.task+`"]`, "RUNNING")
-		screenshot(t, ctx, "cluster")
+		pageOpen(t, ctx, base, "cluster/web")
+		pageWaitText(t, ctx, `tr[data-service="front"] td.desired`, "2")
+		pageWaitCount(t, ctx, `#tasks-table tbody tr`, 3)
+		pageWaitCount(t, ctx, `#instances-table tbody tr`, 3) // the simulated container instances
+		pageWaitText(t, ctx, `#tasks-table tr[data-task="`+f.task+`"]`, "RUNNING")
+		pageScreenshot(t, ctx, "cluster")
 
-		open(t, ctx, base, "service/web/front")
-		waitText(t, ctx, `#deployments-table tbody tr`, "PRIMARY")
-		waitText(t, ctx, `#deployments-table tbody tr`, "web-app:2")
-		waitText(t, ctx, `#events`, "has reached a steady state")
-		waitCount(t, ctx, `#service-tasks tbody tr`, 2)
-		screenshot(t, ctx, "service")
+		pageOpen(t, ctx, base, "service/web/front")
+		pageWaitText(t, ctx, `#deployments-table tbody tr`, "PRIMARY")
+		pageWaitText(t, ctx, `#deployments-table tbody tr`, "web-app:2")
+		pageWaitText(t, ctx, `#events`, "has reached a steady state")
+		pageWaitCount(t, ctx, `#service-tasks tbody tr`, 2)
+		pageScreenshot(t, ctx, "service")
 
-		open(t, ctx, base, "task/web/"+f.task)
-		waitText(t, ctx, `#containers-table tr[data-container="app"]`, "busybox:1.36")
-		waitText(t, ctx, `#task-last-status`, "RUNNING")
-		screenshot(t, ctx, "task")
+		pageOpen(t, ctx, base, "task/web/"+f.task)
+		pageWaitText(t, ctx, `#containers-table tr[data-container="app"]`, "busybox:1.36")
+		pageWaitText(t, ctx, `#task-last-status`, "RUNNING")
+		pageScreenshot(t, ctx, "task")
 
-		open(t, ctx, base, "taskdefs")
-		waitText(t, ctx, `tr[data-family="web-app"]`, "web-app")
+		pageOpen(t, ctx, base, "taskdefs")
+		pageWaitText(t, ctx, `tr[data-family="web-app"]`, "web-app")
 
-		open(t, ctx, base, "family/web-app")
+		pageOpen(t, ctx, base, "family/web-app")
 		for rev, status := range map[string]string{"1": "ACTIVE", "2": "ACTIVE", "3": "DELETE_IN_PROGRESS", "4": "INACTIVE"} {
-			waitText(t, ctx, `tr[data-revision="`+rev+`"] .revision-status`, status)
+			pageWaitText(t, ctx, `tr[data-revision="`+rev+`"] .revision-status`, status)
 		}
-		if n := count(t, ctx, `button.deregister`); n != 2 {
+		if n := pageCount(t, ctx, `button.deregister`); n != 2 {
 			t.Errorf("%d deregister buttons, want one for each ACTIVE revision (2)", n)
 		}
-		screenshot(t, ctx, "family")
+		pageScreenshot(t, ctx, "family")
 
-		open(t, ctx, base, "diff/web-app:1/web-app:2")
+		pageOpen(t, ctx, base, "diff/web-app:1/web-app:2")
 		row := `tr[data-path="containerDefinitions[app].environment[FOO].value"]`
-		waitText(t, ctx, row+" .old", `"one"`)
-		waitText(t, ctx, row+" .new", `"two"`)
-		waitText(t, ctx, `tr[data-path="containerDefinitions[app].environment[PAYLOAD].value"]`, "added")
-		if n := count(t, ctx, `#diff-table tbody tr`); n != 3 { // FOO changed, PAYLOAD's name and value added
-			t.Errorf("diff has %d rows, want 3:\n%s", n, textOf(t, ctx, "#diff-table"))
+		pageWaitText(t, ctx, row+" .old", `"one"`)
+		pageWaitText(t, ctx, row+" .new", `"two"`)
+		pageWaitText(t, ctx, `tr[data-path="containerDefinitions[app].environment[PAYLOAD].value"]`, "added")
+		if n := pageCount(t, ctx, `#diff-table tbody tr`); n != 3 { // FOO changed, PAYLOAD's name and value added
+			t.Errorf("diff has %d rows, want 3:\n%s", n, pageText(t, ctx, "#diff-table"))
 		}
-		screenshot(t, ctx, "diff")
+		pageScreenshot(t, ctx, "diff")
 	})
 
 	t.Run("live", func(t *testing.T) {
-		ctx := newTab(t, browser)
-		open(t, ctx, base, "service/web/front")
-		waitText(t, ctx, "#service-desired", "2")
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, base, "service/web/front")
+		pageWaitText(t, ctx, "#service-desired", "2")
 		// A mark in the page's globals: gone if the page reloads.
-		eval[string](t, ctx, `window.__sameDocument = 'yes'`)
+		pageEval[string](t, ctx, `window.__sameDocument = 'yes'`)
 		if _, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("web"), Service: aws.String("front"), DesiredCount: aws.Int32(3)}); err != nil {
 			t.Fatal(err)
 		}
-		waitText(t, ctx, "#service-desired", "3")
-		waitText(t, ctx, "#service-running", "3")
-		waitCount(t, ctx, `#service-tasks tbody tr`, 3)
+		pageWaitText(t, ctx, "#service-desired", "3")
+		pageWaitText(t, ctx, "#service-running", "3")
+		pageWaitCount(t, ctx, `#service-tasks tbody tr`, 3)
 		// The event stream too: the newest event names the task started.
 		var started string
 		waitFor(t, 20*time.Second, "the scheduler's event", func() error {
@@ -291,28 +291,28 @@ func TestConsole(t *testing.T) {
 			}
 			return errors.New("no event names the started task")
 		})
-		waitText(t, ctx, "#events", started)
-		if mark := eval[string](t, ctx, `String(window.__sameDocument)`); mark != "yes" {
+		pageWaitText(t, ctx, "#events", started)
+		if mark := pageEval[string](t, ctx, `String(window.__sameDocument)`); mark != "yes" {
 			t.Errorf("the page reloaded to show the update")
 		}
 	})
 
 	t.Run("actions", func(t *testing.T) {
-		ctx := newTab(t, browser)
-		open(t, ctx, base, "service/web/front")
-		waitText(t, ctx, "#deployments-table", "PRIMARY")
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, base, "service/web/front")
+		pageWaitText(t, ctx, "#deployments-table", "PRIMARY")
 		before := describeService(t, c, "web", "front")
 
 		// Scale.
-		setValue(t, ctx, "#scale-count", "1")
-		click(t, ctx, "#scale")
+		pageSetValue(t, ctx, "#scale-count", "1")
+		pageClick(t, ctx, "#scale")
 		waitFor(t, 20*time.Second, "desiredCount 1", func() error {
 			if s := describeService(t, c, "web", "front"); s.DesiredCount != 1 {
 				return fmt.Errorf("desiredCount %d", s.DesiredCount)
 			}
 			return nil
 		})
-		waitText(t, ctx, "#action-done", "Desired count of front set to 1")
+		pageWaitText(t, ctx, "#action-done", "Desired count of front set to 1")
 
 		// A refused call shows AWS's own error, as the SDK hears it.
 		_, sdkErr := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("web"), Service: aws.String("front"), DesiredCount: aws.Int32(-1)})
@@ -323,12 +323,12 @@ func TestConsole(t *testing.T) {
 		if !errors.As(sdkErr, &apiErr) {
 			t.Fatalf("UpdateService desiredCount -1: %v, want an API error", sdkErr)
 		}
-		setValue(t, ctx, "#scale-count", "-1")
-		click(t, ctx, "#scale")
-		waitText(t, ctx, "#action-error", apiErr.ErrorCode()+": "+apiErr.ErrorMessage())
+		pageSetValue(t, ctx, "#scale-count", "-1")
+		pageClick(t, ctx, "#scale")
+		pageWaitText(t, ctx, "#action-error", apiErr.ErrorCode()+": "+apiErr.ErrorMessage())
 
 		// Force a new deployment.
-		click(t, ctx, "#force-deployment")
+		pageClick(t, ctx, "#force-deployment")
 		waitFor(t, 20*time.Second, "a new deployment", func() error {
 			s := describeService(t, c, "web", "front")
 			for _, d := range s.Deployments {
@@ -338,12 +338,12 @@ func TestConsole(t *testing.T) {
 			}
 			return fmt.Errorf("deployments %v", s.Deployments)
 		})
-		waitCount(t, ctx, `#deployments-table tbody tr`, 2) // and the page shows it live
+		pageWaitCount(t, ctx, `#deployments-table tbody tr`, 2) // and the page shows it live
 
 		// Stop the standalone task.
-		open(t, ctx, base, "task/web/"+f.task)
-		waitText(t, ctx, "#task-desired-status", "RUNNING")
-		click(t, ctx, "#stop-task")
+		pageOpen(t, ctx, base, "task/web/"+f.task)
+		pageWaitText(t, ctx, "#task-desired-status", "RUNNING")
+		pageClick(t, ctx, "#stop-task")
 		waitFor(t, 20*time.Second, "the task stopping", func() error {
 			tk := describeTasks(t, c, "web", f.task)[0]
 			if aws.ToString(tk.DesiredStatus) != "STOPPED" || aws.ToString(tk.StoppedReason) != "Stopped from the ecsd console" {
@@ -351,12 +351,12 @@ func TestConsole(t *testing.T) {
 			}
 			return nil
 		})
-		waitText(t, ctx, "#task-last-status", "STOPPED")
-		waitText(t, ctx, `#containers-table tr[data-container="app"] .exit-code`, "")
+		pageWaitText(t, ctx, "#task-last-status", "STOPPED")
+		pageWaitText(t, ctx, `#containers-table tr[data-container="app"] .exit-code`, "")
 
 		// Deregister revision 1.
-		open(t, ctx, base, "family/web-app")
-		click(t, ctx, `button.deregister[data-revision="1"]`)
+		pageOpen(t, ctx, base, "family/web-app")
+		pageClick(t, ctx, `button.deregister[data-revision="1"]`)
 		waitFor(t, 20*time.Second, "web-app:1 INACTIVE", func() error {
 			out, err := c.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web-app:1")})
 			if err != nil {
@@ -367,29 +367,29 @@ func TestConsole(t *testing.T) {
 			}
 			return nil
 		})
-		waitText(t, ctx, `tr[data-revision="1"] .revision-status`, "INACTIVE")
+		pageWaitText(t, ctx, `tr[data-revision="1"] .revision-status`, "INACTIVE")
 	})
 
 	t.Run("escaping", func(t *testing.T) {
-		ctx := newTab(t, browser)
+		ctx := newConsoleTab(t, browser)
 		// An environment value, shown on the revision's page and in its JSON.
-		open(t, ctx, base, "taskdef/web-app:2")
-		waitText(t, ctx, `tr.env[data-name="PAYLOAD"] .env-value`, xssImg)
-		waitText(t, ctx, "#taskdef-json", `onerror=\"window.__pwned='img'\"`)
+		pageOpen(t, ctx, base, "taskdef/web-app:2")
+		pageWaitText(t, ctx, `tr.env[data-name="PAYLOAD"] .env-value`, xssImg)
+		pageWaitText(t, ctx, "#taskdef-json", `onerror=\"window.__pwned='img'\"`)
 		// A stop reason is anyone's text too.
 		tk := runOne(t, c, &ecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web-app:2")})
-		id := nameOf(aws.ToString(tk.TaskArn))
+		id := arnTail(aws.ToString(tk.TaskArn))
 		if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Cluster: aws.String("web"), Task: aws.String(id), Reason: aws.String(xssScript + xssImg)}); err != nil {
 			t.Fatal(err)
 		}
-		open(t, ctx, base, "task/web/"+id)
-		waitText(t, ctx, "#task-stopped-reason", xssScript+xssImg)
-		open(t, ctx, base, "cluster/web")
-		waitText(t, ctx, `tr[data-task="`+id+`"] .stopped-reason`, xssScript+xssImg)
-		if got := pwned(t, ctx); got != "" {
+		pageOpen(t, ctx, base, "task/web/"+id)
+		pageWaitText(t, ctx, "#task-stopped-reason", xssScript+xssImg)
+		pageOpen(t, ctx, base, "cluster/web")
+		pageWaitText(t, ctx, `tr[data-task="`+id+`"] .stopped-reason`, xssScript+xssImg)
+		if got := pagePwned(t, ctx); got != "" {
 			t.Errorf("a payload ran: window.__pwned = %q", got)
 		}
-		if n := count(t, ctx, `main img, main script`); n != 0 {
+		if n := pageCount(t, ctx, `main img, main script`); n != 0 {
 			t.Errorf("%d img/script elements in the page, want the payloads as text only", n)
 		}
 	})
@@ -405,25 +405,25 @@ func TestConsole(t *testing.T) {
 			tinyContainer("noisy", false, "touch", "/nonexistent/"+xssScript+xssImg, "0"),
 		}})
 		tk := runOne(t, dc, &ecs.RunTaskInput{TaskDefinition: aws.String("noisy")})
-		id := nameOf(aws.ToString(tk.TaskArn))
+		id := arnTail(aws.ToString(tk.TaskArn))
 		waitTask(t, dc, aws.ToString(tk.TaskArn), "noisy exited", func(t types.Task) bool {
 			return containerNamed(t, "noisy").ExitCode != nil && isRunning(t)
 		})
-		ctx := newTab(t, browser)
-		open(t, ctx, ed.URL(), "task/default/"+id)
-		waitText(t, ctx, `#containers-table tr[data-container="noisy"] .exit-code`, "2")
-		click(t, ctx, `button.show-logs[data-container="noisy"]`)
-		waitText(t, ctx, "#logs-noisy", "open /nonexistent/"+xssScript+xssImg+": no such file or directory")
-		screenshot(t, ctx, "task-logs")
-		if got := pwned(t, ctx); got != "" {
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, ed.URL(), "task/default/"+id)
+		pageWaitText(t, ctx, `#containers-table tr[data-container="noisy"] .exit-code`, "2")
+		pageClick(t, ctx, `button.show-logs[data-container="noisy"]`)
+		pageWaitText(t, ctx, "#logs-noisy", "open /nonexistent/"+xssScript+xssImg+": no such file or directory")
+		pageScreenshot(t, ctx, "task-logs")
+		if got := pagePwned(t, ctx); got != "" {
 			t.Errorf("a payload ran: window.__pwned = %q", got)
 		}
-		if n := count(t, ctx, `main img, main script`); n != 0 {
+		if n := pageCount(t, ctx, `main img, main script`); n != 0 {
 			t.Errorf("%d img/script elements in the page, want the log line as text only", n)
 		}
 		// A container the runtime does not have: the runtime's answer, shown.
-		click(t, ctx, `button.show-logs[data-container="app"]`)
-		waitText(t, ctx, "#logs-app", "No output.")
+		pageClick(t, ctx, `button.show-logs[data-container="app"]`)
+		pageWaitText(t, ctx, "#logs-app", "No output.")
 	})
 
 	t.Run("sigv4", func(t *testing.T) {
@@ -438,70 +438,70 @@ func TestConsole(t *testing.T) {
 		_ = resp
 		_ = body
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, es.URL()+"/console/logs",
-			strings.NewReader(`{"taskId":"`+nameOf(aws.ToString(tk.TaskArn))+`","container":"app"}`))
+			strings.NewReader(`{"taskId":"`+arnTail(aws.ToString(tk.TaskArn))+`","container":"app"}`))
 		lresp, lbody := do(t, req)
 		if lresp.StatusCode != http.StatusBadRequest || !strings.Contains(string(lbody), "MissingAuthenticationTokenException") {
 			t.Errorf("unsigned POST /console/logs: %d %s, want MissingAuthenticationTokenException", lresp.StatusCode, lbody)
 		}
 
-		ctx := newTab(t, browser)
-		open(t, ctx, es.URL(), "clusters")
-		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException: Missing Authentication Token")
-		if n := count(t, ctx, "#clusters-table"); n != 0 {
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, es.URL(), "clusters")
+		pageWaitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException: Missing Authentication Token")
+		if n := pageCount(t, ctx, "#clusters-table"); n != 0 {
 			t.Errorf("clusters shown without credentials")
 		}
-		screenshot(t, ctx, "signin")
+		pageScreenshot(t, ctx, "signin")
 
 		signIn := func(key, secret string) {
-			run(t, ctx,
+			pageDo(t, ctx,
 				chromedp.SetValue(chromedp.CSS("#signin-key"), key),
 				chromedp.SetValue(chromedp.CSS("#signin-secret"), secret),
 				chromedp.SetValue(chromedp.CSS("#signin-region"), "eu-west-1"))
-			click(t, ctx, "#signin-submit")
+			pageClick(t, ctx, "#signin-submit")
 		}
 		signIn("AKIDE2EDEFAULT", "not-the-secret")
-		waitText(t, ctx, "#auth-error", "InvalidSignatureException: The request signature we calculated does not match")
+		pageWaitText(t, ctx, "#auth-error", "InvalidSignatureException: The request signature we calculated does not match")
 
 		signIn("AKIDE2EDEFAULT", "e2e-default-secret")
-		waitText(t, ctx, "#identity", "Signed as AKIDE2EDEFAULT in eu-west-1")
+		pageWaitText(t, ctx, "#identity", "Signed as AKIDE2EDEFAULT in eu-west-1")
 		// The region comes from the signature's scope: eu-west-1 has no
 		// clusters yet.
-		waitText(t, ctx, "#clusters", "No clusters.")
-		click(t, ctx, "#signout")
-		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
+		pageWaitText(t, ctx, "#clusters", "No clusters.")
+		pageClick(t, ctx, "#signout")
+		pageWaitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
 		signInUS := func() {
-			run(t, ctx,
+			pageDo(t, ctx,
 				chromedp.SetValue(chromedp.CSS("#signin-key"), "AKIDE2EDEFAULT"),
 				chromedp.SetValue(chromedp.CSS("#signin-secret"), "e2e-default-secret"),
 				chromedp.SetValue(chromedp.CSS("#signin-region"), "us-east-1"))
-			click(t, ctx, "#signin-submit")
+			pageClick(t, ctx, "#signin-submit")
 		}
 		signInUS()
-		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
-		if keys := eval[string](t, ctx, `Object.keys(sessionStorage).join(",")`); keys != "ecsd-console-credentials" {
+		pageWaitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+		if keys := pageEval[string](t, ctx, `Object.keys(sessionStorage).join(",")`); keys != "ecsd-console-credentials" {
 			t.Errorf("sessionStorage holds %q, want the credentials only", keys)
 		}
-		if stored := eval[string](t, ctx, `String(localStorage.length)`); stored != "0" {
+		if stored := pageEval[string](t, ctx, `String(localStorage.length)`); stored != "0" {
 			t.Errorf("localStorage holds %s items, want none: keys stay in this tab", stored)
 		}
 
 		// Temporary credentials: the session token is signed and sent.
-		click(t, ctx, "#signout")
-		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
-		run(t, ctx,
+		pageClick(t, ctx, "#signout")
+		pageWaitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
+		pageDo(t, ctx,
 			chromedp.SetValue(chromedp.CSS("#signin-key"), "ASIAE2ETEMP"),
 			chromedp.SetValue(chromedp.CSS("#signin-secret"), "e2e-temp-secret"),
 			chromedp.SetValue(chromedp.CSS("#signin-token"), "IQoJb3JpZ2luX2VjEXAMPLE/e2e+token=="))
-		click(t, ctx, "#signin-submit")
-		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
-		click(t, ctx, "#signout")
-		waitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
+		pageClick(t, ctx, "#signin-submit")
+		pageWaitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+		pageClick(t, ctx, "#signout")
+		pageWaitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
 		signInUS()
-		waitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+		pageWaitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
 
 		// Signed through to the runtime: the simulated one keeps no output.
-		open(t, ctx, es.URL(), "task/signed/"+nameOf(aws.ToString(tk.TaskArn)))
-		click(t, ctx, `button.show-logs[data-container="app"]`)
-		waitText(t, ctx, "#logs-app", "ClientException: This runtime keeps no container output")
+		pageOpen(t, ctx, es.URL(), "task/signed/"+arnTail(aws.ToString(tk.TaskArn)))
+		pageClick(t, ctx, `button.show-logs[data-container="app"]`)
+		pageWaitText(t, ctx, "#logs-app", "ClientException: This runtime keeps no container output")
 	})
 }
