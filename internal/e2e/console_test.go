@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,6 +95,16 @@ func pageDo(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp
 func pageEval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// pageEvalAsync awaits a promise of a string.
+func pageEvalAsync(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluating %s: %v", expr, err)
 	}
@@ -498,6 +511,30 @@ func TestConsole(t *testing.T) {
 		pageWaitText(t, ctx, "#auth-error", "MissingAuthenticationTokenException")
 		signInUS()
 		pageWaitText(t, ctx, `tr[data-cluster="signed"]`, "ACTIVE")
+
+		// Outside a secure context (plain http on a LAN address) browsers
+		// have no crypto.subtle; the page signs with its own SHA-256.
+		nocrypto := newConsoleTab(t, browser)
+		pageOpen(t, nocrypto, es.URL(), "signin")
+		pageEval[bool](t, nocrypto, `(Object.defineProperty(window.crypto, 'subtle', {get: () => undefined, configurable: true}), sessionStorage.clear(), crypto.subtle === undefined)`)
+		for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, 1000} {
+			in := strings.Repeat("é", n/2) + strings.Repeat("a", n%2) // 2-byte runes: block edges in bytes
+			sum := sha256.Sum256([]byte(in))
+			if got := pageEvalAsync(t, nocrypto, fmt.Sprintf(`SigV4.sha256Hex(%q)`, in)); got != hex.EncodeToString(sum[:]) {
+				t.Errorf("sha256 of %d bytes = %s, want %x", len(in), got, sum)
+			}
+			key := strings.Repeat("k", n) // keys longer than a block are hashed first
+			mac := hmac.New(sha256.New, []byte(key))
+			mac.Write([]byte(in))
+			if got := pageEvalAsync(t, nocrypto, fmt.Sprintf(`SigV4.hmacHex(%q, %q)`, key, in)); got != hex.EncodeToString(mac.Sum(nil)) {
+				t.Errorf("hmac with a %d-byte key = %s, want %x", len(key), got, mac.Sum(nil))
+			}
+		}
+		pageDo(t, nocrypto,
+			chromedp.SetValue(chromedp.CSS("#signin-key"), "AKIDE2EDEFAULT"),
+			chromedp.SetValue(chromedp.CSS("#signin-secret"), "e2e-default-secret"))
+		pageClick(t, nocrypto, "#signin-submit")
+		pageWaitText(t, nocrypto, `tr[data-cluster="signed"]`, "ACTIVE")
 
 		// Signed through to the runtime: the simulated one keeps no output.
 		pageOpen(t, ctx, es.URL(), "task/signed/"+arnTail(aws.ToString(tk.TaskArn)))
