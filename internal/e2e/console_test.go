@@ -56,7 +56,7 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts one headless Chromium for the test.
+// newConsoleBrowser starts one headless Chromium for the test.
 func newConsoleBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -74,12 +74,13 @@ func newConsoleBrowser(t *testing.T) context.Context {
 	return bctx
 }
 
-// newTab opens a tab in browser, closed with the test, whose actions
-// fail after a minute rather than hang.
+// newConsoleTab opens a tab in browser, closed with the test, whose
+// actions fail after three minutes rather than hang (each wait has its
+// own, shorter deadline; this one bounds a subtest on a loaded machine).
 func newConsoleTab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
-	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	return ctx
 }
@@ -91,7 +92,7 @@ func pageDo(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp
 	}
 }
 
-// eval evaluates a JavaScript expression in the tab.
+// pageEval evaluates a JavaScript expression in the tab.
 func pageEval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
@@ -116,13 +117,13 @@ func pageSetValue(t *testing.T, ctx context.Context, sel, value string) {
 	pageDo(t, ctx, chromedp.SetValue(chromedp.CSS(sel), value, chromedp.NodeVisible))
 }
 
-// open loads a console route in the tab and waits for its first render.
+// pageOpen loads a console route in the tab and waits for its first render.
 func pageOpen(t *testing.T, ctx context.Context, base, hash string) {
 	t.Helper()
 	pageDo(t, ctx, chromedp.Navigate(base+"/console/#/"+hash), chromedp.WaitReady(chromedp.CSS("body[data-loaded]")))
 }
 
-// textOf is the text of the first element sel matches ("" if none).
+// pageText is the text of the first element sel matches ("" if none).
 func pageText(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	return pageEval[string](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : ''; })()`, sel))
@@ -133,7 +134,7 @@ func pageCount(t *testing.T, ctx context.Context, sel string) int {
 	return pageEval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
 }
 
-// waitText waits until the text of sel contains want.
+// pageWaitText waits until the text of sel contains want.
 func pageWaitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	waitFor(t, 20*time.Second, fmt.Sprintf("%s to show %q", sel, want), func() error {
@@ -159,7 +160,7 @@ func pageClick(t *testing.T, ctx context.Context, sel string) {
 	pageDo(t, ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-// pwned is what the XSS payloads would have set.
+// pagePwned is what the XSS payloads would have set.
 func pagePwned(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return pageEval[string](t, ctx, `String(window.__pwned ?? '')`)

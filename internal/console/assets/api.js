@@ -33,7 +33,9 @@ const Credentials = {
 
 // post sends a JSON 1.1 request to path, signed when credentials are
 // known, and returns the decoded answer or throws an ApiError.
-async function post(path, target, input) {
+// service is the SigV4 signing name: 'ecs', or 'logs' for the CloudWatch
+// Logs API.
+async function post(path, target, input, service = 'ecs') {
   const body = JSON.stringify(input || {});
   const headers = { 'Content-Type': 'application/x-amz-json-1.1' };
   if (target) headers['X-Amz-Target'] = target;
@@ -41,7 +43,7 @@ async function post(path, target, input) {
   if (creds) {
     Object.assign(headers, await SigV4.sign({
       method: 'POST', path, host: location.host, headers, body, creds,
-      region: creds.region || 'us-east-1', service: 'ecs',
+      region: creds.region || 'us-east-1', service,
     }));
   }
   let resp;
@@ -94,7 +96,8 @@ async function describeAll(op, input, idsKey, ids, outKey, size) {
 // CloudWatch Logs API, the awslogs containers' output can come from
 //   post('/', 'Logs_20140328.GetLogEvents', {logGroupName, logStreamName, startFromHead: true})
 // whose answer has the same events shape; the group and stream follow from
-// the container definition's logConfiguration (prefix/container/task-id).
+// the container definition's logConfiguration (prefix/container/task-id),
+// and the request is signed for the service 'logs' (post's last argument).
 async function readLogs(task, container) {
   const taskId = task.taskArn.split('/').pop();
   const out = await post('/console/logs', null, { taskId, container: container.name });
