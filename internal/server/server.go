@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
@@ -20,6 +22,7 @@ import (
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -57,6 +60,10 @@ type Config struct {
 	// health checks must run before the scheduler counts it healthy (ECS
 	// waits 40s; 0 counts it at once).
 	ServiceHealthyAfter time.Duration
+	// LaunchBackoff is the service throttle logic's back-off between
+	// launches of a service whose tasks keep failing to start; zero is
+	// ECS's (reconcile.DefaultBackoff). Tests shorten it.
+	LaunchBackoff reconcile.Backoff
 	// Runtime runs the tasks' containers: "fake" (or "") the simulated
 	// runtime, "docker" the local Docker Engine, "auto" Docker when an
 	// Engine answers and the simulated runtime otherwise.
@@ -73,6 +80,10 @@ type Config struct {
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
+	// KeepStoppedContainers bounds how many stopped tasks keep their
+	// containers on the Docker runtime (DefaultKeepStoppedContainers when
+	// zero; negative keeps none).
+	KeepStoppedContainers int
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -155,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		rt.close()
 		st.Close()
-		return nil, err
+		return nil, listenError(cfg.Listen, err)
 	}
 	s := &Server{runtime: rt}
 	ctl := control.New(st, cfg.Logger)
@@ -216,6 +227,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
+	} else {
+		// Say what serves it rather than answer as an unknown operation.
+		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
+		})
 	}
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	// The web console: a client of the API above, plus the runtime's
@@ -239,14 +257,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
+		KeepStopped:      rt.keepStopped(cfg),
+		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
 	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
-	s.resetters = append(s.resetters, tasks.Reset)
+	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
+		return os.RemoveAll(filepath.Join(cfg.DataDir, StoppedLogsDir)) // kept output of tasks now gone
+	})
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Throttle:           cfg.LaunchBackoff,
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
@@ -266,6 +289,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		rt.close()
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
+	}
+	if groups, err := rt.driver.List(ctx, map[string]string{worker.LabelManaged: "true"}); err == nil && rt.name == RuntimeDocker {
+		running := 0
+		for _, g := range groups {
+			if g.Running() {
+				running++
+			}
+		}
+		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
 	}
 	for _, l := range s.loops {
 		l.Start(context.WithoutCancel(ctx))
