@@ -116,7 +116,10 @@ func (h logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	events := []logEvent{}
 	err = h.logs.Logs(ctx, req.TaskID, req.Container, driver.LogOptions{Tail: MaxLogLines}, func(l driver.LogLine) error {
-		ms := l.Time.UnixMilli()
+		var ms int64 // 0: the runtime kept no time for this line
+		if !l.Time.IsZero() {
+			ms = l.Time.UnixMilli()
+		}
 		events = append(events, logEvent{Timestamp: ms, Message: l.Text, IngestionTime: ms})
 		return nil
 	})

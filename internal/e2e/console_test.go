@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ecsd/ecsd/internal/server"
 )
 
 // The web console (internal/console) in headless Chromium, driven by
@@ -435,9 +437,34 @@ func TestConsole(t *testing.T) {
 		if n := pageCount(t, ctx, `main img, main script`); n != 0 {
 			t.Errorf("%d img/script elements in the page, want the log line as text only", n)
 		}
-		// A container the runtime does not have: the runtime's answer, shown.
 		pageClick(t, ctx, `button.show-logs[data-container="app"]`)
 		pageWaitText(t, ctx, "#logs-app", "No output.")
+	})
+
+	// Once a stopped task's containers are removed, its output is read
+	// from what ecsd kept, as `ecsd logs` reads it.
+	t.Run("kept logs", func(t *testing.T) {
+		ed, _ := dockerServer(t, "", func(c *server.Config) { c.KeepStoppedContainers = -1 })
+		dc := ed.defaultClient()
+		registerTD(t, dc, &ecs.RegisterTaskDefinitionInput{Family: aws.String("gone"), ContainerDefinitions: []types.ContainerDefinition{
+			tinyContainer("noisy", true, "touch", "/nonexistent/"+xssScript, "0"),
+		}})
+		tk := runOne(t, dc, &ecs.RunTaskInput{TaskDefinition: aws.String("gone")})
+		id := arnTail(aws.ToString(tk.TaskArn))
+		waitTask(t, dc, aws.ToString(tk.TaskArn), "stopped", stopped)
+		waitFor(t, 30*time.Second, "the task's containers removed", func() error {
+			if n := len(scopedContainers(t, dockerEnv.cli, ed.cfg.DataDir)); n != 0 {
+				return fmt.Errorf("%d containers left", n)
+			}
+			return nil
+		})
+		ctx := newConsoleTab(t, browser)
+		pageOpen(t, ctx, ed.URL(), "task/default/"+id)
+		pageClick(t, ctx, `button.show-logs[data-container="noisy"]`)
+		pageWaitText(t, ctx, "#logs-noisy", "open /nonexistent/"+xssScript+": no such file or directory")
+		if got := pagePwned(t, ctx); got != "" {
+			t.Errorf("a payload ran: window.__pwned = %q", got)
+		}
 	})
 
 	t.Run("sigv4", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,12 +32,17 @@ func consoleLogs(rt *runtime, cfg Config) driver.LogReader {
 	if err != nil {
 		return nil
 	}
-	return engineLogs{scope: scope}
+	return engineLogs{scope: scope, dataDir: cfg.DataDir}
 }
 
 // engineLogs reads a task's container output with dockerdriver.Logs, as
-// `ecsd logs` does: it needs no Driver, only the Engine and the scope.
-type engineLogs struct{ scope map[string]string }
+// `ecsd logs` does: it needs no Driver, only the Engine and the scope; and,
+// as `ecsd logs` does, the output kept under the data directory once a
+// stopped task's containers are removed (--keep-stopped-containers).
+type engineLogs struct {
+	scope   map[string]string
+	dataDir string
+}
 
 var _ driver.LogReader = engineLogs{}
 
@@ -59,7 +65,14 @@ func (e engineLogs) Logs(ctx context.Context, id, container string, opts driver.
 		lo.Since = opts.Since.UTC().Format(time.RFC3339Nano)
 	}
 	var stdout, stderr bytes.Buffer
-	if err := dockerdriver.Logs(ctx, cli, e.scope, id, container, lo, &stdout, &stderr); err != nil {
+	err = dockerdriver.Logs(ctx, cli, e.scope, id, container, lo, &stdout, &stderr)
+	if errors.Is(err, driver.ErrNotFound) {
+		// Kept output has no timestamps: its lines come with none.
+		stdout.Reset()
+		stderr.Reset()
+		err = StoppedLogs(e.dataDir, id, container, &stdout, &stderr)
+	}
+	if err != nil {
 		return err
 	}
 	lines := append(splitLogLines(&stdout, "stdout"), splitLogLines(&stderr, "stderr")...)

@@ -421,7 +421,7 @@ function taskView(cluster, id) {
     try {
       const events = await readLogs(task, c);
       replace(box, events.length
-        ? events.map(e => el('div', { class: 'line' }, el('time', {}, new Date(e.timestamp).toISOString()), el('span', { class: 'text' }, e.message)))
+        ? events.map(e => el('div', { class: 'line' }, e.timestamp ? el('time', {}, new Date(e.timestamp).toISOString()) : null, el('span', { class: 'text' }, e.message)))
         : el('span', { class: 'empty' }, 'No output.'));
     } catch (e) {
       replace(box, el('span', { class: 'log-error' }, e instanceof ApiError ? e.text : String(e.message || e)));
