@@ -214,6 +214,22 @@ CREATE INDEX tasks_by_container_instance ON tasks (account, region, cluster, con
 -- What holds resources: placed tasks not yet STOPPED.
 CREATE INDEX tasks_placed ON tasks (account, region, cluster, container_instance, id) WHERE container_instance <> '' AND last_status <> 'STOPPED';
 `,
+	// 5: capacity providers (Auto Scaling group ones) with ecsd's
+	// simulated Auto Scaling group beside each.
+	`
+CREATE TABLE capacity_providers (
+	account             TEXT NOT NULL,
+	region              TEXT NOT NULL,
+	name                TEXT NOT NULL,
+	status              TEXT NOT NULL,
+	asg_arn             TEXT NOT NULL,
+	delete_requested_at INTEGER,       -- unix milliseconds; NULL: never
+	body                BLOB NOT NULL,
+	asg                 BLOB NOT NULL,
+	PRIMARY KEY (account, region, name)
+);
+CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
+`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a
