@@ -127,7 +127,7 @@ func TestCapacityProviderLifecycle(t *testing.T) {
 		CapacityProviders: []string{"nope"}, DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{}})
 	wantAPIError[*types.ClientException](t, err, domain.MsgCapacityProviderNotFound)
 	pc, err := c.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: aws.String("cpc"),
-		CapacityProviders: []string{"cp-one", "FARGATE"},
+		CapacityProviders:               []string{"cp-one", "FARGATE"},
 		DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp-one"), Weight: 1}}})
 	if err != nil {
 		t.Fatal(err)
