@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -101,4 +102,30 @@ func CapacityProviderView(rec store.CapacityProvider) (types.CapacityProvider, e
 		cp.AutoScalingGroupProvider.ManagedScaling = ecs.ManagedScalingWithDefaults(cp.AutoScalingGroupProvider.ManagedScaling)
 	}
 	return cp, nil
+}
+
+// ProviderWaits reports whether tasks of a capacity provider that no
+// instance can take now wait in PROVISIONING: the provider is an Auto
+// Scaling group one with managed scaling ENABLED, which scales out for
+// them ("the tasks ... go to the PROVISIONING state ... until capacity
+// is available" [V developer guide, managed scaling]); without managed
+// scaling nothing would ever come, and the task fails as on ECS [I].
+func ProviderWaits(tx store.ReadTx, scope store.Scope, provider string) (bool, error) {
+	if provider == "" || ecs.IsBuiltinCapacityProvider(provider) {
+		return false, nil
+	}
+	rec, err := tx.CapacityProvider(scope, provider)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, ecs.ServerException(err)
+	}
+	cp, err := CapacityProvider(rec)
+	if err != nil {
+		return false, ecs.ServerException(err)
+	}
+	asg := cp.AutoScalingGroupProvider
+	return rec.Status == store.CapacityProviderActive && asg != nil && asg.ManagedScaling != nil &&
+		asg.ManagedScaling.Status == types.ManagedScalingStatusEnabled, nil
 }
