@@ -85,6 +85,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		}
 		return nil
 	})
+	if err == nil && len(out.CapacityProviders) > 0 {
+		c.notify(TopicCapacityProvider, "") // the providers' groups join the cluster
+	}
 	return out, err
 }
 
@@ -248,7 +251,7 @@ func (c *Control) PutClusterCapacityProviders(ctx context.Context, who Caller, c
 	if strategy == nil {
 		strategy = []types.CapacityProviderStrategyItem{}
 	}
-	return c.changeCluster(ctx, who, cluster, func(tx store.ReadTx, cl *types.Cluster) error {
+	out, err := c.changeCluster(ctx, who, cluster, func(tx store.ReadTx, cl *types.Cluster) error {
 		if err := ecs.ValidateCapacityProviders(providers, strategy, knownCapacityProvider(tx, who.Scope)); err != nil {
 			return err
 		}
@@ -274,6 +277,11 @@ func (c *Control) PutClusterCapacityProviders(ctx context.Context, who Caller, c
 		cl.DefaultCapacityProviderStrategy = ecs.NormalizeStrategy(strategy)
 		return nil
 	})
+	if err == nil {
+		// The providers' simulated groups join or leave the cluster.
+		c.notify(TopicCapacityProvider, "")
+	}
+	return out, err
 }
 
 // capacityProvidersInUse returns the capacity providers that ACTIVE or

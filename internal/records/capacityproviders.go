@@ -87,6 +87,8 @@ type GroupInstance struct {
 	// Terminating: managed draining set the instance DRAINING; it goes
 	// once its tasks have stopped.
 	Terminating bool `json:"terminating,omitempty"`
+	// Force: terminated whatever runs on it (no managed draining).
+	Force bool `json:"force,omitempty"`
 }
 
 // CapacityProviderView is a stored provider as DescribeCapacityProviders
@@ -128,4 +130,31 @@ func ProviderWaits(tx store.ReadTx, scope store.Scope, provider string) (bool, e
 	asg := cp.AutoScalingGroupProvider
 	return rec.Status == store.CapacityProviderActive && asg != nil && asg.ManagedScaling != nil &&
 		asg.ManagedScaling.Status == types.ManagedScalingStatusEnabled, nil
+}
+
+// Simulated instances (--sim-instances, the cluster tag, and capacity
+// providers' simulated Auto Scaling groups) are c5.large instances on the
+// ECS-optimized AMI, registered with the figures its agent reports in a
+// recorded DescribeContainerInstances (aws-cli's
+// update-container-instances-state example): 2 vCPUs (2048 CPU units) and
+// 3705 MiB, ports 22, 2375, 2376, 51678 and 51679 reserved. A common,
+// modest size keeps resource failures reachable in tests while a few
+// tasks fit.
+const (
+	SimInstanceType   = "c5.large"
+	SimInstanceCPU    = 2048
+	SimInstanceMemory = 3705
+	SimDockerVersion  = "DockerVersion: 25.0.8"
+	// SimZones are the zone letters simulated instances go to, so
+	// instances land in distinct availability zones.
+	SimZones = "abcdef"
+)
+
+// AgentReservedPorts are the TCP ports the ECS agent reserves by default
+// (ECS_RESERVED_PORTS): SSH, the Docker daemon and the agent's own.
+var AgentReservedPorts = []int{22, 2375, 2376, 51678, 51679}
+
+// SimInstanceResources are a simulated instance's registered resources.
+func SimInstanceResources() ecs.InstanceResources {
+	return ecs.InstanceResources{CPU: SimInstanceCPU, Memory: SimInstanceMemory, Ports: append([]int(nil), AgentReservedPorts...), HasPortsUDP: true}
 }
