@@ -152,8 +152,10 @@ type Task struct {
 	// query language's task:group reads.
 	Group string
 	// ContainerInstance, Reservation and ExternalAgent are the task's
-	// placement. They are fixed when the task is first put: a task never
-	// moves, so later puts keep them whatever they carry.
+	// placement. They are fixed when the task is first put with a
+	// container instance (a task waiting in PROVISIONING for capacity is
+	// put first without one): a task never moves, so later puts keep them
+	// whatever they carry.
 	// ContainerInstance is the ID of the instance the task was placed on
 	// ("" for none: Fargate tasks).
 	ContainerInstance string

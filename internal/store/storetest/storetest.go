@@ -86,6 +86,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ContainerInstances", testContainerInstances},
 		{"TaskPlacement", testTaskPlacement},
 		{"ContainerInstanceTags", testContainerInstanceTags},
+		// Capacity providers (capacityproviders.go).
+		{"CapacityProviders", testCapacityProviders},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
