@@ -70,10 +70,17 @@ func run(args []string) error {
 		"give every cluster N simulated container instances (c5.large, in distinct availability zones) for EC2 tasks; the cluster tag ecsd:sim-instances overrides it (env ECSD_SIM_INSTANCES)")
 	dockerHostClusters := fs.String("docker-host-clusters", env("ECSD_DOCKER_HOST_CLUSTERS", ""),
 		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
+	scalingInterval := fs.Duration("managed-scaling-interval", envDuration("ECSD_MANAGED_SCALING_INTERVAL", time.Minute),
+		"how often managed scaling evaluates each capacity provider's simulated Auto Scaling group; ECS: every minute (env ECSD_MANAGED_SCALING_INTERVAL)")
+	scaleInWait := fs.Duration("scale-in-wait", envDuration("ECSD_SCALE_IN_WAIT", 0),
+		"replace ECS's 15-minute managed scale-in waits (below target, and after a scale-out) with this, e.g. 1s for local work; 0 keeps ECS's (env ECSD_SCALE_IN_WAIT)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *scalingInterval <= 0 || *scaleInWait < 0 {
+		return fmt.Errorf("--managed-scaling-interval %s, --scale-in-wait %s: the interval must be positive, the wait not negative", *scalingInterval, *scaleInWait)
 	}
 	if *simInstances < 0 || *simInstances > control.MaxSimInstances {
 		return fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)
@@ -120,6 +127,8 @@ func run(args []string) error {
 		InsecureAllowRemote:  *insecureRemote,
 		SimInstances:         *simInstances,
 		DockerHostClusters:   hostClusters,
+		ScalingInterval:      *scalingInterval,
+		ScaleInWait:          *scaleInWait,
 		Limits:               server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
 		Logger:               logger,
 	})
