@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -557,7 +558,7 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if len(d.CapacityProviderStrategy) > 0 {
 			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
 			snap.providers[provider]++
-			launch = ""
+			launch = types.LaunchTypeEc2
 			if ecs.IsBuiltinCapacityProvider(provider) {
 				launch = types.LaunchTypeFargate
 			}
@@ -620,8 +621,22 @@ func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *s
 		}
 		snap.placer = p
 	}
-	pl, failures, err := snap.placer.Place(records.TaskRequirements(td, nil), deref(t.Group))
+	var keep func(types.ContainerInstance) bool
+	if provider != "" {
+		keep = records.OfCapacityProvider(provider)
+	}
+	pl, failures, err := snap.placer.PlaceWhere(keep, records.TaskRequirements(td, nil), deref(t.Group))
 	if err != nil || len(failures) > 0 {
+		waits, werr := records.ProviderWaits(tx, scope, provider)
+		if werr != nil {
+			return nil, false, werr
+		}
+		if waits {
+			// Managed scaling brings the capacity; the task waits in
+			// PROVISIONING.
+			t.LastStatus = ptr(ecs.TaskProvisioning)
+			return nil, true, nil
+		}
 		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failures, err)
 		return nil, false, nil
 	}
@@ -656,26 +671,20 @@ func (w *Services) taskTags(tx store.ReadTx, scope store.Scope, cluster string, 
 	return tags, nil
 }
 
-// pickProvider chooses the capacity provider of the next task: one whose
-// base is not met yet, else the one furthest below its weighted share.
+// pickProvider chooses the capacity provider of the next task by the
+// strategy's base and weight, counting the service's tasks on each
+// provider (capacity.Distribute).
 func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[string]int) string {
-	for _, item := range strategy {
-		if p := deref(item.CapacityProvider); item.Base > int32(running[p]) {
-			return p
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), 1, running)
+	if err != nil {
+		return deref(strategy[0].CapacityProvider) // validated at CreateService; never all zero
+	}
+	for i, n := range counts {
+		if n > 0 {
+			return deref(strategy[i].CapacityProvider)
 		}
 	}
-	best, bestScore := deref(strategy[0].CapacityProvider), -1.0
-	for _, item := range strategy {
-		if item.Weight <= 0 {
-			continue
-		}
-		p := deref(item.CapacityProvider)
-		score := float64(item.Weight) / float64(running[p]+1)
-		if score > bestScore {
-			best, bestScore = p, score
-		}
-	}
-	return best
+	return deref(strategy[0].CapacityProvider)
 }
 
 // recordDeployment moves the service's current service deployment along
