@@ -33,7 +33,8 @@ var listenLine = regexp.MustCompile(`msg="ecsd listening" addr=(\S+)`)
 // flags, and waits until it logs its address.
 func startChild(t *testing.T, dataDir string, flags ...string) *child {
 	t.Helper()
-	cmd := exec.Command(ecsdBinary(t), append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir}, flags...)...)
+	// Tasks count healthy at once, so services-stable needs no 40s wait.
+	cmd := exec.Command(ecsdBinary(t), append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--service-healthy-after", "0s"}, flags...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

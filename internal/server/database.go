@@ -31,9 +31,9 @@ type storeCloser interface {
 // background work is not shared out yet: the replica holding the leader
 // lease runs every loop (leader below), the others none
 // (docs/operations.md, "Several replicas").
-func openStore(ctx context.Context, cfg Config) (storeCloser, error) {
+func openStore(ctx context.Context, cfg Config, onCommit sqlitestore.CommitFunc) (storeCloser, error) {
 	if cfg.Database == "" {
-		st, err := sqlitestore.Open(ctx, cfg.DataDir)
+		st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.WithCommitFunc(onCommit))
 		if err != nil {
 			return nil, err
 		}

@@ -11,15 +11,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
+	"github.com/ecsd/ecsd/internal/console"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/metrics"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
+	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
 )
 
@@ -60,6 +67,10 @@ type Config struct {
 	// health checks must run before the scheduler counts it healthy (ECS
 	// waits 40s; 0 counts it at once).
 	ServiceHealthyAfter time.Duration
+	// LaunchBackoff is the service throttle logic's back-off between
+	// launches of a service whose tasks keep failing to start; zero is
+	// ECS's (reconcile.DefaultBackoff). Tests shorten it.
+	LaunchBackoff reconcile.Backoff
 	// Runtime runs the tasks' containers: "fake" (or "") the simulated
 	// runtime, "docker" the local Docker Engine, "auto" Docker when an
 	// Engine answers and the simulated runtime otherwise.
@@ -73,9 +84,21 @@ type Config struct {
 	// SimInstances gives every cluster that many simulated container
 	// instances (the cluster tag ecsd:sim-instances overrides it).
 	SimInstances int
+	// ScalingInterval is how often managed scaling evaluates each
+	// capacity provider (default a minute, as ECS).
+	ScalingInterval time.Duration
+	// ScaleInWait, when positive, replaces ECS's 15-minute scale-in waits.
+	ScaleInWait time.Duration
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
+	// KeepStoppedContainers bounds how many stopped tasks keep their
+	// containers on the Docker runtime (DefaultKeepStoppedContainers when
+	// zero; negative keeps none).
+	KeepStoppedContainers int
+	// LogSweepEvery is how often the awslogs ingester looks again at
+	// containers it could not follow yet (default 5s).
+	LogSweepEvery time.Duration
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -106,6 +129,11 @@ type Server struct {
 	leader *leader
 	// wake stops the LISTEN for other replicas' kicks; nil on SQLite.
 	wake func()
+	// metrics is served at GET /metrics (metrics.go).
+	metrics *metrics.Metrics
+	// logs keeps what awslogs containers and PutLogEvents write, served
+	// by the CloudWatch Logs API (logs.go).
+	logs *sqlitestore.Logs
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -141,7 +169,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	met := metrics.New(cfg.Logger)
+	st, err := openStore(ctx, cfg, met.ObserveCommit)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +193,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		rt.close()
 		st.Close()
+		return nil, listenError(cfg.Listen, err)
+	}
+	// Everything below reaches the runtime through the counting wrapper.
+	rt.driver = met.Driver(rt.name, rt.driver)
+	if c, ok := st.(store.Counter); ok {
+		met.WatchStore(c)
+	}
+	logs, err := sqlitestore.OpenLogs(ctx, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		rt.close()
+		st.Close()
 		return nil, err
 	}
-	s := &Server{runtime: rt}
+	s := &Server{runtime: rt, metrics: met, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -200,6 +241,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
+	observeRequests(proto, met)
+	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -230,8 +273,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
+	} else {
+		// Say what serves it rather than answer as an unknown operation.
+		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
+		})
 	}
+	// Open, as /health is, even with --verify-sigv4: Prometheus cannot
+	// sign its scrapes, and the metrics name no resource (docs/metrics.md).
+	mux.Handle("GET /metrics", met.Handler())
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
+	// The web console: a client of the API above, plus the runtime's
+	// container output, which the ECS API does not carry.
+	mux.Handle("/console/", console.Handler(console.Config{Logs: consoleLogs(rt, cfg), RequireSignatureFunc: proto.RequireSignature}))
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
@@ -244,41 +300,88 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The scheduler hears of every task the supervisor moves along.
+	// The scheduler hears of every task the supervisor moves along, and
+	// the awslogs ingester of every task that starts or stops.
 	var services *worker.Services
+	var ingest *worker.LogIngest
+	if reader, ok := rt.driver.(driver.LogReader); ok {
+		ingest = worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
+	}
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
+		KeepStopped:      rt.keepStopped(cfg),
+		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
 		SharedStore:      shared,
-	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
+		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
+	}, worker.WatchTaskWrites(st, func(t store.Task) {
+		services.KickTask(t)
+		if ingest != nil {
+			ingest.Kick(t)
+		}
+	}), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
-	s.resetters = append(s.resetters, tasks.Reset)
+	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
+		return os.RemoveAll(filepath.Join(cfg.DataDir, StoppedLogsDir)) // kept output of tasks now gone
+	})
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Throttle:           cfg.LaunchBackoff,
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
 		SharedStore:        shared,
+		PassFunc:           met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
+	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)
+	scaling := worker.NewScaling(worker.ScalingConfig{
+		Interval:           cfg.ScalingInterval,
+		ScaleInWait:        cfg.ScaleInWait,
+		Logger:             cfg.Logger,
+		TaskChangedFunc:    tasks.Kick,
+		ServiceChangedFunc: services.Kick,
+		ChooseInstanceFunc: placement,
+	}, st)
+	// A new task may wait for capacity; a provider or a cluster's
+	// providers changed.
+	kick[control.TopicTask] = append(kick[control.TopicTask], scaling.Kick)
+	kick[control.TopicCapacityProvider] = append(kick[control.TopicCapacityProvider], scaling.Kick)
+	s.loops = append(s.loops, scaling)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
 		Interval: cfg.DeletionInterval,
 		Logger:   cfg.Logger,
 	}, st))
+	s.resetters = append(s.resetters, logs.ResetLogs)
+	if ingest != nil {
+		s.resetters = append(s.resetters, ingest.Reset)
+		s.loops = append(s.loops, ingest)
+	}
+	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {
 		ln.Close()
 		rt.close()
+		logs.Close()
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
+	}
+	if groups, err := rt.driver.List(ctx, map[string]string{worker.LabelManaged: "true"}); err == nil && rt.name == RuntimeDocker {
+		running := 0
+		for _, g := range groups {
+			if g.Running() {
+				running++
+			}
+		}
+		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
 	}
 	if pg, ok := st.(pgStore); ok {
 		// Replicas share the database: only the one holding the leader
@@ -345,8 +448,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
-	return errors.Join(err, s.runtime.close(), s.store.Close())
+	return errors.Join(err, s.runtime.close(), s.logs.Close(), s.store.Close())
 }
+
+// LogBytes is the size of the log messages the CloudWatch Logs store
+// keeps (the "log bytes stored" metric).
+func (s *Server) LogBytes() int64 { return s.logs.LogBytes() }
 
 func validAccount(s string) bool {
 	if len(s) != 12 {

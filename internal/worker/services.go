@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -29,6 +30,9 @@ type ServicesConfig struct {
 	// HealthyAfter is how long a RUNNING task without container health
 	// checks runs before it counts as healthy (ECS: 40 seconds).
 	HealthyAfter time.Duration
+	// Throttle is the back-off between launches of a service whose tasks
+	// keep failing to start (zero: reconcile.DefaultBackoff).
+	Throttle reconcile.Backoff
 	// Batch is the page size of the resync's walk over services.
 	Batch   int
 	NowFunc func() time.Time
@@ -46,6 +50,9 @@ type ServicesConfig struct {
 	// another replica restarts revision numbers, and nothing tells this
 	// one, so family:revision no longer names one document for good.
 	SharedStore bool
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes over a service took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -86,6 +93,10 @@ func NewServices(cfg ServicesConfig, st store.Store) *Services {
 	return &Services{cfg: cfg, store: st, queue: newKeyQueue(), defs: map[defKey]bool{}}
 }
 
+// QueueDepth is how many services wait for a worker: queued, not yet
+// handed out (those waiting on a recheck timer are not counted).
+func (w *Services) QueueDepth() int { return w.queue.Len() }
+
 // Kick queues a service (by ARN) for a pass.
 func (w *Services) Kick(serviceARN string) {
 	if serviceARN != "" {
@@ -113,7 +124,11 @@ func (w *Services) Start(ctx context.Context) {
 				if !ok {
 					return
 				}
+				began := time.Now()
 				res, err := w.Reconcile(ctx, key)
+				if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+					f(time.Since(began), err)
+				}
 				w.queue.Done(key)
 				switch {
 				case err != nil && ctx.Err() == nil:
@@ -261,6 +276,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	}
 	plan := reconcile.Compute(reconcile.Input{
 		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
+		Throttle: w.cfg.Throttle,
 	})
 	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
 	if plan.Empty() {
@@ -291,6 +307,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 		return pass, err
 	}
 	pass.Changed = true
+	w.logPass(snap, plan)
 	if f := w.cfg.TaskChangedFunc; f != nil {
 		for _, a := range pass.Started {
 			f(a)
@@ -303,6 +320,27 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 }
 
 var errRaced = errors.New("service changed since it was read")
+
+// logPass is the info line a person follows for what a committed pass did
+// to the service's deployments.
+func (w *Services) logPass(snap *snapshot, plan reconcile.Plan) {
+	log, name := w.cfg.Logger, deref(plan.Service.ServiceName)
+	cluster := snap.rec.Cluster
+	if plan.Completed != "" {
+		log.Info("deployment completed", "service", name, "cluster", cluster, "deployment", plan.Completed)
+	}
+	if plan.Failed != "" {
+		log.Warn("deployment failed: the circuit breaker tripped", "service", name, "cluster", cluster,
+			"deployment", plan.Failed, "failedTasks", plan.FailureCount)
+	}
+	if plan.RolledBackTo != "" {
+		log.Warn("deployment rolling back", "service", name, "cluster", cluster, "from", plan.Failed, "to", plan.RolledBackTo)
+	}
+	if plan.ThrottledFor > 0 && slices.Contains(plan.Events, ecs.EventUnableToStart(name)) {
+		log.Warn("service tasks keep failing to start: launches throttled", "service", name, "cluster", cluster,
+			"nextLaunchIn", plan.ThrottledFor.Round(time.Second))
+	}
+}
 
 // read takes one snapshot of a service and its tasks; nil when there is
 // nothing to schedule.
@@ -485,7 +523,7 @@ func (w *Services) apply(tx store.Tx, scope store.Scope, cluster string, snap *s
 	}
 	svc.Events = ecs.PrependServiceEvents(svc.Events, now, messages...)
 
-	if err := w.recordDeployment(tx, scope, svc, plan, now); err != nil {
+	if err := w.recordDeployment(tx, scope, snap, svc, plan, now); err != nil {
 		return err
 	}
 	rec, err := records.FromService(scope, svc)
@@ -520,7 +558,7 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if len(d.CapacityProviderStrategy) > 0 {
 			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
 			snap.providers[provider]++
-			launch = ""
+			launch = types.LaunchTypeEc2
 			if ecs.IsBuiltinCapacityProvider(provider) {
 				launch = types.LaunchTypeFargate
 			}
@@ -583,8 +621,22 @@ func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *s
 		}
 		snap.placer = p
 	}
-	pl, failures, err := snap.placer.Place(records.TaskRequirements(td, nil), deref(t.Group))
+	var keep func(types.ContainerInstance) bool
+	if provider != "" {
+		keep = records.OfCapacityProvider(provider)
+	}
+	pl, failures, err := snap.placer.PlaceWhere(keep, records.TaskRequirements(td, nil), deref(t.Group))
 	if err != nil || len(failures) > 0 {
+		waits, werr := records.ProviderWaits(tx, scope, provider)
+		if werr != nil {
+			return nil, false, werr
+		}
+		if waits {
+			// Managed scaling brings the capacity; the task waits in
+			// PROVISIONING.
+			t.LastStatus = ptr(ecs.TaskProvisioning)
+			return nil, true, nil
+		}
 		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failures, err)
 		return nil, false, nil
 	}
@@ -619,26 +671,20 @@ func (w *Services) taskTags(tx store.ReadTx, scope store.Scope, cluster string, 
 	return tags, nil
 }
 
-// pickProvider chooses the capacity provider of the next task: one whose
-// base is not met yet, else the one furthest below its weighted share.
+// pickProvider chooses the capacity provider of the next task by the
+// strategy's base and weight, counting the service's tasks on each
+// provider (capacity.Distribute).
 func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[string]int) string {
-	for _, item := range strategy {
-		if p := deref(item.CapacityProvider); item.Base > int32(running[p]) {
-			return p
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), 1, running)
+	if err != nil {
+		return deref(strategy[0].CapacityProvider) // validated at CreateService; never all zero
+	}
+	for i, n := range counts {
+		if n > 0 {
+			return deref(strategy[i].CapacityProvider)
 		}
 	}
-	best, bestScore := deref(strategy[0].CapacityProvider), -1.0
-	for _, item := range strategy {
-		if item.Weight <= 0 {
-			continue
-		}
-		p := deref(item.CapacityProvider)
-		score := float64(item.Weight) / float64(running[p]+1)
-		if score > bestScore {
-			best, bestScore = p, score
-		}
-	}
-	return best
+	return deref(strategy[0].CapacityProvider)
 }
 
 // recordDeployment moves the service's current service deployment along
@@ -646,9 +692,9 @@ func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[str
 // ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) when
 // the circuit breaker rolled it back, STOPPED when the breaker failed it
 // with nothing to roll back to.
-func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Service, plan reconcile.Plan, now time.Time) error {
+func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, snap *snapshot, svc types.Service, plan reconcile.Plan, now time.Time) error {
 	arn := deref(svc.CurrentServiceDeployment)
-	if arn == "" || plan.Completed == "" && plan.Failed == "" {
+	if arn == "" || plan.Completed == "" && plan.Failed == "" && !failedTasksChanged(snap, svc) {
 		return nil
 	}
 	rec, err := tx.ServiceDeployment(scope, arn)
@@ -678,6 +724,18 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 	}
 	breaker := sd.DeploymentCircuitBreaker
 	changed := false
+	// While the breaker monitors, failureCount follows the target
+	// deployment's failed tasks as the breaker counts them (with
+	// resetOnHealthyTask, only those since a task last became healthy).
+	if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring && sd.Status == types.ServiceDeploymentStatusInProgress {
+		for _, d := range svc.Deployments {
+			if deref(d.Id) == target && d.FailedTasks != breaker.FailureCount {
+				breaker.FailureCount = d.FailedTasks
+				sd.UpdatedAt = timePtr(now)
+				changed = true
+			}
+		}
+	}
 	// A pass can fail a deployment and complete the rollback at once (the
 	// deployment rolled back to still runs its tasks): apply the failure
 	// first, then the completion.
@@ -726,6 +784,21 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 		return err
 	}
 	return tx.PutServiceDeployment(rec)
+}
+
+// failedTasksChanged reports whether the plan changed the failedTasks of
+// a deployment, which the service deployment's circuit breaker reports.
+func failedTasksChanged(snap *snapshot, svc types.Service) bool {
+	before := map[string]int32{}
+	for _, d := range snap.svc.Deployments {
+		before[deref(d.Id)] = d.FailedTasks
+	}
+	for _, d := range svc.Deployments {
+		if before[deref(d.Id)] != d.FailedTasks {
+			return true
+		}
+	}
+	return false
 }
 
 func derefTime(t *time.Time) time.Time {
@@ -816,6 +889,13 @@ func (q *keyQueue) Add(key string) {
 	}
 	q.items = append(q.items, key)
 	q.cond.Signal()
+}
+
+// Len is how many keys wait to be handed out.
+func (q *keyQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
 }
 
 // AddAfter queues key after d.

@@ -40,6 +40,18 @@ type options struct {
 	maxBatch    int
 	readConns   int
 	busyTimeout time.Duration
+	commitFunc  CommitFunc
+}
+
+// CommitFunc is told of every transaction the writer ends: how many write
+// calls it carried (those whose own changes were rolled back included),
+// how long it took from BEGIN to the end of COMMIT, and the error that
+// failed the whole batch, if any. It runs on the writer: it must be quick.
+type CommitFunc func(writes int, took time.Duration, err error)
+
+// WithCommitFunc sets what is told of each commit (the metrics).
+func WithCommitFunc(f CommitFunc) Option {
+	return func(o *options) { o.commitFunc = f }
 }
 
 // WithMaxBatch bounds how many writes share one transaction (default 128).
@@ -88,6 +100,7 @@ type Store struct {
 	// is undone after it ran and run again, as a retry after a failed
 	// commit would.
 	failNext atomic.Bool
+	onCommit CommitFunc // nil: nobody listens
 	commits  atomic.Uint64
 	writes   atomic.Uint64
 
@@ -182,6 +195,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		queue:    make(chan *request, o.maxBatch),
 		done:     make(chan struct{}),
 		maxBatch: o.maxBatch,
+		onCommit: o.commitFunc,
 		rstmts:   map[string]*sql.Stmt{},
 		unlock:   unlock,
 	}
@@ -538,6 +552,11 @@ func (s *Store) commit(batch []*request) {
 			}
 		}
 	}
+	began := time.Now()
+	var batchErr error
+	if s.onCommit != nil {
+		defer func() { s.onCommit(len(work), time.Since(began), batchErr) }()
+	}
 
 	// Statements run without the callers' contexts: cancelling one would
 	// interrupt SQLite, and an interrupted write inside a transaction rolls
@@ -545,7 +564,8 @@ func (s *Store) commit(batch []*request) {
 	ctx := context.Background()
 	sqlTx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
-		failAll(fmt.Errorf("begin: %w", err))
+		batchErr = fmt.Errorf("begin: %w", err)
+		failAll(batchErr)
 		return
 	}
 	tx := &batchTx{Tx: sqlTx, stmts: make(map[string]*sql.Stmt)}
@@ -554,7 +574,8 @@ func (s *Store) commit(batch []*request) {
 			// The savepoint machinery itself failed (I/O error, disk full):
 			// the transaction's state is unknown, so nothing in it commits.
 			tx.Rollback()
-			failAll(fmt.Errorf("savepoint: %w", err))
+			batchErr = fmt.Errorf("savepoint: %w", err)
+			failAll(batchErr)
 			return
 		}
 	}
@@ -562,7 +583,8 @@ func (s *Store) commit(batch []*request) {
 		// A failed COMMIT can leave SQLite's transaction open, and the
 		// next BEGIN would then fail forever.
 		s.conn.ExecContext(ctx, "ROLLBACK")
-		failAll(fmt.Errorf("commit: %w", err))
+		batchErr = fmt.Errorf("commit: %w", err)
+		failAll(batchErr)
 		return
 	}
 	// Before any writer in the batch is told it is done (the deferred

@@ -103,6 +103,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, hooks ...Hooks) {
 		{"TaskPlacement", testTaskPlacement},
 		{"ContainerInstanceTags", testContainerInstanceTags},
 		{"RetriedTransaction", func(t *testing.T, s store.Store) { testRetriedTransaction(t, s, h) }},
+		// What metrics count (counts.go), for stores that are a store.Counter.
+		{"Counts", testCounts},
+		// Capacity providers (capacityproviders.go).
+		{"CapacityProviders", testCapacityProviders},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
