@@ -207,6 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	logs.StoredFunc = met.LogBytesStored
 	s := &Server{runtime: rt, metrics: met, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace

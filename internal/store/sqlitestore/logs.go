@@ -73,6 +73,10 @@ type Logs struct {
 	wmu sync.Mutex
 
 	bytes atomic.Int64
+	// StoredFunc, when set, is told the bytes of messages each successful
+	// PutLogEvents stored (the metrics' ecsd_log_bytes_stored_total). Set
+	// it before the first write.
+	StoredFunc func(n int64)
 }
 
 var _ store.LogStore = (*Logs)(nil)
@@ -504,6 +508,9 @@ func (l *Logs) PutLogEvents(ctx context.Context, scope store.Scope, group, strea
 	})
 	if err == nil {
 		l.bytes.Add(added)
+		if l.StoredFunc != nil {
+			l.StoredFunc(added)
+		}
 	}
 	return err
 }
