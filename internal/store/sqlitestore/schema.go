@@ -214,6 +214,10 @@ CREATE INDEX tasks_by_container_instance ON tasks (account, region, cluster, con
 -- What holds resources: placed tasks not yet STOPPED.
 CREATE INDEX tasks_placed ON tasks (account, region, cluster, container_instance, id) WHERE container_instance <> '' AND last_status <> 'STOPPED';
 `,
+	// Task scale-in protection (UpdateTaskProtection): when it expires,
+	// unix milliseconds; NULL: not protected. Only SetTaskProtection
+	// writes it, so the supervisor's puts never clear it.
+	`ALTER TABLE tasks ADD COLUMN protected_until INTEGER;`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a
