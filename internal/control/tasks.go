@@ -67,15 +67,19 @@ type RunTaskRequest struct {
 	EnableECSManagedTags     bool
 	EnableExecuteCommand     bool
 	Tags                     []types.Tag
+	PlacementStrategy        []types.PlacementStrategy
+	PlacementConstraints     []types.PlacementConstraint
 }
 
 // RunTask starts Count new tasks from a task definition. The revision must
 // be usable (ACTIVE, or within the inactive grace window): an INACTIVE one
 // is refused with InvalidParameterException "TaskDefinition is inactive",
 // as ECS answers RunTask. EC2 tasks are placed on the cluster's ACTIVE
-// container instances (ChooseInstanceFunc); a cluster without any answers
-// "No Container Instances were found in your cluster.", and tasks no
-// instance can take are failures with ECS's reasons.
+// container instances by the placement engine, all of them in one batch,
+// with the request's placementStrategy and its placementConstraints merged
+// with the revision's; a cluster without any answers "No Container
+// Instances were found in your cluster.", and tasks no instance can take
+// are failures with ECS's reasons.
 func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]types.Task, []types.Failure, error) {
 	count := int32(1)
 	if r.Count != nil {
@@ -133,8 +137,47 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 		if err != nil {
 			return err
 		}
-		var placer *records.Placer
+		var ec2 int
 		for _, p := range placements {
+			if p.launchType == types.LaunchTypeEc2 {
+				ec2++
+			}
+		}
+		// The EC2 tasks are placed in one batch: each reserves what it
+		// takes before the next is placed.
+		var placed []records.Placement
+		if ec2 > 0 {
+			strategies, constraints, err := records.PlacementRules(r.PlacementStrategy, td.PlacementConstraints, r.PlacementConstraints)
+			if err != nil {
+				return err
+			}
+			placer, err := records.NewPlacer(tx, who.Scope, clRec.Name, now)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			placer.RandFunc = c.RandFunc
+			group := r.Group
+			if group == "" {
+				group = "family:" + deref(td.Family) // as NewTask names it
+			}
+			got, _, fs, err := placer.PlaceReporting(records.PlaceRequest{
+				Requirements: records.TaskPlacementRequirements(td, r.Overrides),
+				Count:        ec2, Group: group, Strategies: strategies, Constraints: constraints,
+			})
+			if err != nil {
+				return err
+			}
+			placed = got
+			failures = appendFailures(failures, fs)
+		}
+		for _, p := range placements {
+			var pl *records.Placement
+			if p.launchType == types.LaunchTypeEc2 {
+				if len(placed) == 0 {
+					continue
+				}
+				pl, placed = &placed[0], placed[1:]
+			}
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
 				TaskDefinition: td, Overrides: r.Overrides,
@@ -147,23 +190,8 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			if err != nil {
 				return err
 			}
-			var pl *records.Placement
-			if p.launchType == types.LaunchTypeEc2 {
-				if placer == nil {
-					if placer, err = records.NewPlacer(tx, who.Scope, clRec.Name, c.ChooseInstanceFunc, now); err != nil {
-						return ecs.ServerException(err)
-					}
-				}
-				got, fs, err := placer.Place(records.TaskRequirements(td, r.Overrides), deref(task.Group))
-				if err != nil {
-					return err
-				}
-				if len(fs) > 0 {
-					failures = appendFailures(failures, fs)
-					continue
-				}
-				records.ApplyPlacement(&task, td, got)
-				pl = &got
+			if pl != nil {
+				records.ApplyPlacement(&task, td, *pl)
 			}
 			if err := c.insertTask(tx, who, task, pl); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
-	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/store"
@@ -161,10 +161,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
 	ctl.PollEndpoint = "http://" + ln.Addr().String() + "/"
-	// The one placement rule RunTask and the service scheduler share; the
-	// placement engine (strategies, constraints) replaces ecs.FirstFit here.
-	placement := ecs.ChooseInstanceFunc(ecs.FirstFit)
-	ctl.ChooseInstanceFunc = placement
+	// RunTask and the service scheduler place EC2 tasks with the placement
+	// engine; the random strategy and ties between equally good instances
+	// are decided at random, as on ECS.
+	ctl.RandFunc = rand.IntN
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
@@ -242,10 +242,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.resetters = append(s.resetters, tasks.Reset)
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
-		HealthyAfter:       cfg.ServiceHealthyAfter,
-		Logger:             cfg.Logger,
-		TaskChangedFunc:    tasks.Kick,
-		ChooseInstanceFunc: placement,
+		HealthyAfter:    cfg.ServiceHealthyAfter,
+		Logger:          cfg.Logger,
+		TaskChangedFunc: tasks.Kick,
+		RandFunc:        rand.IntN,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
