@@ -36,7 +36,7 @@ const (
 	// hashicorp/terraform-provider-aws#4825).
 	MsgDaemonPlacementStrategy = "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
 	MsgDaemonMaximumPercent    = "The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again"
-	MsgTaskDefinitionRequired = "TaskDefinition must be specified."
+	MsgTaskDefinitionRequired  = "TaskDefinition must be specified."
 )
 
 // serviceTaskDefinitionUse is how CreateService and UpdateService refuse
