@@ -160,13 +160,18 @@ func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, now time.Time
 	for _, t := range placed {
 		on[t.ContainerInstance] = append(on[t.ContainerInstance], t)
 	}
+	// Every instance's attributes in one read, not one read per instance.
+	all, err := tx.Attributes(scope, cluster, "", "")
+	if err != nil {
+		return nil, err
+	}
+	attrsOf := map[string][]store.Attribute{}
+	for _, a := range all {
+		attrsOf[a.TargetID] = append(attrsOf[a.TargetID], a)
+	}
 	for _, rec := range recs {
-		attrs, err := tx.TargetAttributes(scope, cluster, rec.ID)
-		if err != nil {
-			return nil, err
-		}
 		mine := on[rec.ID]
-		ci, err := InstanceView(rec, attrs, mine, now)
+		ci, err := InstanceView(rec, attrsOf[rec.ID], mine, now)
 		if err != nil {
 			return nil, err
 		}
