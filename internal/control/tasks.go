@@ -404,6 +404,9 @@ type StartTaskRequest struct {
 	NetworkConfiguration *types.NetworkConfiguration
 	Overrides            *types.TaskOverride
 	Tags                 []types.Tag
+	// EnableExecuteCommand turns on ECS Exec for the tasks, as RunTask's
+	// does: their containers carry the ExecuteCommandAgent.
+	EnableExecuteCommand bool
 }
 
 // StartTask starts one task on each named container instance, as ECS's
@@ -478,6 +481,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 				TaskDefinition: td, Overrides: r.Overrides,
 				StartedBy: r.StartedBy, Group: r.Group, LaunchType: types.LaunchTypeEc2,
 				NetworkConfiguration: r.NetworkConfiguration, Tags: slices.Clone(r.Tags), Now: now,
+				EnableExecuteCommand: r.EnableExecuteCommand,
 			})
 			if err != nil {
 				return err
@@ -565,7 +569,7 @@ func findTask(tx store.ReadTx, who Caller, cluster, ident string) (store.Task, e
 	if !ok {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskIdentifierInvalid)
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskNotFound)
 	}
 	rec, err := tx.Task(who.Scope, cluster, ref.Name)
@@ -591,7 +595,7 @@ func (c *Control) DescribeTasks(ctx context.Context, who Caller, cluster string,
 	tasks := []types.Task{}
 	failures := []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := readCluster(tx, who, cluster)
+		clRec, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}

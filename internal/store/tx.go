@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Orchestration state (clusters, services, tasks, service deployments and
 // revisions, account settings, attributes) is read and written through
@@ -61,8 +64,13 @@ type Service struct {
 	// deployments and task sets" reference it. It is an index derived from
 	// Body: stores write it and getters leave it nil.
 	TaskDefinitions []TaskDefinitionKey
-	CreatedAt       time.Time
-	Body            []byte // types.Service as wire JSON
+	// RolloutState is the PRIMARY deployment's rolloutState ("" when the
+	// service has none: EXTERNAL and CODE_DEPLOY controllers), counted by
+	// the metrics. Like TaskDefinitions it is derived from Body: stores
+	// write it and getters leave it empty.
+	RolloutState string
+	CreatedAt    time.Time
+	Body         []byte // types.Service as wire JSON
 }
 
 // Container instance statuses a record holds (the ECS names).
@@ -346,4 +354,33 @@ type Tx interface {
 	// DeleteTags removes every tag under an ARN.
 	DeleteTags(arn string) error
 	PutContainerInstance(ci ContainerInstance) error
+}
+
+// TaskCount is how many tasks, in every scope, have one last status and
+// launch type.
+type TaskCount struct {
+	LastStatus string
+	LaunchType string
+	Count      int
+}
+
+// ServiceCount is how many services, in every scope, have one status and
+// one rollout state of their PRIMARY deployment.
+type ServiceCount struct {
+	Status       string
+	RolloutState string
+	Count        int
+}
+
+// Counter is implemented by stores that count their records from indexes,
+// cheaply enough to answer every metrics scrape: the cost grows with the
+// number of distinct (status, launch type) pairs, never with a pass over
+// every task's document.
+type Counter interface {
+	// TaskCounts counts every task (STOPPED ones still kept included) by
+	// launch type and last status, in that order.
+	TaskCounts(ctx context.Context) ([]TaskCount, error)
+	// ServiceCounts counts the services that are not INACTIVE by status
+	// and rollout state, ordered by both.
+	ServiceCounts(ctx context.Context) ([]ServiceCount, error)
 }

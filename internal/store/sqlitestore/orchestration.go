@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -70,12 +71,14 @@ func notFound(format string, args ...any) error {
 	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), store.ErrNotFound)
 }
 
-// limitArg turns "0 for no limit" into SQLite's: a negative LIMIT is none.
-func limitArg(n int) int {
+// limitArg turns "0 for no limit" into a bound both SQLite and PostgreSQL
+// accept (SQLite's LIMIT -1 is an error in PostgreSQL, whose LIMIT ALL is
+// one in SQLite); pgstore shares these queries.
+func limitArg(n int) int64 {
 	if n <= 0 {
-		return -1
+		return math.MaxInt64
 	}
-	return n
+	return int64(n)
 }
 
 // blob binds a body: the column is NOT NULL, and a nil slice binds as NULL.
@@ -345,12 +348,13 @@ func (t *tx) PutService(s store.Service) error {
 	if err := requireKey("put service", s.Account, s.Region, s.Cluster, s.Name); err != nil {
 		return err
 	}
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`, rollout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, name) DO UPDATE SET
 	status = excluded.status, launch_type = excluded.launch_type, scheduling_strategy = excluded.scheduling_strategy,
-	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body`,
+	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body,
+	rollout_state = excluded.rollout_state`,
 		s.Account, s.Region, s.Cluster, s.Name, s.Status, s.LaunchType, s.SchedulingStrategy,
-		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body))
+		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body), s.RolloutState)
 	if err != nil {
 		return fail("put service "+s.Name, err)
 	}
