@@ -41,6 +41,11 @@ func TestImportDirection(t *testing.T) {
 		// the server wires in; they never reach into those layers.
 		"metrics": {"awsjson", "wire", "api", "control", "worker", "server", "ecs", "records", "reconcile",
 			"sqlitestore", "dockerdriver", "fakedriver", "execsession", "metadata"},
+		// The web console is a client of the ECS API on the same
+		// listener: it never reaches the store, the use-cases or the
+		// loops, and sees the runtime only through driver.LogReader.
+		"console": {"awsjson", "wire", "api", "control", "store", "sqlitestore", "worker", "server", "records", "reconcile",
+			"dockerdriver", "fakedriver", "metadata", "execsession", "github.com/docker/docker"},
 		// Drivers know containers, not ECS.
 		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"maps"
 	"net/http"
 	"slices"
@@ -290,9 +291,9 @@ func TestMetrics(t *testing.T) {
 	// the writes they carried (failed writes too) at least those it counts
 	// as durable. Loops may still be committing, so both are read after
 	// the scrape and before it.
-	before := e.StoreStats()
+	before := e.StoreStats().(sqlitestore.Stats)
 	m = e.scrape(t)
-	after := e.StoreStats()
+	after := e.StoreStats().(sqlitestore.Stats)
 	commits := m["ecsd_store_commit_writes"].GetMetric()[0].GetHistogram()
 	if n := commits.GetSampleCount(); n < before.Commits || n > after.Commits || n == 0 {
 		t.Errorf("ecsd_store_commit_writes_count %d, want between the store's %d and %d", n, before.Commits, after.Commits)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
+	"github.com/ecsd/ecsd/internal/console"
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/driver"
 
@@ -277,6 +278,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// sign its scrapes, and the metrics name no resource (docs/metrics.md).
 	mux.Handle("GET /metrics", met.Handler())
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
+	// The web console: a client of the API above, plus the runtime's
+	// container output, which the ECS API does not carry.
+	mux.Handle("/console/", console.Handler(console.Config{Logs: consoleLogs(rt, cfg), RequireSignatureFunc: proto.RequireSignature}))
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
