@@ -1,6 +1,8 @@
 package reconcile_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -103,5 +105,64 @@ func TestComputeScaleInRank(t *testing.T) {
 	p := reconcile.Compute(reconcile.Input{Service: service(2, 100, 200, primary), Tasks: tasks, Now: t0})
 	if got := stops(p); !slices.Equal(got, []string{"b", "c"}) {
 		t.Errorf("scale-in stopped %v, want the two ranked first (b, c)", got)
+	}
+}
+
+// Property: with any mix of tasks on DRAINING instances and protected
+// tasks, one pass never runs more than maximumPercent of the desired count
+// (alive plus started), never takes the healthy count below
+// minimumHealthyPercent by its stops, and never stops a protected task
+// that is not on a DRAINING instance.
+func TestPropertyDrainingAndProtectionWithinLimits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 42))
+	primary := deployment(newID, "PRIMARY", tdNew, types.DeploymentRolloutStateCompleted)
+	for range 2000 {
+		desired := rng.IntN(8)
+		minPct := []int{0, 50, 100}[rng.IntN(3)]
+		maxPct := []int{100, 150, 200}[rng.IntN(3)]
+		var tasks []reconcile.Task
+		for i := range rng.IntN(12) {
+			task := running(fmt.Sprintf("t%02d", i), newID)
+			if rng.IntN(4) == 0 {
+				task = pending(task.ID, newID)
+			}
+			task.Draining = rng.IntN(3) == 0
+			if rng.IntN(3) == 0 {
+				task.ProtectedUntil = t0.Add(time.Hour)
+			}
+			task.ScaleInRank = rng.IntN(5)
+			tasks = append(tasks, task)
+		}
+		p := reconcile.Compute(reconcile.Input{Service: service(desired, minPct, maxPct, primary), Tasks: tasks, Now: t0})
+		alive, healthy := len(tasks), 0
+		stopped := map[string]bool{}
+		for _, id := range stops(p) {
+			stopped[id] = true
+		}
+		for _, task := range tasks {
+			if task.LastStatus == "RUNNING" {
+				healthy++
+				if stopped[task.ID] {
+					healthy--
+				}
+			}
+			if stopped[task.ID] && !task.Draining && task.ProtectedUntil.After(t0) {
+				t.Fatalf("stopped protected task %s (desired %d, %d/%d): %+v", task.ID, desired, minPct, maxPct, tasks)
+			}
+		}
+		maxTotal := max((desired*maxPct)/100, desired)
+		if n := starts(p)[newID]; n > 0 && alive+n > maxTotal {
+			t.Fatalf("alive %d + started %d > max %d (desired %d, max %d%%)", alive, n, maxTotal, desired, maxPct)
+		}
+		before := 0
+		for _, task := range tasks {
+			if task.LastStatus == "RUNNING" {
+				before++
+			}
+		}
+		floor := (desired*minPct + 99) / 100
+		if healthy < floor && healthy < before {
+			t.Fatalf("stops took healthy from %d to %d, below the floor %d (desired %d, min %d%%)", before, healthy, floor, desired, minPct)
+		}
 	}
 }
