@@ -137,6 +137,7 @@ type flagValues struct {
 	enableReset, createDefault, insecureRemote                      *bool
 	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
 	maxConns, simInstances, keepStoppedContainers                   *int
+	scalingInterval, scaleInWait                                    *time.Duration
 }
 
 // serveFlags declares the flags of ecsd itself; its Usage prints the
@@ -189,6 +190,10 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
 	keepStoppedContainers := fs.Int("keep-stopped-containers", envInt("ECSD_KEEP_STOPPED_CONTAINERS", server.DefaultKeepStoppedContainers),
 		"with --runtime docker, how many stopped tasks keep their containers (the newest); older ones are removed sooner than ECS's 3 hours, their output kept for ecsd logs (env ECSD_KEEP_STOPPED_CONTAINERS)")
+	scalingInterval := fs.Duration("managed-scaling-interval", envDuration("ECSD_MANAGED_SCALING_INTERVAL", time.Minute),
+		"how often managed scaling evaluates each capacity provider's simulated Auto Scaling group; ECS: every minute (env ECSD_MANAGED_SCALING_INTERVAL)")
+	scaleInWait := fs.Duration("scale-in-wait", envDuration("ECSD_SCALE_IN_WAIT", 0),
+		"replace ECS's 15-minute managed scale-in waits (below target, and after a scale-out) with this, e.g. 1s for local work; 0 keeps ECS's (env ECSD_SCALE_IN_WAIT)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	return fs, &flagValues{
@@ -198,6 +203,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		enableReset: enableReset, createDefault: createDefault, insecureRemote: insecureRemote,
 		runtime: runtime, verifySigV4: verifySigV4, dockerHostClusters: dockerHostClusters, pprofAddr: pprofAddr,
 		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
+		scalingInterval: scalingInterval, scaleInWait: scaleInWait,
 	}
 }
 
@@ -219,6 +225,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	taskRetention, serviceHealthyAfter, createDefault, runtime := f.taskRetention, f.serviceHealthyAfter, f.createDefault, f.runtime
 	verifySigV4, insecureRemote, maxConns, requestTimeout := f.verifySigV4, f.insecureRemote, f.maxConns, f.requestTimeout
 	simInstances, dockerHostClusters, pprofAddr := f.simInstances, f.dockerHostClusters, f.pprofAddr
+	if *f.scalingInterval <= 0 || *f.scaleInWait < 0 {
+		return usageError{fmt.Errorf("--managed-scaling-interval %s, --scale-in-wait %s: the interval must be positive, the wait not negative", *f.scalingInterval, *f.scaleInWait)}
+	}
 	if *simInstances < 0 || *simInstances > control.MaxSimInstances {
 		return usageError{fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)}
 	}
@@ -278,6 +287,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		DockerHostClusters:    hostClusters,
 		Limits:                server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
 		KeepStoppedContainers: keepStopped(*f.keepStoppedContainers),
+		ScalingInterval:       *f.scalingInterval,
+		ScaleInWait:           *f.scaleInWait,
 		Logger:                logger,
 	})
 	if err != nil {

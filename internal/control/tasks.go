@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -137,16 +138,24 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 		if err != nil {
 			return err
 		}
-		var ec2 int
-		for _, p := range placements {
-			if p.launchType == types.LaunchTypeEc2 {
-				ec2++
+		// The EC2 tasks are placed in one batch per capacity provider
+		// ("" for the EC2 launch type): each reserves what it takes before
+		// the next is placed. A provider's tasks go only to its instances.
+		batches := map[string][]int{}
+		var order []string
+		for i, p := range placements {
+			if p.launchType != types.LaunchTypeEc2 {
+				continue
 			}
+			if _, ok := batches[p.provider]; !ok {
+				order = append(order, p.provider)
+			}
+			batches[p.provider] = append(batches[p.provider], i)
 		}
-		// The EC2 tasks are placed in one batch: each reserves what it
-		// takes before the next is placed.
-		var placed []records.Placement
-		if ec2 > 0 {
+		placed := make([]*records.Placement, len(placements))
+		skip := make([]bool, len(placements))
+		provisioning := make([]bool, len(placements))
+		if len(order) > 0 {
 			strategies, constraints, err := records.PlacementRules(r.PlacementStrategy, td.PlacementConstraints, r.PlacementConstraints)
 			if err != nil {
 				return err
@@ -160,24 +169,57 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			if group == "" {
 				group = "family:" + deref(td.Family) // as NewTask names it
 			}
-			got, _, fs, err := placer.PlaceReporting(records.PlaceRequest{
-				Requirements: records.TaskPlacementRequirements(td, r.Overrides),
-				Count:        ec2, Group: group, Strategies: strategies, Constraints: constraints,
-			})
-			if err != nil {
-				return err
-			}
-			placed = got
-			failures = appendFailures(failures, fs)
-		}
-		for _, p := range placements {
-			var pl *records.Placement
-			if p.launchType == types.LaunchTypeEc2 {
-				if len(placed) == 0 {
+			for _, provider := range order {
+				idx := batches[provider]
+				req := records.PlaceRequest{
+					Requirements: records.TaskPlacementRequirements(td, r.Overrides),
+					Count:        len(idx), Group: group, Strategies: strategies, Constraints: constraints,
+				}
+				if provider != "" {
+					req.CandidateFunc = records.OfCapacityProvider(provider)
+				}
+				got, failure, fs, perr := placer.PlaceReporting(req)
+				if perr == nil && failure != nil && failure.NoInstances {
+					// None of the provider's instances is ACTIVE.
+					perr = records.ErrNoContainerInstances
+				}
+				if perr != nil && !errors.Is(perr, records.ErrNoContainerInstances) {
+					return perr
+				}
+				for k := range got {
+					placed[idx[k]] = &got[k]
+				}
+				if len(got) == len(idx) {
 					continue
 				}
-				pl, placed = &placed[0], placed[1:]
+				waits, err := records.ProviderWaits(tx, who.Scope, provider)
+				if err != nil {
+					return err
+				}
+				for _, i := range idx[len(got):] {
+					switch {
+					case waits:
+						// Managed scaling brings the capacity; the task
+						// waits in PROVISIONING.
+						provisioning[i] = true
+					default:
+						skip[i] = true
+					}
+				}
+				switch {
+				case waits:
+				case perr != nil:
+					return perr
+				default:
+					failures = appendFailures(failures, fs)
+				}
 			}
+		}
+		for i, p := range placements {
+			if skip[i] {
+				continue
+			}
+			pl := placed[i]
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
 				TaskDefinition: td, Overrides: r.Overrides,
@@ -192,6 +234,9 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			}
 			if pl != nil {
 				records.ApplyPlacement(&task, td, *pl)
+			}
+			if provisioning[i] {
+				task.LastStatus = ptr(ecs.TaskProvisioning)
 			}
 			if err := c.insertTask(tx, who, task, pl); err != nil {
 				return err
@@ -290,40 +335,30 @@ func placeTasks(cl types.Cluster, launchType types.LaunchType, strategy []types.
 			return nil, ecs.InvalidParameterException(ecs.MsgStrategyNotAssociated)
 		}
 	}
-	// Bases first, in strategy order.
-	placed := make([]int, len(strategy))
-	for i, item := range strategy {
-		for placed[i] < int(item.Base) && len(out) < count {
-			out = append(out, providerPlacement(deref(item.CapacityProvider)))
-			placed[i]++
-		}
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), count, nil)
+	if err != nil {
+		return nil, ecs.InvalidParameterException(msgStrategyNoWeight)
 	}
-	// The rest by weight: each task goes to the provider furthest below
-	// its share.
-	total := int32(0)
-	for _, item := range strategy {
-		total += item.Weight
-	}
-	extra := make([]int, len(strategy))
-	for n := 1; len(out) < count; n++ {
-		best, bestGap := -1, 0.0
+	// Interleave the providers' tasks in the order Distribute's
+	// one-at-a-time rule hands them out, so a count cut short by
+	// placement failures still follows the strategy.
+	left := slices.Clone(counts)
+	for len(out) < count {
 		for i, item := range strategy {
-			if item.Weight <= 0 {
-				continue
-			}
-			gap := float64(n)*float64(item.Weight)/float64(total) - float64(extra[i])
-			if best < 0 || gap > bestGap {
-				best, bestGap = i, gap
+			if left[i] > 0 {
+				out = append(out, providerPlacement(deref(item.CapacityProvider)))
+				left[i]--
 			}
 		}
-		if best < 0 { // every weight is 0: the bases decide alone
-			best = 0
-		}
-		extra[best]++
-		out = append(out, providerPlacement(deref(strategy[best].CapacityProvider)))
 	}
 	return out, nil
 }
+
+// msgStrategyNoWeight: "If you specify multiple capacity providers in a
+// strategy that all have a weight of 0, any RunTask or CreateService
+// actions using the capacity provider strategy will fail." [V API
+// reference]; the message is [I].
+const msgStrategyNoWeight = "The specified capacity provider strategy cannot contain only capacity providers with a weight of 0 when it has more than one capacity provider."
 
 // providerPlacement: FARGATE and FARGATE_SPOT run Fargate tasks; any
 // other provider would be an Auto Scaling group of EC2 instances.

@@ -239,9 +239,18 @@ type PlaceRequest struct {
 	Strategies   []placement.Strategy
 	Constraints  []placement.Constraint
 	// CandidateFunc, when set, says which instances may take these tasks
-	// (a capacity provider's, say). The others still count for spread and
-	// distinctInstance, and are never named as the closest match.
-	CandidateFunc func(rec store.ContainerInstance) bool
+	// (a capacity provider's: OfCapacityProvider). The others still count
+	// for spread and distinctInstance, and are never named as the closest
+	// match.
+	CandidateFunc func(ci types.ContainerInstance) bool
+}
+
+// OfCapacityProvider is the candidate filter of a task a capacity
+// provider launches: "EC2-provider tasks only land on the instances of the
+// provider's Auto Scaling group", which ECS knows by the instance's
+// capacityProviderName (set when the group's instance registers).
+func OfCapacityProvider(provider string) func(types.ContainerInstance) bool {
+	return func(ci types.ContainerInstance) bool { return deref(ci.CapacityProviderName) == provider }
 }
 
 // Place places the tasks of r in one batch: each task reserves what it
@@ -271,7 +280,7 @@ func (p *Placer) place(r PlaceRequest, report bool) ([]Placement, *placement.Fai
 	if r.CandidateFunc != nil {
 		insts = slices.Clone(p.insts)
 		for i := range insts {
-			if insts[i].Status == placement.StatusActive && !r.CandidateFunc(p.recs[i]) {
+			if insts[i].Status == placement.StatusActive && !r.CandidateFunc(p.views[i]) {
 				insts[i].Status = "EXCLUDED"
 				excluded = append(excluded, i)
 			}

@@ -81,8 +81,15 @@ var Seeds = map[string][]string{
 	"DeleteTaskDefinitions":    {`{"taskDefinitions":["fz:99","arn:aws:ecs:us-east-1:000000000000:task-definition/fz:98"]}`},
 	"DeregisterTaskDefinition": {`{"taskDefinition":"fz:97"}`},
 	"DescribeCapacityProviders": {
-		`{"capacityProviders":["FARGATE","FARGATE_SPOT"],"include":["TAGS"],"maxResults":10}`,
+		`{"capacityProviders":["FARGATE","FARGATE_SPOT","fz-cp"],"include":["TAGS"],"maxResults":10}`,
 	},
+	"CreateCapacityProvider": {
+		`{"name":"fz-cp","autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:1b2c3d4e-5678-90ab-cdef-000000000001:autoScalingGroupName/fz-asg","managedScaling":{"status":"ENABLED","targetCapacity":100,"minimumScalingStepSize":1,"maximumScalingStepSize":10,"instanceWarmupPeriod":0},"managedTerminationProtection":"ENABLED","managedDraining":"ENABLED"},"tags":[{"key":"ecsd:asg-max-size","value":"3"}]}`,
+	},
+	"UpdateCapacityProvider": {
+		`{"name":"fz-cp","autoScalingGroupProvider":{"managedScaling":{"status":"ENABLED","targetCapacity":90},"managedDraining":"DISABLED"}}`,
+	},
+	"DeleteCapacityProvider": {`{"capacityProvider":"fz-cp"}`},
 	"DescribeClusters": {
 		`{"clusters":["fz","default","arn:aws:ecs:us-east-1:000000000000:cluster/missing"],"include":["SETTINGS","STATISTICS","TAGS","ATTACHMENTS","CONFIGURATIONS"]}`,
 	},

@@ -84,6 +84,11 @@ type Config struct {
 	// SimInstances gives every cluster that many simulated container
 	// instances (the cluster tag ecsd:sim-instances overrides it).
 	SimInstances int
+	// ScalingInterval is how often managed scaling evaluates each
+	// capacity provider (default a minute, as ECS).
+	ScalingInterval time.Duration
+	// ScaleInWait, when positive, replaces ECS's 15-minute scale-in waits.
+	ScaleInWait time.Duration
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
@@ -334,6 +339,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)
+	scaling := worker.NewScaling(worker.ScalingConfig{
+		Interval:           cfg.ScalingInterval,
+		ScaleInWait:        cfg.ScaleInWait,
+		Logger:             cfg.Logger,
+		TaskChangedFunc:    tasks.Kick,
+		ServiceChangedFunc: services.Kick,
+		RandFunc:           rand.IntN,
+	}, st)
+	// A new task may wait for capacity; a provider or a cluster's
+	// providers changed.
+	kick[control.TopicTask] = append(kick[control.TopicTask], scaling.Kick)
+	kick[control.TopicCapacityProvider] = append(kick[control.TopicCapacityProvider], scaling.Kick)
+	s.loops = append(s.loops, scaling)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
 		Interval: cfg.DeletionInterval,

@@ -224,6 +224,9 @@ type Resource struct {
 	// ContainerInstance is set, with Cluster, for a container instance
 	// ARN (its ID).
 	ContainerInstance string
+	// CapacityProvider is set, alone, for a capacity-provider ARN (its
+	// name).
+	CapacityProvider string
 }
 
 // ErrTooManyTags reports that a TagResource would exceed the tag limit.

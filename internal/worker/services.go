@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	daemonplan "github.com/ecsd/ecsd/internal/reconcile/daemon"
 	"github.com/ecsd/ecsd/internal/reconcile/placement"
 	"github.com/ecsd/ecsd/internal/records"
@@ -675,9 +676,10 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		return nil, nil, err
 	}
 	type slot struct {
-		launch   types.LaunchType
-		provider string
-		pl       *records.Placement
+		launch       types.LaunchType
+		provider     string
+		pl           *records.Placement
+		provisioning bool
 	}
 	slots := make([]slot, start.Count)
 	for i := range slots {
@@ -685,7 +687,7 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if len(d.CapacityProviderStrategy) > 0 {
 			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
 			snap.providers[provider]++
-			launch = ""
+			launch = types.LaunchTypeEc2
 			if ecs.IsBuiltinCapacityProvider(provider) {
 				launch = types.LaunchTypeFargate
 			}
@@ -708,14 +710,17 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 	unplaced := map[int]bool{}
 	for _, provider := range order {
 		idx := batches[provider]
-		placed, err := w.place(tx, scope, cluster, snap, svc, td, provider, len(idx), now)
+		placed, waits, err := w.place(tx, scope, cluster, snap, svc, td, provider, len(idx), now)
 		if err != nil {
 			return nil, nil, err
 		}
 		for k, i := range idx {
-			if k < len(placed) {
+			switch {
+			case k < len(placed):
 				slots[i].pl = &placed[k]
-			} else {
+			case waits:
+				slots[i].provisioning = true
+			default:
 				unplaced[i] = true // the event says why; the next pass retries
 			}
 		}
@@ -742,6 +747,9 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		}
 		if sl.pl != nil {
 			records.ApplyPlacement(&t, td, *sl.pl)
+		}
+		if sl.provisioning {
+			t.LastStatus = ptr(ecs.TaskProvisioning)
 		}
 		rec, err := records.FromTask(scope, t)
 		if err != nil {
@@ -773,41 +781,48 @@ func onInstance(launch types.LaunchType, provider string) bool {
 // place puts count new EC2 tasks of the service on container instances
 // with the service's placement strategy (ECS's default for services when it
 // has none) and constraints (the revision's merged with the service's). It
-// returns the placements made; when it places fewer than count, the
-// service event says why.
-func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, td types.TaskDefinition, provider string, count int, now time.Time) ([]records.Placement, error) {
+// returns the placements made; when it places fewer than count, either
+// the provider's managed scaling brings capacity (waits: the tasks left
+// are started in PROVISIONING) or the service event says why.
+func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, td types.TaskDefinition, provider string, count int, now time.Time) (placed []records.Placement, waits bool, err error) {
 	if snap.placer == nil {
 		p, err := records.NewPlacer(tx, scope, cluster, now)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		p.RandFunc = w.cfg.RandFunc
 		snap.placer = p
 	}
 	strategies, constraints, err := serviceRules(svc, td)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	placed, failure, err := snap.placer.Place(records.PlaceRequest{
+	req := records.PlaceRequest{
 		Requirements: records.TaskPlacementRequirements(td, nil),
 		Count:        count, Group: ecs.ServiceGroup(deref(svc.ServiceName)),
 		Strategies: strategies, Constraints: constraints,
-		CandidateFunc: candidatesOf(provider),
-	})
-	if err != nil || failure != nil {
+	}
+	if provider != "" {
+		// A provider's tasks land only on its instances.
+		req.CandidateFunc = records.OfCapacityProvider(provider)
+	}
+	placed, failure, err := snap.placer.Place(req)
+	if err != nil && !errors.Is(err, records.ErrNoContainerInstances) {
+		return nil, false, err
+	}
+	if len(placed) < count {
+		waits, werr := records.ProviderWaits(tx, scope, provider)
+		if werr != nil {
+			return nil, false, werr
+		}
+		if waits {
+			// Managed scaling brings the capacity; the tasks left wait
+			// in PROVISIONING.
+			return placed, true, nil
+		}
 		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failure, err)
 	}
-	if err != nil && !errors.Is(err, records.ErrNoContainerInstances) {
-		return nil, err
-	}
-	return placed, nil
-}
-
-// candidatesOf says which container instances may take the tasks of a
-// capacity provider ("" for the EC2 launch type): nil, every instance,
-// until capacity providers restrict them to their own.
-func candidatesOf(provider string) func(store.ContainerInstance) bool {
-	return nil
+	return placed, false, nil
 }
 
 // serviceRules are the placement strategy and constraints a service's
@@ -855,26 +870,20 @@ func (w *Services) taskTags(tx store.ReadTx, scope store.Scope, cluster string, 
 	return tags, nil
 }
 
-// pickProvider chooses the capacity provider of the next task: one whose
-// base is not met yet, else the one furthest below its weighted share.
+// pickProvider chooses the capacity provider of the next task by the
+// strategy's base and weight, counting the service's tasks on each
+// provider (capacity.Distribute).
 func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[string]int) string {
-	for _, item := range strategy {
-		if p := deref(item.CapacityProvider); item.Base > int32(running[p]) {
-			return p
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), 1, running)
+	if err != nil {
+		return deref(strategy[0].CapacityProvider) // validated at CreateService; never all zero
+	}
+	for i, n := range counts {
+		if n > 0 {
+			return deref(strategy[i].CapacityProvider)
 		}
 	}
-	best, bestScore := deref(strategy[0].CapacityProvider), -1.0
-	for _, item := range strategy {
-		if item.Weight <= 0 {
-			continue
-		}
-		p := deref(item.CapacityProvider)
-		score := float64(item.Weight) / float64(running[p]+1)
-		if score > bestScore {
-			best, bestScore = p, score
-		}
-	}
-	return best
+	return deref(strategy[0].CapacityProvider)
 }
 
 // recordDeployment moves the service's current service deployment along

@@ -196,6 +196,29 @@ CREATE INDEX container_instances_by_status ON container_instances (account, regi
 CREATE INDEX container_instances_by_ec2 ON container_instances (account, region, cluster, ec2_instance_id, id);
 CREATE INDEX container_instances_by_provider ON container_instances (account, region, cluster, capacity_provider, id) WHERE capacity_provider <> '';
 `,
+	// 2: sqlitestore's version 5: what every metrics scrape counts
+	// (store.Counter), from covering indexes.
+	`
+ALTER TABLE services ADD COLUMN rollout_state TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX services_by_rollout_state ON services (status, rollout_state) WHERE status <> 'INACTIVE';
+CREATE INDEX tasks_by_launch_type ON tasks (launch_type, last_status);
+`,
+	// 3: sqlitestore's version 6: capacity providers with ecsd's simulated
+	// Auto Scaling group beside each.
+	`
+CREATE TABLE capacity_providers (
+	account             TEXT COLLATE "C" NOT NULL,
+	region              TEXT COLLATE "C" NOT NULL,
+	name                TEXT COLLATE "C" NOT NULL,
+	status              TEXT COLLATE "C" NOT NULL,
+	asg_arn             TEXT COLLATE "C" NOT NULL,
+	delete_requested_at BIGINT,
+	body                BYTEA NOT NULL,
+	asg                 BYTEA NOT NULL,
+	PRIMARY KEY (account, region, name)
+);
+CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
+`,
 	// Task scale-in protection (UpdateTaskProtection): when it expires,
 	// unix milliseconds; NULL: not protected (sqlitestore's migration of
 	// the same name).

@@ -493,13 +493,22 @@ func (t *tx) PutTask(k store.Task) error {
 		return fmt.Errorf("sqlitestore: put task %s: STOPPED without a StoppedAt", k.ID)
 	}
 	// The placement columns (container_instance, reserved_*,
-	// external_agent) are written by the insert only: a task never moves.
+	// external_agent) are written once: by the insert, or by the update
+	// that places a task that waited in PROVISIONING without an instance
+	// (capacity providers). A placed task never moves.
 	r := k.Reservation
 	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	family = excluded.family, revision = excluded.revision, service = excluded.service, started_by = excluded.started_by,
 	launch_type = excluded.launch_type, desired_status = excluded.desired_status, last_status = excluded.last_status,
-	created_at = excluded.created_at, stopped_at = excluded.stopped_at, task_group = excluded.task_group, body = excluded.body`,
+	created_at = excluded.created_at, stopped_at = excluded.stopped_at, task_group = excluded.task_group, body = excluded.body,
+	reserved_cpu = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_cpu ELSE tasks.reserved_cpu END,
+	reserved_memory = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_memory ELSE tasks.reserved_memory END,
+	reserved_ports = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports ELSE tasks.reserved_ports END,
+	reserved_ports_udp = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports_udp ELSE tasks.reserved_ports_udp END,
+	reserved_gpus = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_gpus ELSE tasks.reserved_gpus END,
+	external_agent = CASE WHEN tasks.container_instance = '' THEN excluded.external_agent ELSE tasks.external_agent END,
+	container_instance = CASE WHEN tasks.container_instance = '' THEN excluded.container_instance ELSE tasks.container_instance END`,
 		k.Account, k.Region, k.Cluster, k.ID, k.TaskDefinition.Family, k.TaskDefinition.Revision,
 		k.Service, k.StartedBy, k.LaunchType, k.DesiredStatus, k.LastStatus,
 		fromTime(k.CreatedAt), fromTime(k.StoppedAt),

@@ -229,6 +229,22 @@ CREATE INDEX services_by_rollout_state ON services (status, rollout_state) WHERE
 -- tasks_stopped for the reaper's walk and sorted (TestQueryPlans).
 CREATE INDEX tasks_by_launch_type ON tasks (launch_type, last_status);
 `,
+	// 6: capacity providers (Auto Scaling group ones) with ecsd's
+	// simulated Auto Scaling group beside each.
+	`
+CREATE TABLE capacity_providers (
+	account             TEXT NOT NULL,
+	region              TEXT NOT NULL,
+	name                TEXT NOT NULL,
+	status              TEXT NOT NULL,
+	asg_arn             TEXT NOT NULL,
+	delete_requested_at INTEGER,       -- unix milliseconds; NULL: never
+	body                BLOB NOT NULL,
+	asg                 BLOB NOT NULL,
+	PRIMARY KEY (account, region, name)
+);
+CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
+`,
 	// Task scale-in protection (UpdateTaskProtection): when it expires,
 	// unix milliseconds; NULL: not protected. Only SetTaskProtection
 	// writes it, so the supervisor's puts never clear it.

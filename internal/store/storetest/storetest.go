@@ -105,6 +105,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, hooks ...Hooks) {
 		{"RetriedTransaction", func(t *testing.T, s store.Store) { testRetriedTransaction(t, s, h) }},
 		// What metrics count (counts.go), for stores that are a store.Counter.
 		{"Counts", testCounts},
+		// Capacity providers (capacityproviders.go).
+		{"CapacityProviders", testCapacityProviders},
 		{"TaskProtection", testTaskProtection},
 	}
 	for _, tt := range tests {

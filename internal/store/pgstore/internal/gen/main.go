@@ -24,7 +24,7 @@ import (
 
 // notShared are sqlitestore's files about SQLite itself; pgstore has its
 // own equivalents (pgstore.go, schema.go, tdcache.go).
-var notShared = []string{"sqlitestore.go", "schema.go", "tdcache.go", "lock_other.go", "lock_unix.go"}
+var notShared = []string{"sqlitestore.go", "schema.go", "tdcache.go", "lock_other.go", "lock_unix.go", "logs.go"}
 
 const prefix = "zz_sqlite_"
 
