@@ -223,12 +223,16 @@ func TestPostgresLeaderRunsTheLoops(t *testing.T) {
 	}
 	cb := b.defaultClient()
 	register(t, cb, "web")
+	start := time.Now()
 	if _, err := cb.CreateService(t.Context(), &ecs.CreateServiceInput{
 		ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2),
 	}); err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}
 	pgWaitRunning(t, cb, 2)
+	// The follower woke the leader over LISTEN/NOTIFY; without it the
+	// leader's next resync (its interval) would be first to see the service.
+	t.Logf("a service created on the follower ran 2 tasks on the leader %v later", time.Since(start).Round(time.Millisecond))
 	// A second supervisor acting on these tasks would find no containers
 	// on its runtime and stop them within its one-second pass; watch
 	// three passes' worth.

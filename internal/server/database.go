@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/pgstore"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
@@ -72,9 +74,7 @@ func redactURL(u string) string {
 // leader runs the loops while this replica holds pgstore's leader lease,
 // so that of several replicas on one database exactly one supervises
 // tasks, schedules services and sweeps deletions at a time. The others
-// serve the API; what they write is picked up by the leader's next pass
-// (the loops' interval, 1s) rather than at once, since a kick reaches only
-// the replica that took the request.
+// serve the API and wake the leader's loops (wakeLeader).
 type leader struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -115,4 +115,39 @@ func lead(ctx context.Context, st *pgstore.Store, loops []loop, logger *slog.Log
 func (l *leader) stop() {
 	l.cancel()
 	<-l.done
+}
+
+// wakeLeader makes a kick given on a follower reach the leader's loops
+// within milliseconds instead of at their next pass: a follower forwards
+// every use-case's notice over PostgreSQL's LISTEN/NOTIFY once its write
+// has committed, and every replica hands what it hears to its own loops
+// (which run only on the leader; on the others a kick is a no-op until they
+// lead). It returns the function that stops listening.
+func wakeLeader(ctx context.Context, st *pgstore.Store, ctl *control.Control, s *Server, logger *slog.Logger) func() {
+	local := ctl.NotifyFunc
+	ctl.NotifyFunc = func(topic, key string) {
+		local(topic, key)
+		if l := s.leader; l != nil && !l.leading.Load() {
+			nctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if err := st.Notify(nctx, topic+"\n"+key); err != nil {
+				// The leader's next pass picks the change up anyway.
+				logger.Warn("could not wake the leader replica", "err", err)
+			}
+		}
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st.Listen(lctx, time.Second, nil, func(payload string) {
+			if topic, key, ok := strings.Cut(payload, "\n"); ok {
+				local(topic, key)
+			}
+		})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -127,6 +127,8 @@ type Server struct {
 	// leader runs the loops while this replica holds the leader lease;
 	// nil on SQLite, where the loops always run.
 	leader *leader
+	// wake stops the LISTEN for other replicas' kicks; nil on SQLite.
+	wake func()
 	// metrics is served at GET /metrics (metrics.go).
 	metrics *metrics.Metrics
 	// logs keeps what awslogs containers and PutLogEvents write, served
@@ -383,7 +385,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if pg, ok := st.(pgStore); ok {
 		// Replicas share the database: only the one holding the leader
-		// lease runs the loops (database.go).
+		// lease runs the loops, and the others wake it (database.go).
+		// The kick map is complete by now: the listener reads it.
+		s.wake = wakeLeader(ctx, pg.Store, ctl, s, cfg.Logger)
 		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
 	} else {
 		for _, l := range s.loops {
@@ -437,6 +441,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
 	if s.leader != nil {
 		s.leader.stop() // stops the loops, then gives the lease up
+	}
+	if s.wake != nil {
+		s.wake()
 	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()

@@ -88,3 +88,37 @@ WHERE locktype = 'advisory' AND objid = $1 AND granted`, leaderLock).Scan(&n)
 	}
 	lb.Release()
 }
+
+// TestNotifyReachesOtherStores: a Notify on one store reaches a Listen on
+// another store of the same database.
+func TestNotifyReachesOtherStores(t *testing.T) {
+	url := pgtest.Database(t)
+	a, b := openStore(t, url), openStore(t, url)
+	defer a.Close()
+	defer b.Close()
+	got := make(chan string, 10)
+	ready := make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Listen(ctx, 50*time.Millisecond, ready, func(p string) { got <- p })
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen was not in place within 10s")
+	}
+	if err := b.Notify(t.Context(), "service\narn:aws:ecs:us-east-1:000000000000:service/default/web"); err != nil {
+		t.Fatalf("Notify: %v", err)
+	}
+	select {
+	case p := <-got:
+		if p != "service\narn:aws:ecs:us-east-1:000000000000:service/default/web" {
+			t.Errorf("payload %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification within 10s")
+	}
+}
