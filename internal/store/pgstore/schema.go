@@ -219,6 +219,10 @@ CREATE TABLE capacity_providers (
 );
 CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
 `,
+	// Task scale-in protection (UpdateTaskProtection): when it expires,
+	// unix milliseconds; NULL: not protected (sqlitestore's migration of
+	// the same name).
+	`ALTER TABLE tasks ADD COLUMN protected_until BIGINT;`,
 }
 
 // migrationLock is the advisory lock key replicas starting together take
