@@ -2,14 +2,17 @@
 # ecsd as a container image, as a user runs it from the README: build the
 # image locally, start deploy/docker-compose.yml (ecsd with the Docker
 # socket, state on a volume), run a task of a locally built image through
-# the AWS CLI, curl it, restart ecsd's container and find the task still
-# RUNNING, stop it, and take everything down with nothing left behind.
+# the AWS CLI, curl it, open an ECS Exec session into it and hang up on it,
+# restart ecsd's container and find the task still RUNNING, stop it, and
+# take everything down with nothing left behind.
 #
 #   e2e/docker-compose.sh
 #
 # Needs: a local Docker Engine, docker-compose (v1 or the v2 plugin), go,
-# aws, curl. The compose project, image tags and data directory are unique
-# to this run, so runs never see each other's containers.
+# aws, curl; session-manager-plugin on PATH for the ECS Exec step (skipped
+# without it; TestDockerComposeScript always provides it). The compose
+# project, image tags and data directory are unique to this run, so runs
+# never see each other's containers.
 set -euo pipefail
 
 # shellcheck source=e2e/lib.sh
@@ -35,6 +38,7 @@ endpoint=http://$ECSD_LISTEN
 compose_file=$root/deploy/docker-compose.yml
 
 remove_leftovers() {
+	if [[ -n ${cli:-} ]]; then kill -KILL -- "-$cli" 2>/dev/null || true; fi
 	compose -f "$compose_file" down -v --remove-orphans >/dev/null 2>&1 || true
 	docker ps -aq --filter "$scope_filter" | xargs -r docker rm -f >/dev/null 2>&1 || true
 	docker rmi -f "$ECSD_IMAGE" "$hello" >/dev/null 2>&1 || true
@@ -52,6 +56,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -59,6 +64,12 @@ import (
 )
 
 func main() {
+	// "/hello cat" is what ECS Exec runs: it echoes its input until it is
+	// hung up on (SIGHUP ends it).
+	if len(os.Args) > 1 && os.Args[1] == "cat" {
+		io.Copy(os.Stdout, os.Stdin)
+		return
+	}
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello from a task") })
 	go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(":8080", nil)); os.Exit(2) }()
 	term := make(chan os.Signal, 1)
@@ -95,12 +106,49 @@ step "run a task through the AWS CLI"
 ecs register-task-definition --family hello --network-mode bridge --container-definitions "[{
 	\"name\": \"web\", \"image\": \"$hello\", \"memory\": 32,
 	\"portMappings\": [{\"containerPort\": 8080, \"hostPort\": 0}]}]" >/dev/null
-task=$(ecs run-task --task-definition hello --query 'tasks[0].taskArn' --output text)
+task=$(ecs run-task --task-definition hello --enable-execute-command --query 'tasks[0].taskArn' --output text)
 ecs wait tasks-running --tasks "$task"
 hostport=$(ecs describe-tasks --tasks "$task" --query 'tasks[0].containers[0].networkBindings[0].hostPort' --output text)
 expect "curl the task's dynamic host port" "hello from a task" "$(curl -fsS "http://127.0.0.1:$hostport/")"
 expect "the task's container carries the data directory label" 1 \
 	"$(docker ps -q --filter "$scope_filter" --filter label=com.amazonaws.ecs.container-name=web | wc -l | tr -d ' ')"
+
+step "ECS Exec through ecsd's container: a session, then a hang-up"
+if ! command -v session-manager-plugin >/dev/null; then
+	pass "skipped: session-manager-plugin is not on PATH (see the README to build it)"
+else
+	web=$(docker ps -q --filter "$scope_filter" --filter label=com.amazonaws.ecs.container-name=web)
+	# exec_runs says whether "/hello cat" runs in the task's container.
+	exec_runs() { docker top "$web" -o pid,args | grep -q '/hello cat'; }
+	# The CLI in a session of its own, so it and its plugin can be ended
+	# together, as a closed terminal would; its input a FIFO kept open.
+	mkfifo "$work/exec.in"
+	setsid aws --endpoint-url "$endpoint" ecs execute-command --task "$task" --container web --interactive \
+		--command "/hello cat" <"$work/exec.in" >"$work/exec.out" 2>&1 &
+	cli=$!
+	exec 3>"$work/exec.in"
+	deadline=$((SECONDS + 30))
+	until exec_runs; do
+		((SECONDS < deadline)) || fail "the command never ran: $(cat "$work/exec.out")"
+		sleep 0.1
+	done
+	pass "the command runs in the task's container"
+	printf 'ping-through-ecsd\n' >&3
+	until [[ $(grep -c ping-through-ecsd "$work/exec.out") -ge 2 ]]; do # the terminal's echo, then cat's
+		((SECONDS < deadline)) || fail "no echo through the session: $(cat "$work/exec.out")"
+		sleep 0.1
+	done
+	pass "input and output cross the session"
+	kill -KILL -- "-$cli" 2>/dev/null || true
+	wait "$cli" 2>/dev/null || true
+	exec 3>&-
+	deadline=$((SECONDS + 15))
+	while exec_runs; do
+		((SECONDS < deadline)) || fail "the command outlived its client: ecsd could not hang up on it (pid: host?)"
+		sleep 0.1
+	done
+	pass "the client went away and ecsd hung up on the command"
+fi
 
 step "restart ecsd's container: the state is on the volume, the task is adopted"
 compose -f "$compose_file" restart >/dev/null 2>&1

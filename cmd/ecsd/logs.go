@@ -21,13 +21,14 @@ import (
 
 const logsUsage = `usage: ecsd logs [flags] TASK [CONTAINER]
 
-Prints what the containers of a task wrote to stdout and stderr, as the
-Docker runtime keeps it (awslogs and the other AWS log drivers are kept
-the same way). TASK is a task ID or ARN; CONTAINER a container name (by
-default, every container of the task in turn). The containers are found
-on the local Docker Engine by the data directory of the ecsd that runs
-them, whether or not it is running. Tasks on the simulated runtime run no
-process and have no output.
+Prints what the containers of a task wrote to stdout and stderr. TASK is a
+task ID or ARN; CONTAINER a container name (by default, every container of
+the task in turn). Containers that use the awslogs log driver are read
+from the CloudWatch Logs events ecsd stored (logs.db in the data
+directory, on either runtime, also after the containers are gone); the
+others from the local Docker Engine, found by the data directory of the
+ecsd that runs them, whether or not it is running. On the simulated
+runtime only awslogs containers have output (ECSD_SIM_LOG).
 
 flags:
 `
@@ -67,6 +68,14 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := ""
 	if len(pos) == 2 {
 		name = pos[1]
+	}
+	if found, err := storedLogs(ctx, *dataDir, task, name, storedLogOptions{
+		follow: *follow, timestamps: *timestamps, tail: *tail, since: *since,
+	}, stdout); found || err != nil {
+		if err != nil {
+			return fmt.Errorf("logs: %w", err)
+		}
+		return nil
 	}
 	scope, err := server.DockerScope(*dataDir)
 	if err != nil {

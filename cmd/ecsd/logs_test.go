@@ -136,3 +136,50 @@ func buildTiny(t *testing.T, cli *client.Client) string {
 	}
 	return tag
 }
+
+// `ecsd logs` prints an awslogs container's output from the stored
+// CloudWatch Logs events, on the simulated runtime, while ecsd runs.
+func TestLogsCommandStored(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, AccountID: "000000000000", Region: "us-east-1",
+		CreateDefaultCluster: true, SimInstances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	c := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+	_, err = c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sim"), ContainerDefinitions: []types.ContainerDefinition{{
+		Name: aws.String("app"), Image: aws.String("busybox"), Memory: aws.Int32(32),
+		Environment: []types.KeyValuePair{{Name: aws.String("ECSD_SIM_LOG"), Value: aws.String(`one\ntwo\nthree`)}},
+		LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+			"awslogs-group": "/ecs/sim", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "p", "awslogs-create-group": "true"}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var stdout, stderr bytes.Buffer
+		if err := runLogs(ctx, []string{"--data-dir", dir, arn}, &stdout, &stderr); err == nil && stdout.String() == "one\ntwo\nthree\n" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("ecsd logs: %v, stdout %q stderr %q", err, stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runLogs(ctx, []string{"--data-dir", dir, "--tail", "1", arn, "app"}, &stdout, &stderr); err != nil || stdout.String() != "three\n" {
+		t.Fatalf("--tail 1: %v %q", err, stdout.String())
+	}
+}

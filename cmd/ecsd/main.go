@@ -135,12 +135,13 @@ func env(name, def string) string {
 
 // flagValues are the serve flags, parsed.
 type flagValues struct {
-	listen, dataDir, account, region, logLevel, logFormat *string
-	deletionDelay, inactiveGrace, simDelay, taskRetention *time.Duration
-	serviceHealthyAfter, requestTimeout                   *time.Duration
-	enableReset, createDefault, insecureRemote            *bool
-	runtime, verifySigV4, dockerHostClusters, pprofAddr   *string
-	maxConns, simInstances, keepStoppedContainers         *int
+	listen, dataDir, database, account, region, logLevel, logFormat *string
+	deletionDelay, inactiveGrace, simDelay, taskRetention           *time.Duration
+	serviceHealthyAfter, requestTimeout                             *time.Duration
+	enableReset, createDefault, insecureRemote                      *bool
+	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
+	maxConns, simInstances, keepStoppedContainers                   *int
+	scalingInterval, scaleInWait                                    *time.Duration
 }
 
 // serveFlags declares the flags of ecsd itself; its Usage prints the
@@ -154,6 +155,8 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	}
 	listen := fs.String("listen", env("ECSD_LISTEN", "127.0.0.1:8080"), "address to serve the ECS API on (env ECSD_LISTEN)")
 	dataDir := fs.String("data-dir", env("ECSD_DATA_DIR", "ecsd-data"), "directory for the durable state (env ECSD_DATA_DIR)")
+	database := fs.String("database", env("ECSD_DATABASE_URL", ""),
+		"PostgreSQL `URL` (postgres://user:password@host:5432/dbname) holding the state instead of the SQLite file in --data-dir; several ecsd processes may share one database (env ECSD_DATABASE_URL)")
 	account := fs.String("account-id", env("ECSD_ACCOUNT_ID", "000000000000"), "account for requests whose access key is not a 12-digit account id (env ECSD_ACCOUNT_ID)")
 	region := fs.String("region", env("ECSD_REGION", "us-east-1"), "region for requests without a SigV4 credential scope (env ECSD_REGION)")
 	logLevel := fs.String("log-level", env("ECSD_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs one line per request (env ECSD_LOG_LEVEL)")
@@ -191,15 +194,20 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
 	keepStoppedContainers := fs.Int("keep-stopped-containers", envInt("ECSD_KEEP_STOPPED_CONTAINERS", server.DefaultKeepStoppedContainers),
 		"with --runtime docker, how many stopped tasks keep their containers (the newest); older ones are removed sooner than ECS's 3 hours, their output kept for ecsd logs (env ECSD_KEEP_STOPPED_CONTAINERS)")
+	scalingInterval := fs.Duration("managed-scaling-interval", envDuration("ECSD_MANAGED_SCALING_INTERVAL", time.Minute),
+		"how often managed scaling evaluates each capacity provider's simulated Auto Scaling group; ECS: every minute (env ECSD_MANAGED_SCALING_INTERVAL)")
+	scaleInWait := fs.Duration("scale-in-wait", envDuration("ECSD_SCALE_IN_WAIT", 0),
+		"replace ECS's 15-minute managed scale-in waits (below target, and after a scale-out) with this, e.g. 1s for local work; 0 keeps ECS's (env ECSD_SCALE_IN_WAIT)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	return fs, &flagValues{
-		listen: listen, dataDir: dataDir, account: account, region: region, logLevel: logLevel, logFormat: logFormat,
+		listen: listen, dataDir: dataDir, database: database, account: account, region: region, logLevel: logLevel, logFormat: logFormat,
 		deletionDelay: deletionDelay, inactiveGrace: inactiveGrace, simDelay: simDelay, taskRetention: taskRetention,
 		serviceHealthyAfter: serviceHealthyAfter, requestTimeout: requestTimeout,
 		enableReset: enableReset, createDefault: createDefault, insecureRemote: insecureRemote,
 		runtime: runtime, verifySigV4: verifySigV4, dockerHostClusters: dockerHostClusters, pprofAddr: pprofAddr,
 		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
+		scalingInterval: scalingInterval, scaleInWait: scaleInWait,
 	}
 }
 
@@ -221,6 +229,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	taskRetention, serviceHealthyAfter, createDefault, runtime := f.taskRetention, f.serviceHealthyAfter, f.createDefault, f.runtime
 	verifySigV4, insecureRemote, maxConns, requestTimeout := f.verifySigV4, f.insecureRemote, f.maxConns, f.requestTimeout
 	simInstances, dockerHostClusters, pprofAddr := f.simInstances, f.dockerHostClusters, f.pprofAddr
+	if *f.scalingInterval <= 0 || *f.scaleInWait < 0 {
+		return usageError{fmt.Errorf("--managed-scaling-interval %s, --scale-in-wait %s: the interval must be positive, the wait not negative", *f.scalingInterval, *f.scaleInWait)}
+	}
 	if *simInstances < 0 || *simInstances > control.MaxSimInstances {
 		return usageError{fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)}
 	}
@@ -263,6 +274,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	srv, err := server.Start(ctx, server.Config{
 		Listen:                *listen,
 		DataDir:               *dataDir,
+		Database:              *f.database,
 		AccountID:             *account,
 		Region:                *region,
 		DeletionDelay:         *deletionDelay,
@@ -279,6 +291,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		DockerHostClusters:    hostClusters,
 		Limits:                server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
 		KeepStoppedContainers: keepStopped(*f.keepStoppedContainers),
+		ScalingInterval:       *f.scalingInterval,
+		ScaleInWait:           *f.scaleInWait,
 		Logger:                logger,
 	})
 	if err != nil {

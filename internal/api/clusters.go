@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/awsjson"
 	"github.com/ecsd/ecsd/internal/control"
@@ -81,12 +83,38 @@ func registerClusters(srv *awsjson.Server, c *control.Control) {
 			Cluster:           deref(in.Cluster),
 			MaxResults:        in.MaxResults,
 			NextToken:         deref(in.NextToken),
+			IncludeTags:       slices.Contains(in.Include, types.CapacityProviderFieldTags),
 		})
 		if err != nil {
 			return nil, err
 		}
-		// in.Include changes nothing: FARGATE and FARGATE_SPOT carry
-		// "tags": [] with and without include TAGS, as recorded.
+		// FARGATE and FARGATE_SPOT carry "tags": [] with and without
+		// include TAGS, as recorded; other providers carry their tags
+		// with include TAGS only.
 		return &ecs.DescribeCapacityProvidersOutput{CapacityProviders: cps, Failures: failures, NextToken: optional(next)}, nil
+	})
+	awsjson.HandleFunc(srv, "CreateCapacityProvider", func(ctx context.Context, req *awsjson.Request, in *ecs.CreateCapacityProviderInput) (*ecs.CreateCapacityProviderOutput, error) {
+		cp, err := c.CreateCapacityProvider(ctx, caller(req), control.CreateCapacityProviderRequest{
+			Name: deref(in.Name), AutoScalingGroupProvider: in.AutoScalingGroupProvider,
+			ManagedInstances: in.ManagedInstancesProvider != nil || in.Cluster != nil, Tags: in.Tags,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.CreateCapacityProviderOutput{CapacityProvider: &cp}, nil
+	})
+	awsjson.HandleFunc(srv, "UpdateCapacityProvider", func(ctx context.Context, req *awsjson.Request, in *ecs.UpdateCapacityProviderInput) (*ecs.UpdateCapacityProviderOutput, error) {
+		cp, err := c.UpdateCapacityProvider(ctx, caller(req), deref(in.Name), in.AutoScalingGroupProvider, in.ManagedInstancesProvider != nil)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.UpdateCapacityProviderOutput{CapacityProvider: &cp}, nil
+	})
+	awsjson.HandleFunc(srv, "DeleteCapacityProvider", func(ctx context.Context, req *awsjson.Request, in *ecs.DeleteCapacityProviderInput) (*ecs.DeleteCapacityProviderOutput, error) {
+		cp, err := c.DeleteCapacityProvider(ctx, caller(req), deref(in.CapacityProvider))
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.DeleteCapacityProviderOutput{CapacityProvider: &cp}, nil
 	})
 }

@@ -44,6 +44,7 @@ func registerTasks(srv *awsjson.Server, c *control.Control) {
 			NetworkConfiguration: in.NetworkConfiguration,
 			Overrides:            in.Overrides,
 			Tags:                 in.Tags,
+			EnableExecuteCommand: in.EnableExecuteCommand,
 		})
 		if err != nil {
 			return nil, err

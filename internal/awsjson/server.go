@@ -27,6 +27,62 @@ import (
 // TargetPrefix is the X-Amz-Target namespace of the ECS API.
 const TargetPrefix = "AmazonEC2ContainerServiceV20141113."
 
+// API is one AWS JSON 1.1 service that ecsd answers on its listener: the
+// target prefix that routes to it, its official model, the SigV4 signing
+// name its clients use and the few words of its error vocabulary that the
+// protocol itself speaks.
+type API struct {
+	Name         string
+	TargetPrefix string
+	SigningName  string
+	Operations   func() map[string]wire.Operation
+	// NotImplemented is the error for an operation of the model without a
+	// handler.
+	NotImplemented func(op string) error
+	// FaultCode, when set, replaces ServerException as the code of a
+	// server fault (HTTP 500): each service has its own.
+	FaultCode string
+	// InvalidEnum, when set, words a member whose value is outside its
+	// enum; nil answers as ECS does.
+	InvalidEnum func(e *wire.EnumError) error
+}
+
+// ECS is the Amazon ECS API.
+var ECS = &API{
+	Name:         "ECS",
+	TargetPrefix: TargetPrefix,
+	SigningName:  SigningName,
+	Operations:   wire.Operations,
+	NotImplemented: func(op string) error {
+		return ecs.UnsupportedFeatureException(
+			"ecsd does not implement %s yet; see docs/compat.md for the operations it supports.", op)
+	},
+}
+
+// Logs is the CloudWatch Logs API (the awslogs log driver's destination).
+var Logs = &API{
+	Name:         "CloudWatch Logs",
+	TargetPrefix: "Logs_20140328.",
+	SigningName:  "logs",
+	Operations:   wire.LogsOperations,
+	// InvalidOperationException is the modeled CloudWatch Logs error for
+	// "the operation is not valid": every SDK surfaces it typed.
+	NotImplemented: func(op string) error {
+		return &ecs.Error{Code: "InvalidOperationException",
+			Message: fmt.Sprintf("ecsd does not implement %s yet; see docs/compat.md for the operations it supports.", op)}
+	},
+	// CloudWatch Logs' modeled fault.
+	FaultCode: "ServiceUnavailableException",
+	// CloudWatch Logs validates requests as AWS's front end does: "1
+	// validation error detected: Value 'x' at 'orderBy' failed to satisfy
+	// constraint: Member must satisfy enum value set: [...]".
+	InvalidEnum: func(e *wire.EnumError) error {
+		return &ecs.Error{Code: "InvalidParameterException", Message: fmt.Sprintf(
+			"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+			e.Value, e.Path, strings.Join(e.Allowed, ", "))}
+	},
+}
+
 // DefaultMaxBodyBytes bounds what one request may send. The largest ECS
 // request, a task definition, is limited to 64 KiB of definition; the rest
 // is headroom for tags and overrides.
@@ -43,6 +99,8 @@ type Request struct {
 	// Host is the host (and port) the client addressed: where it reaches
 	// this server, for answers that name an endpoint of ecsd's own.
 	Host string
+	// API is the service the request was addressed to.
+	API *API
 }
 
 // Handler answers one operation. in is a pointer to the operation's SDK
@@ -66,8 +124,13 @@ type Server struct {
 	// the store's busy timeout), so a committed write is never reported
 	// as failed.
 	Timeout time.Duration
+	// ObserveFunc, when set, is told of every request once its answer is
+	// written: the request (Operation is "" for an unknown target), the
+	// error code it answered ("" for success) and how long it took.
+	ObserveFunc func(req *Request, code string, took time.Duration)
 
-	handlers map[string]Handler
+	apis     []*API
+	handlers map[*API]map[string]Handler
 }
 
 // NewServer returns a server that recognises every operation of the
@@ -81,40 +144,73 @@ func NewServer(defaultAccount, defaultRegion string, logger *slog.Logger) *Serve
 		DefaultRegion:  defaultRegion,
 		MaxBodyBytes:   DefaultMaxBodyBytes,
 		Logger:         logger,
-		handlers:       map[string]Handler{},
+		// ECS answers every request whose target names no other API.
+		apis:     []*API{ECS},
+		handlers: map[*API]map[string]Handler{ECS: {}},
 	}
 }
 
-// Handle registers h for the named operation, which must exist in the model.
-func (s *Server) Handle(op string, h Handler) {
-	if _, ok := wire.Operations()[op]; !ok {
-		panic("awsjson: no operation " + op + " in the ECS model")
+// Handle registers h for the named ECS operation, which must exist in the
+// model.
+func (s *Server) Handle(op string, h Handler) { s.HandleAPI(ECS, op, h) }
+
+// HandleAPI registers h for the named operation of api, which must exist
+// in its model. The first handler of an API makes the server answer it.
+func (s *Server) HandleAPI(api *API, op string, h Handler) {
+	if _, ok := api.Operations()[op]; !ok {
+		panic("awsjson: no operation " + op + " in the " + api.Name + " model")
 	}
-	s.handlers[op] = h
+	if s.handlers[api] == nil {
+		s.apis = append(s.apis, api)
+		s.handlers[api] = map[string]Handler{}
+	}
+	s.handlers[api][op] = h
 }
 
-// Implemented reports whether op has a handler.
-func (s *Server) Implemented(op string) bool { return s.handlers[op] != nil }
+// Implemented reports whether the ECS operation op has a handler.
+func (s *Server) Implemented(op string) bool { return s.ImplementedIn(ECS, op) }
+
+// ImplementedIn reports whether op of api has a handler.
+func (s *Server) ImplementedIn(api *API, op string) bool { return s.handlers[api][op] != nil }
 
 // HandleFunc adapts a typed handler for Handle.
 func HandleFunc[In, Out any](s *Server, op string, f func(context.Context, *Request, *In) (*Out, error)) {
-	o, ok := wire.Operations()[op]
+	HandleAPIFunc(s, ECS, op, f)
+}
+
+// HandleAPIFunc adapts a typed handler for HandleAPI.
+func HandleAPIFunc[In, Out any](s *Server, api *API, op string, f func(context.Context, *Request, *In) (*Out, error)) {
+	o, ok := api.Operations()[op]
 	if !ok {
-		panic("awsjson: no operation " + op + " in the ECS model")
+		panic("awsjson: no operation " + op + " in the " + api.Name + " model")
 	}
 	if reflect.TypeFor[In]() != o.Input || reflect.TypeFor[Out]() != o.Output {
 		panic(fmt.Sprintf("awsjson: handler for %s has types %v -> %v, want %v -> %v",
 			op, reflect.TypeFor[In](), reflect.TypeFor[Out](), o.Input, o.Output))
 	}
-	s.Handle(op, func(ctx context.Context, req *Request, in any) (any, error) {
+	s.HandleAPI(api, op, func(ctx context.Context, req *Request, in any) (any, error) {
 		return f(ctx, req, in.(*In))
 	})
+}
+
+// route finds the API and operation an X-Amz-Target names.
+func (s *Server) route(target string) (*API, string, bool) {
+	for _, api := range s.apis {
+		if op, ok := strings.CutPrefix(target, api.TargetPrefix); ok {
+			_, known := api.Operations()[op]
+			return api, op, known
+		}
+	}
+	return ECS, "", false
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	req := &Request{RequestID: newRequestID()}
 	status, code := s.serve(w, r, req)
+	if s.ObserveFunc != nil {
+		s.ObserveFunc(req, code, time.Since(start))
+	}
 	s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
 		slog.String("op", req.Operation),
 		slog.String("requestId", req.RequestID),
@@ -133,9 +229,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException",
 			Message: fmt.Sprintf("ECS answers POST / with an X-Amz-Target header; got %s %s.", r.Method, r.URL.Path)}, nil)
 	}
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, TargetPrefix)
-	if _, known := wire.Operations()[op]; !ok || !known {
+	api, op, ok := s.route(r.Header.Get("X-Amz-Target"))
+	req.API = api
+	if !ok {
 		return s.writeError(w, req, &ecs.Error{Code: "UnknownOperationException"}, nil)
 	}
 	req.Operation = op
@@ -153,7 +249,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		return s.writeError(w, req, &ecs.Error{Code: "SerializationException", Message: "Could not read the request body."}, err)
 	}
 	if s.Verifier != nil {
-		cred, err := s.Verifier.Verify(r, body)
+		cred, err := s.Verifier.VerifyFor(r, body, api.SigningName)
 		if err != nil {
 			return s.writeError(w, req, err, nil)
 		}
@@ -163,14 +259,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) (in
 		}
 	}
 
-	handler := s.handlers[op]
+	handler := s.handlers[api][op]
 	if handler == nil {
-		return s.writeError(w, req, ecs.UnsupportedFeatureException(
-			"ecsd does not implement %s yet; see docs/compat.md for the operations it supports.", op), nil)
+		return s.writeError(w, req, api.NotImplemented(op), nil)
 	}
-	in := reflect.New(wire.Operations()[op].Input).Interface()
+	in := reflect.New(api.Operations()[op].Input).Interface()
 	if err := wire.Unmarshal(body, in); err != nil {
-		return s.writeError(w, req, requestError(err), nil)
+		return s.writeError(w, req, requestError(api, err), nil)
 	}
 
 	ctx := r.Context()
@@ -225,8 +320,11 @@ func (s *Server) call(ctx context.Context, h Handler, req *Request, in any) (out
 
 // requestError maps a decoding failure onto ECS's vocabulary. A value
 // outside an enum is a parameter problem, not a serialization one.
-func requestError(err error) error {
+func requestError(api *API, err error) error {
 	var enumErr *wire.EnumError
+	if errors.As(err, &enumErr) && api.InvalidEnum != nil {
+		return api.InvalidEnum(enumErr)
+	}
 	if errors.As(err, &enumErr) {
 		return ecs.InvalidParameterException("Invalid value '%s' for %s.", enumErr.Value, enumErr.Path)
 	}
@@ -244,6 +342,11 @@ func (s *Server) writeError(w http.ResponseWriter, req *Request, err error, caus
 	status := http.StatusBadRequest
 	if e.Fault {
 		status = http.StatusInternalServerError
+		if req.API != nil && req.API.FaultCode != "" && e.Code == "ServerException" {
+			c := *e
+			c.Code = req.API.FaultCode
+			e = &c
+		}
 	}
 	if e.Cause != nil || cause != nil {
 		all := errors.Join(e.Cause, cause)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,9 +15,11 @@ import (
 	"sync"
 	"testing"
 
+	cwlogs "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ecsd/ecsd/internal/awsjson"
 	ecsd "github.com/ecsd/ecsd/internal/ecs"
@@ -389,8 +392,12 @@ func TestServerScope(t *testing.T) {
 				Region:    tt.wantRegio,
 				Caller:    "arn:aws:iam::" + tt.wantAcct + ":root",
 				Host:      r.Host,
+				API:       awsjson.ECS,
 			}
-			if diff := cmp.Diff(want, *got); diff != "" {
+			if got.API != awsjson.ECS {
+				t.Errorf("request routed to %v, want ECS", got.API.Name)
+			}
+			if diff := cmp.Diff(want, *got, cmpopts.IgnoreFields(awsjson.Request{}, "API")); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)
 			}
 		})
@@ -429,5 +436,50 @@ func TestServerRegistrationPanics(t *testing.T) {
 	}
 	if srv.Implemented("DescribeTaskDefinition") {
 		t.Error("a refused registration left a handler behind")
+	}
+}
+
+// TestSecondAPI routes a second target prefix (CloudWatch Logs) through the
+// same server: its handlers, its not-implemented error and its fault code,
+// while ECS targets keep theirs.
+func TestSecondAPI(t *testing.T) {
+	srv := awsjson.NewServer("000000000000", "us-east-1", nil)
+	awsjson.HandleFunc(srv, "ListClusters", func(ctx context.Context, req *awsjson.Request, in *ecs.ListClustersInput) (*ecs.ListClustersOutput, error) {
+		return &ecs.ListClustersOutput{}, nil
+	})
+	var api *awsjson.API
+	awsjson.HandleAPIFunc(srv, awsjson.Logs, "CreateLogGroup", func(ctx context.Context, req *awsjson.Request, in *cwlogs.CreateLogGroupInput) (*cwlogs.CreateLogGroupOutput, error) {
+		api = req.API
+		if in.LogGroupName != nil && *in.LogGroupName == "boom" {
+			return nil, fmt.Errorf("disk on fire")
+		}
+		return &cwlogs.CreateLogGroupOutput{}, nil
+	})
+	do := func(target, body string) response {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("X-Amz-Target", target)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		return call(t, srv, r)
+	}
+	if res := do("Logs_20140328.CreateLogGroup", `{"logGroupName":"g"}`); res.status != 200 || api != awsjson.Logs {
+		t.Fatalf("CreateLogGroup: status %d body %s api %v", res.status, res.raw, api)
+	}
+	for _, tt := range []struct {
+		target, body string
+		status       int
+		code         string
+	}{
+		{"Logs_20140328.DescribeQueries", `{}`, 400, "InvalidOperationException"},
+		{"Logs_20140328.NoSuchThing", `{}`, 400, "UnknownOperationException"},
+		{"Logs_20140328.CreateLogGroup", `{"logGroupName":"boom"}`, 500, "ServiceUnavailableException"},
+		{"Logs_20140328.CreateLogGroup", `{"logGroupName":5}`, 400, "SerializationException"},
+		{"AmazonEC2ContainerServiceV20141113.DescribeClusters", `{}`, 400, "UnsupportedFeatureException"},
+		{"AmazonEC2ContainerServiceV20141113.ListClusters", `{}`, 200, ""},
+	} {
+		res := do(tt.target, tt.body)
+		if res.status != tt.status || res.header.Get("x-amzn-ErrorType") != tt.code {
+			t.Errorf("%s %s: status %d type %q body %s, want %d %q", tt.target, tt.body, res.status,
+				res.header.Get("x-amzn-ErrorType"), res.raw, tt.status, tt.code)
+		}
 	}
 }

@@ -156,6 +156,16 @@ func unrecognizedClient(msg string) *ecs.Error {
 // being r's whole body. It returns the credential that signed r, or the
 // error AWS would answer.
 func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, *ecs.Error) {
+	return v.VerifyFor(r, body, v.Service)
+}
+
+// VerifyFor is Verify for a request to the service whose signing name is
+// service (ECS's "ecs", CloudWatch Logs' "logs"): the credential scope
+// must name it.
+func (v *Verifier) VerifyFor(r *http.Request, body []byte, service string) (*Credential, *ecs.Error) {
+	if service == "" {
+		service = v.Service
+	}
 	auth := strings.TrimSpace(r.Header.Get("Authorization"))
 	if !strings.HasPrefix(auth, "AWS4-") {
 		return nil, missingAuthenticationToken()
@@ -203,13 +213,13 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, *ecs.Error
 	if len(scope) != 5 {
 		return nil, incompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", credential)
 	}
-	keyID, scopeDate, region, service, terminator := scope[0], scope[1], scope[2], scope[3], scope[4]
+	keyID, scopeDate, region, scopeService, terminator := scope[0], scope[1], scope[2], scope[3], scope[4]
 	var wrong strings.Builder
 	if !isRegionName(region) {
 		fmt.Fprintf(&wrong, "Credential should be scoped to a valid region, not '%s'. ", region)
 	}
-	if service != v.Service {
-		fmt.Fprintf(&wrong, "Credential should be scoped to correct service: '%s'. ", v.Service)
+	if scopeService != service {
+		fmt.Fprintf(&wrong, "Credential should be scoped to correct service: '%s'. ", service)
 	}
 	if terminator != sigV4Terminator {
 		fmt.Fprintf(&wrong, "Credential should be scoped with a valid terminator: '%s', not '%s'. ", sigV4Terminator, terminator)

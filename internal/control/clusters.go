@@ -57,7 +57,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		if err != nil {
 			return err
 		}
-		cl, err := ecs.BuildCluster(who.Region, who.Account, name, insights.value, r.Spec)
+		spec := r.Spec
+		spec.KnownCapacityProvider = knownCapacityProvider(tx, who.Scope)
+		cl, err := ecs.BuildCluster(who.Region, who.Account, name, insights.value, spec)
 		if err != nil {
 			return err
 		}
@@ -83,6 +85,9 @@ func (c *Control) CreateCluster(ctx context.Context, who Caller, r CreateCluster
 		}
 		return nil
 	})
+	if err == nil && len(out.CapacityProviders) > 0 {
+		c.notify(TopicCapacityProvider, "") // the providers' groups join the cluster
+	}
 	return out, err
 }
 
@@ -246,11 +251,11 @@ func (c *Control) PutClusterCapacityProviders(ctx context.Context, who Caller, c
 	if strategy == nil {
 		strategy = []types.CapacityProviderStrategyItem{}
 	}
-	if err := ecs.ValidateCapacityProviders(providers, strategy); err != nil {
-		return types.Cluster{}, err
-	}
-	providers = ecs.NormalizeCapacityProviders(providers)
-	return c.changeCluster(ctx, who, cluster, func(tx store.ReadTx, cl *types.Cluster) error {
+	out, err := c.changeCluster(ctx, who, cluster, func(tx store.ReadTx, cl *types.Cluster) error {
+		if err := ecs.ValidateCapacityProviders(providers, strategy, knownCapacityProvider(tx, who.Scope)); err != nil {
+			return err
+		}
+		providers := ecs.NormalizeCapacityProviders(providers)
 		var removed []string
 		for _, p := range cl.CapacityProviders {
 			if !slices.Contains(providers, p) {
@@ -264,7 +269,7 @@ func (c *Control) PutClusterCapacityProviders(ctx context.Context, who Caller, c
 			}
 			for _, p := range removed {
 				if inUse[p] {
-					return &ecs.Error{Code: "ResourceInUseException", Message: "The specified capacity provider is in use and cannot be removed."}
+					return ecs.ResourceInUseException(ecs.MsgCapacityProviderInUse)
 				}
 			}
 		}
@@ -272,6 +277,11 @@ func (c *Control) PutClusterCapacityProviders(ctx context.Context, who Caller, c
 		cl.DefaultCapacityProviderStrategy = ecs.NormalizeStrategy(strategy)
 		return nil
 	})
+	if err == nil {
+		// The providers' simulated groups join or leave the cluster.
+		c.notify(TopicCapacityProvider, "")
+	}
+	return out, err
 }
 
 // capacityProvidersInUse returns the capacity providers that ACTIVE or

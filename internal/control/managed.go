@@ -30,26 +30,20 @@ const TagSimInstances = "ecsd:sim-instances"
 // MaxSimInstances bounds the simulated instances of one cluster.
 const MaxSimInstances = 100
 
-// A simulated instance is a c5.large on the ECS-optimized AMI, registered
-// with the figures its agent reports in a recorded DescribeContainerInstances
-// (aws-cli's update-container-instances-state example): 2 vCPUs (2048 CPU
-// units) and 3705 MiB of memory, ports 22, 2375, 2376, 51678 and 51679
-// reserved. A common, modest size keeps resource failures reachable in
-// tests while a few tasks fit.
+// A simulated instance: see records.SimInstanceType.
 const (
-	SimInstanceType   = "c5.large"
-	SimInstanceCPU    = 2048
-	SimInstanceMemory = 3705
-	SimDockerVersion  = "DockerVersion: 25.0.8"
+	SimInstanceType   = records.SimInstanceType
+	SimInstanceCPU    = records.SimInstanceCPU
+	SimInstanceMemory = records.SimInstanceMemory
+	SimDockerVersion  = records.SimDockerVersion
 )
 
-// AgentReservedPorts are the TCP ports the ECS agent reserves by default
-// (ECS_RESERVED_PORTS): SSH, the Docker daemon and the agent's own.
-var AgentReservedPorts = []int{22, 2375, 2376, 51678, 51679}
+// AgentReservedPorts are the TCP ports the ECS agent reserves by default.
+var AgentReservedPorts = records.AgentReservedPorts
 
 // simZones are the zone letters simulated instances go to in turn, so
 // instances land in distinct availability zones.
-const simZones = "abcdef"
+const simZones = records.SimZones
 
 // ManagedInstances configures the instances ecsd registers itself.
 type ManagedInstances struct {

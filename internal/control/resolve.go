@@ -13,6 +13,8 @@ import (
 const (
 	TopicTask    = "task"
 	TopicService = "service"
+	// TopicCapacityProvider's key is a capacity provider's ARN.
+	TopicCapacityProvider = "capacity-provider"
 )
 
 func (c *Control) notify(topic, key string) {

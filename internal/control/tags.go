@@ -87,8 +87,17 @@ func (c *Control) taggable(ctx context.Context, who Caller, arn string) (store.R
 			return store.Resource{}, err
 		}
 		return r, nil
-	case "capacity-provider", "task-set":
-		// Valid ECS resource types that ecsd does not hold.
+	case "capacity-provider":
+		name, _, _, _, ok := ecs.CapacityProviderRef(arn)
+		if !ok {
+			return store.Resource{}, invalid
+		}
+		if ecs.IsBuiltinCapacityProvider(name) {
+			return store.Resource{}, errResourceNotFound() // FARGATE and FARGATE_SPOT are not taggable
+		}
+		return store.Resource{Scope: who.Scope, ARN: arn, CapacityProvider: name}, nil // the store checks that it exists
+	case "task-set":
+		// A valid ECS resource type that ecsd does not hold.
 		return store.Resource{}, errResourceNotFound()
 	}
 	return store.Resource{}, invalid

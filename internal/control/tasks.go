@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -154,16 +155,26 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 						return ecs.ServerException(err)
 					}
 				}
-				got, fs, err := placer.Place(records.TaskRequirements(td, r.Overrides), deref(task.Group))
-				if err != nil {
-					return err
+				var keep func(types.ContainerInstance) bool
+				if p.provider != "" {
+					keep = records.OfCapacityProvider(p.provider)
 				}
-				if len(fs) > 0 {
+				got, fs, err := placer.PlaceWhere(keep, records.TaskRequirements(td, r.Overrides), deref(task.Group))
+				switch waits, werr := records.ProviderWaits(tx, who.Scope, p.provider); {
+				case werr != nil:
+					return werr
+				case (err != nil || len(fs) > 0) && waits:
+					// Managed scaling brings the capacity; the task waits.
+					task.LastStatus = ptr(ecs.TaskProvisioning)
+				case err != nil:
+					return err
+				case len(fs) > 0:
 					failures = appendFailures(failures, fs)
 					continue
+				default:
+					records.ApplyPlacement(&task, td, got)
+					pl = &got
 				}
-				records.ApplyPlacement(&task, td, got)
-				pl = &got
 			}
 			if err := c.insertTask(tx, who, task, pl); err != nil {
 				return err
@@ -262,40 +273,30 @@ func placeTasks(cl types.Cluster, launchType types.LaunchType, strategy []types.
 			return nil, ecs.InvalidParameterException(ecs.MsgStrategyNotAssociated)
 		}
 	}
-	// Bases first, in strategy order.
-	placed := make([]int, len(strategy))
-	for i, item := range strategy {
-		for placed[i] < int(item.Base) && len(out) < count {
-			out = append(out, providerPlacement(deref(item.CapacityProvider)))
-			placed[i]++
-		}
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), count, nil)
+	if err != nil {
+		return nil, ecs.InvalidParameterException(msgStrategyNoWeight)
 	}
-	// The rest by weight: each task goes to the provider furthest below
-	// its share.
-	total := int32(0)
-	for _, item := range strategy {
-		total += item.Weight
-	}
-	extra := make([]int, len(strategy))
-	for n := 1; len(out) < count; n++ {
-		best, bestGap := -1, 0.0
+	// Interleave the providers' tasks in the order Distribute's
+	// one-at-a-time rule hands them out, so a count cut short by
+	// placement failures still follows the strategy.
+	left := slices.Clone(counts)
+	for len(out) < count {
 		for i, item := range strategy {
-			if item.Weight <= 0 {
-				continue
-			}
-			gap := float64(n)*float64(item.Weight)/float64(total) - float64(extra[i])
-			if best < 0 || gap > bestGap {
-				best, bestGap = i, gap
+			if left[i] > 0 {
+				out = append(out, providerPlacement(deref(item.CapacityProvider)))
+				left[i]--
 			}
 		}
-		if best < 0 { // every weight is 0: the bases decide alone
-			best = 0
-		}
-		extra[best]++
-		out = append(out, providerPlacement(deref(strategy[best].CapacityProvider)))
 	}
 	return out, nil
 }
+
+// msgStrategyNoWeight: "If you specify multiple capacity providers in a
+// strategy that all have a weight of 0, any RunTask or CreateService
+// actions using the capacity provider strategy will fail." [V API
+// reference]; the message is [I].
+const msgStrategyNoWeight = "The specified capacity provider strategy cannot contain only capacity providers with a weight of 0 when it has more than one capacity provider."
 
 // providerPlacement: FARGATE and FARGATE_SPOT run Fargate tasks; any
 // other provider would be an Auto Scaling group of EC2 instances.
@@ -376,6 +377,9 @@ type StartTaskRequest struct {
 	NetworkConfiguration *types.NetworkConfiguration
 	Overrides            *types.TaskOverride
 	Tags                 []types.Tag
+	// EnableExecuteCommand turns on ECS Exec for the tasks, as RunTask's
+	// does: their containers carry the ExecuteCommandAgent.
+	EnableExecuteCommand bool
 }
 
 // StartTask starts one task on each named container instance, as ECS's
@@ -450,6 +454,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 				TaskDefinition: td, Overrides: r.Overrides,
 				StartedBy: r.StartedBy, Group: r.Group, LaunchType: types.LaunchTypeEc2,
 				NetworkConfiguration: r.NetworkConfiguration, Tags: slices.Clone(r.Tags), Now: now,
+				EnableExecuteCommand: r.EnableExecuteCommand,
 			})
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -52,5 +53,8 @@ func TestDockerComposeScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runScript(t, root, "", "bash", filepath.Join(root, "e2e", "docker-compose.sh")) // builds its own image
+	// The script opens an ECS Exec session into a task through ecsd's
+	// container, with the real plugin.
+	path := "PATH=" + sessionManagerPlugin(t) + string(os.PathListSeparator) + os.Getenv("PATH")
+	runScript(t, root, "", "env", path, "bash", filepath.Join(root, "e2e", "docker-compose.sh")) // builds its own image
 }

@@ -628,6 +628,65 @@ func TestExecuteCommandSimulated(t *testing.T) {
 	waitFor(t, 2*time.Minute, "the service's tasks are replaced by ones without the agent", func() error { return serviceTask(false) })
 }
 
+// TestStartTaskExecuteCommand: StartTask's enableExecuteCommand is kept
+// as RunTask's is: the task says so, its containers carry the
+// ExecuteCommandAgent, and ExecuteCommand gets past the agent check (to
+// the simulated runtime's own refusal); without it, ECS's "not enabled".
+func TestStartTaskExecuteCommand(t *testing.T) {
+	t.Parallel()
+	e := startServer(t)
+	c := e.defaultClient()
+	if _, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+		Family:               aws.String("start-exec"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("busybox"), Memory: aws.Int32(64)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+	instances, err := c.ListContainerInstances(t.Context(), &ecs.ListContainerInstancesInput{})
+	if err != nil || len(instances.ContainerInstanceArns) == 0 {
+		t.Fatalf("ListContainerInstances: %v %v", instances, err)
+	}
+	start := func(exec bool) types.Task {
+		t.Helper()
+		out, err := c.StartTask(t.Context(), &ecs.StartTaskInput{TaskDefinition: aws.String("start-exec"),
+			ContainerInstances: instances.ContainerInstanceArns[:1], EnableExecuteCommand: exec})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("StartTask(enableExecuteCommand %v): %+v %v", exec, out, err)
+		}
+		task := out.Tasks[0]
+		if task.EnableExecuteCommand != exec || (len(task.Containers[0].ManagedAgents) == 1) != exec {
+			t.Errorf("StartTask(enableExecuteCommand %v): task says %v, agents %+v", exec, task.EnableExecuteCommand, task.Containers[0].ManagedAgents)
+		}
+		return task
+	}
+	with, without := start(true), start(false)
+	if a := with.Containers[0].ManagedAgents; len(a) != 1 || a[0].Name != types.ManagedAgentNameExecuteCommandAgent || aws.ToString(a[0].LastStatus) != "PENDING" {
+		t.Errorf("new task's agents %+v", a)
+	}
+	waitFor(t, time.Minute, "both tasks run, the agent with them", func() error {
+		d, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: []string{*with.TaskArn, *without.TaskArn}})
+		if err != nil {
+			return err
+		}
+		for _, task := range d.Tasks {
+			if aws.ToString(task.LastStatus) != "RUNNING" {
+				return fmt.Errorf("task %s is %s", *task.TaskArn, aws.ToString(task.LastStatus))
+			}
+		}
+		if a := d.Tasks[0].Containers[0].ManagedAgents; len(a) != 1 || aws.ToString(a[0].LastStatus) != "RUNNING" {
+			return fmt.Errorf("agents %+v", a)
+		}
+		return nil
+	})
+	_, err = c.ExecuteCommand(t.Context(), &ecs.ExecuteCommandInput{Task: with.TaskArn, Command: aws.String("/bin/sh"), Interactive: true})
+	wantAPIError[*types.TargetNotConnectedException](t, err, "The execute command failed because the task runs on ecsd's simulated runtime, which has no process to run a command in. Start ecsd with --runtime docker to use ECS Exec.")
+	_, err = c.ExecuteCommand(t.Context(), &ecs.ExecuteCommandInput{Task: without.TaskArn, Command: aws.String("/bin/sh"), Interactive: true})
+	wantAPIError[*types.InvalidParameterException](t, err, "The execute command failed because execute command was not enabled when the task was run or the execute command agent isn’t running. Wait and try again or run a new task with execute command enabled and try again.")
+}
+
 // lockedBuffer is an output buffer a test reads while a process writes.
 type lockedBuffer struct {
 	mu sync.Mutex

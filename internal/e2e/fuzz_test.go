@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,17 +21,35 @@ import (
 )
 
 // implementedOperations lists the operations with a handler, from the same
-// registration the server uses.
+// registration the server uses: ECS's by name, CloudWatch Logs' as
+// reliability.LogsOp names them.
 func implementedOperations() []string {
 	proto := awsjson.NewServer(defaultAccount, defaultRegion, nil)
 	api.Register(proto, control.New(nil, nil))
+	api.RegisterLogs(proto, &control.Logs{})
 	var ops []string
 	for op := range wire.Operations() {
 		if proto.Implemented(op) {
 			ops = append(ops, op)
 		}
 	}
+	for op := range wire.LogsOperations() {
+		if proto.ImplementedIn(awsjson.Logs, op) {
+			ops = append(ops, reliability.LogsOp(op))
+		}
+	}
 	sort.Strings(ops)
+	return ops
+}
+
+// logsOperations are the CloudWatch Logs operations among them.
+func logsOperations() []string {
+	var ops []string
+	for _, op := range implementedOperations() {
+		if strings.HasPrefix(op, "logs:") {
+			ops = append(ops, op)
+		}
+	}
 	return ops
 }
 
@@ -97,7 +116,28 @@ func FuzzOperations(f *testing.F) {
 	f.Add("RunTask", []byte(`{"cluster":"fz","taskDefinition":"fz","count":10,"launchType":"FARGATE"}`))
 	f.Add("UpdateService", []byte(`{"cluster":"fz","service":"fz-svc","desiredCount":-1}`))
 	f.Add("RegisterTaskDefinition", []byte("{\"family\":\"\xff\xfe\",\"containerDefinitions\":[]}"))
+	fuzzOperations(f, ops)
+}
 
+// FuzzLogsOperations is FuzzOperations for the CloudWatch Logs API only,
+// so its fuzzing time is not shared with ECS's 40 operations.
+//
+//	go test -run XXX -fuzz FuzzLogsOperations -fuzztime 60s ./internal/e2e/
+func FuzzLogsOperations(f *testing.F) {
+	ops := logsOperations()
+	for _, op := range ops {
+		for _, body := range reliability.Seeds[op] {
+			f.Add(op, []byte(body))
+		}
+	}
+	f.Add("logs:PutLogEvents", []byte(`{"logGroupName":"/fz","logStreamName":"fz/app/0123456789abcdef0123456789abcdef","logEvents":[{"timestamp":-1,"message":""}]}`))
+	f.Add("logs:FilterLogEvents", []byte(`{"logGroupName":"/fz","filterPattern":"%(a+)+$%"}`))
+	f.Add("logs:GetLogEvents", []byte(`{"logGroupName":"/fz","logStreamName":"x","limit":2147483647,"nextToken":"f/99999999999999999999999999999999999999999"}`))
+	fuzzOperations(f, ops)
+}
+
+// fuzzOperations runs the fuzz loop of FuzzOperations over ops.
+func fuzzOperations(f *testing.F, ops []string) {
 	dir := f.TempDir()
 	srv, err := server.Start(context.Background(), server.Config{
 		Listen: "127.0.0.1:0", DataDir: dir, AccountID: defaultAccount, Region: defaultRegion,

@@ -20,13 +20,9 @@ func TestUnimplementedOperation(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
-	// Capacity providers backed by Auto Scaling groups stay out of ecsd.
-	_, err := c.DeleteCapacityProvider(t.Context(), &ecs.DeleteCapacityProviderInput{CapacityProvider: aws.String("asg")})
+	_, err := c.GetTaskProtection(t.Context(), &ecs.GetTaskProtectionInput{Cluster: aws.String("default")})
 	wantAPIError[*types.UnsupportedFeatureException](t, err,
-		"ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports.")
-	_, err = c.UpdateCapacityProvider(t.Context(), &ecs.UpdateCapacityProviderInput{Name: aws.String("asg")})
-	wantAPIError[*types.UnsupportedFeatureException](t, err,
-		"ecsd does not implement UpdateCapacityProvider yet; see docs/compat.md for the operations it supports.")
+		"ecsd does not implement GetTaskProtection yet; see docs/compat.md for the operations it supports.")
 }
 
 // TestProtocolErrors sends what no SDK would, and checks the status, the

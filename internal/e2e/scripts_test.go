@@ -28,7 +28,7 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := ecsdBinary(t)
-	for _, script := range []string{"awscli-taskdefs.sh", "awscli-clusters.sh", "awscli-services.sh", "awscli-instances.sh", "readme.sh"} {
+	for _, script := range []string{"awscli-taskdefs.sh", "awscli-clusters.sh", "awscli-services.sh", "awscli-instances.sh", "awscli-logs.sh", "awscli-capacity.sh", "readme.sh"} {
 		t.Run(script, func(t *testing.T) {
 			t.Parallel()
 			for _, tool := range []string{"aws", "curl"} {
@@ -39,7 +39,7 @@ func TestScripts(t *testing.T) {
 			runScript(t, root, bin, "bash", filepath.Join(root, "e2e", script))
 		})
 	}
-	for _, script := range []string{"boto3-taskdefs.py", "boto3-services.py"} {
+	for _, script := range []string{"boto3-taskdefs.py", "boto3-services.py", "boto3-logs.py"} {
 		t.Run(script, func(t *testing.T) {
 			t.Parallel()
 			py, err := exec.LookPath("python3")

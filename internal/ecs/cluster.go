@@ -77,6 +77,9 @@ type ClusterSpec struct {
 	CapacityProviders               []string
 	DefaultCapacityProviderStrategy []types.CapacityProviderStrategyItem
 	ServiceConnectDefaults          *types.ClusterServiceConnectDefaultsRequest
+	// KnownCapacityProvider reports whether a provider name (not FARGATE
+	// or FARGATE_SPOT) is an ACTIVE capacity provider; nil knows none.
+	KnownCapacityProvider func(name string) bool
 }
 
 // BuildCluster validates spec as CreateCluster does and returns the new
@@ -89,7 +92,7 @@ func BuildCluster(region, account, name, containerInsights string, spec ClusterS
 	if err := ValidateClusterSettings(spec.Settings); err != nil {
 		return types.Cluster{}, err
 	}
-	if err := ValidateCapacityProviders(spec.CapacityProviders, spec.DefaultCapacityProviderStrategy); err != nil {
+	if err := ValidateCapacityProviders(spec.CapacityProviders, spec.DefaultCapacityProviderStrategy, spec.KnownCapacityProvider); err != nil {
 		return types.Cluster{}, err
 	}
 	c := NewCluster(region, account, name)
@@ -170,11 +173,17 @@ const (
 )
 
 // ValidateCapacityProviders checks a cluster's capacity providers and its
-// default strategy: every provider must exist (FARGATE or FARGATE_SPOT in
-// ecsd), and the strategy may only use the cluster's providers.
-func ValidateCapacityProviders(providers []string, strategy []types.CapacityProviderStrategyItem) error {
+// default strategy: every provider must exist (FARGATE, FARGATE_SPOT or
+// one known says is ACTIVE), a cluster has at most
+// MaxClusterCapacityProviders, and the strategy may only use the
+// cluster's providers.
+func ValidateCapacityProviders(providers []string, strategy []types.CapacityProviderStrategyItem, known func(string) bool) error {
+	if len(providers) > MaxClusterCapacityProviders {
+		return InvalidParameterException(MsgTooManyClusterCapacityProviders)
+	}
 	for _, p := range providers {
-		if !IsBuiltinCapacityProvider(capacityProviderName(p)) {
+		name := capacityProviderName(p)
+		if !IsBuiltinCapacityProvider(name) && (known == nil || !known(name)) {
 			return ClientException(MsgCapacityProviderNotFound)
 		}
 	}
@@ -242,7 +251,11 @@ func NormalizeCapacityProviders(providers []string) []string {
 
 // capacityProviderName returns the short name of a capacity provider
 // given by name or ARN.
-func capacityProviderName(s string) string {
+func capacityProviderName(s string) string { return CapacityProviderName(s) }
+
+// CapacityProviderName returns the short name of a capacity provider
+// given by name or ARN.
+func CapacityProviderName(s string) string {
 	if name, _, _, isARN, ok := CapacityProviderRef(s); isARN && ok {
 		return name
 	}

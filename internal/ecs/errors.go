@@ -132,6 +132,11 @@ func AttributeLimitExceededException(format string, args ...any) *Error {
 	return newError("AttributeLimitExceededException", format, args...)
 }
 
+// ResourceInUseException is returned for a resource still in use.
+func ResourceInUseException(format string, args ...any) *Error {
+	return newError("ResourceInUseException", format, args...)
+}
+
 // UnsupportedFeatureException is what ecsd answers for an official ECS
 // operation it does not implement yet. It is a modeled ECS error, so every
 // SDK surfaces it as a typed error naming the operation.

@@ -501,6 +501,13 @@ func transition(t *types.Task, in StepInput, now time.Time) bool {
 			finish(t, now)
 			return true
 		}
+		if AwaitingCapacity(*t) {
+			return false // managed scaling places it once an instance can take it
+		}
+		if !eni {
+			t.LastStatus = ptr(TaskPending)
+			return true
+		}
 		attachENI(t, now)
 		t.LastStatus = ptr(TaskPending)
 	case TaskPending:
@@ -835,4 +842,14 @@ func derefInt[T int32 | int64 | int](p *T) string {
 		return "nil"
 	}
 	return strconv.FormatInt(int64(*p), 10)
+}
+
+// AwaitingCapacity reports a task a capacity provider launched that waits
+// in PROVISIONING for an instance of the provider's Auto Scaling group:
+// "tasks that cannot be placed ... wait in the PROVISIONING state until
+// capacity is available" (developer guide, managed scaling). It has no
+// container instance yet.
+func AwaitingCapacity(t types.Task) bool {
+	return deref(t.LastStatus) == TaskProvisioning && t.LaunchType == types.LaunchTypeEc2 &&
+		deref(t.CapacityProviderName) != "" && t.ContainerInstanceArn == nil
 }

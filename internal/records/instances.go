@@ -202,23 +202,46 @@ type Placement struct {
 // failures say why, one per instance (ARN and reason), as RunTask reports
 // them.
 func (p *Placer) Place(need ecs.TaskRequirements, group string) (Placement, []types.Failure, error) {
-	if len(p.cands) == 0 {
+	return p.PlaceWhere(nil, need, group)
+}
+
+// OfCapacityProvider is the candidate filter of a task a capacity
+// provider launches: "EC2-provider tasks only land on the instances of the
+// provider's Auto Scaling group", which ECS knows by the instance's
+// capacityProviderName (set when the group's instance registers).
+func OfCapacityProvider(provider string) func(types.ContainerInstance) bool {
+	return func(ci types.ContainerInstance) bool { return deref(ci.CapacityProviderName) == provider }
+}
+
+// PlaceWhere is Place among the candidates keep accepts (nil: all). With
+// none accepted it returns ErrNoContainerInstances.
+func (p *Placer) PlaceWhere(keep func(types.ContainerInstance) bool, need ecs.TaskRequirements, group string) (Placement, []types.Failure, error) {
+	var idx []int
+	var cands []ecs.InstanceCandidate
+	for i, c := range p.cands {
+		if keep == nil || keep(c.Instance) {
+			idx = append(idx, i)
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
 		return Placement{}, nil, ErrNoContainerInstances
 	}
-	i, reasons := p.choose(p.cands, need)
-	if i < 0 || i >= len(p.cands) {
+	j, reasons := p.choose(cands, need)
+	if j < 0 || j >= len(cands) {
 		var failures []types.Failure
-		for j, r := range reasons {
-			if r == "" || j >= len(p.cands) {
+		for k, r := range reasons {
+			if r == "" || k >= len(cands) {
 				continue
 			}
-			failures = append(failures, types.Failure{Arn: p.cands[j].Instance.ContainerInstanceArn, Reason: ptr(r)})
+			failures = append(failures, types.Failure{Arn: cands[k].Instance.ContainerInstanceArn, Reason: ptr(r)})
 		}
 		if len(failures) == 0 { // a chooser that declined without a reason
-			failures = append(failures, types.Failure{Arn: p.cands[0].Instance.ContainerInstanceArn, Reason: ptr(ecs.FailureResourcePrefix + ecs.ResourceCPU)})
+			failures = append(failures, types.Failure{Arn: cands[0].Instance.ContainerInstanceArn, Reason: ptr(ecs.FailureResourcePrefix + ecs.ResourceCPU)})
 		}
 		return Placement{}, failures, nil
 	}
+	i := idx[j]
 	c := &p.cands[i]
 	got := c.Remaining.Take(need.Reservation)
 	if group != "" && !slices.Contains(p.groups[i], group) {

@@ -74,9 +74,11 @@ func FromService(scope store.Scope, s types.Service) (store.Service, error) {
 		return store.Service{}, fmt.Errorf("service ARN %q has no cluster", deref(s.ServiceArn))
 	}
 	tdARN := deref(s.TaskDefinition)
+	var rollout string
 	for _, d := range s.Deployments {
 		if deref(d.Status) == "PRIMARY" {
 			tdARN = deref(d.TaskDefinition)
+			rollout = string(d.RolloutState)
 		}
 	}
 	// Every revision still referred to: deployments being drained (or kept
@@ -102,6 +104,7 @@ func FromService(scope store.Scope, s types.Service) (store.Service, error) {
 		SchedulingStrategy: string(s.SchedulingStrategy),
 		TaskDefinition:     taskDefinitionKey(tdARN),
 		TaskDefinitions:    others,
+		RolloutState:       rollout,
 		CreatedAt:          derefTime(s.CreatedAt),
 		Body:               body,
 	}, nil

@@ -422,7 +422,7 @@ func (b *badInput) roundTrip(ctx context.Context, r badReq) (status int, hdr htt
 	case r.target != nil && *r.target != "":
 		fmt.Fprintf(&h, "X-Amz-Target: %s\r\n", *r.target)
 	case r.target == nil:
-		fmt.Fprintf(&h, "X-Amz-Target: %s%s\r\n", TargetPrefix, r.op)
+		fmt.Fprintf(&h, "X-Amz-Target: %s\r\n", Target(r.op))
 	}
 	switch {
 	case r.ctype != nil && *r.ctype != "":
@@ -653,7 +653,9 @@ func (b *badInput) generate() []badReq {
 	// Targets, methods and paths.
 	for _, t := range []string{"", TargetPrefix, "AmazonEC2ContainerServiceV20141114.ListClusters", TargetPrefix + "listclusters",
 		TargetPrefix + "ListClusters ", " " + TargetPrefix + "ListClusters", TargetPrefix + strings.Repeat("A", 8<<10),
-		TargetPrefix + "ListClusters\xff", "ListClusters", TargetPrefix + "../ListClusters", TargetPrefix + "Nope"} {
+		TargetPrefix + "ListClusters\xff", "ListClusters", TargetPrefix + "../ListClusters", TargetPrefix + "Nope",
+		LogsTargetPrefix, LogsTargetPrefix + "Nope", LogsTargetPrefix + "describeloggroups", "Logs_20140329.DescribeLogGroups",
+		LogsTargetPrefix + "StartLiveTail", LogsTargetPrefix + "StartQuery"} {
 		for range 3 {
 			keep(badReq{cat: "target", op: "?", target: str(t), body: []byte(`{}`)})
 		}

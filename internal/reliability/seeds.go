@@ -6,11 +6,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // TargetPrefix is the X-Amz-Target namespace of the ECS API.
 const TargetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// LogsTargetPrefix is the X-Amz-Target namespace of the CloudWatch Logs
+// API; seeds name its operations "logs:Operation".
+const LogsTargetPrefix = "Logs_20140328."
+
+// LogsOp names a CloudWatch Logs operation among the seeds' keys.
+func LogsOp(op string) string { return "logs:" + op }
+
+// Target is the X-Amz-Target of a seed key: an ECS operation, or a
+// CloudWatch Logs one written "logs:Operation".
+func Target(op string) string {
+	if name, ok := strings.CutPrefix(op, "logs:"); ok {
+		return LogsTargetPrefix + name
+	}
+	return TargetPrefix + op
+}
 
 // Names the fixtures create, so that seeds reach past "not found" into
 // each operation's real validation and writes.
@@ -63,8 +81,15 @@ var Seeds = map[string][]string{
 	"DeleteTaskDefinitions":    {`{"taskDefinitions":["fz:99","arn:aws:ecs:us-east-1:000000000000:task-definition/fz:98"]}`},
 	"DeregisterTaskDefinition": {`{"taskDefinition":"fz:97"}`},
 	"DescribeCapacityProviders": {
-		`{"capacityProviders":["FARGATE","FARGATE_SPOT"],"include":["TAGS"],"maxResults":10}`,
+		`{"capacityProviders":["FARGATE","FARGATE_SPOT","fz-cp"],"include":["TAGS"],"maxResults":10}`,
 	},
+	"CreateCapacityProvider": {
+		`{"name":"fz-cp","autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:1b2c3d4e-5678-90ab-cdef-000000000001:autoScalingGroupName/fz-asg","managedScaling":{"status":"ENABLED","targetCapacity":100,"minimumScalingStepSize":1,"maximumScalingStepSize":10,"instanceWarmupPeriod":0},"managedTerminationProtection":"ENABLED","managedDraining":"ENABLED"},"tags":[{"key":"ecsd:asg-max-size","value":"3"}]}`,
+	},
+	"UpdateCapacityProvider": {
+		`{"name":"fz-cp","autoScalingGroupProvider":{"managedScaling":{"status":"ENABLED","targetCapacity":90},"managedDraining":"DISABLED"}}`,
+	},
+	"DeleteCapacityProvider": {`{"capacityProvider":"fz-cp"}`},
 	"DescribeClusters": {
 		`{"clusters":["fz","default","arn:aws:ecs:us-east-1:000000000000:cluster/missing"],"include":["SETTINGS","STATISTICS","TAGS","ATTACHMENTS","CONFIGURATIONS"]}`,
 	},
@@ -168,7 +193,7 @@ func Post(ctx context.Context, hc *http.Client, url, op string, body []byte) (in
 		return 0, nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", TargetPrefix+op)
+	req.Header.Set("X-Amz-Target", Target(op))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
@@ -187,6 +212,11 @@ func Fixtures(ctx context.Context, hc *http.Client, url string) error {
 		{"RegisterTaskDefinition", fixtureTaskDef},
 		{"CreateService", `{"cluster":"fz","serviceName":"fz-svc","taskDefinition":"fz:1","desiredCount":1,"launchType":"FARGATE",` + awsvpc + `}`},
 		{"RegisterContainerInstance", Seeds["RegisterContainerInstance"][0]},
+		{LogsOp("CreateLogGroup"), `{"logGroupName":"/fz"}`},
+		{LogsOp("CreateLogStream"), `{"logGroupName":"/fz","logStreamName":"fz/app/0123456789abcdef0123456789abcdef"}`},
+		{LogsOp("PutLogEvents"), `{"logGroupName":"/fz","logStreamName":"fz/app/0123456789abcdef0123456789abcdef","logEvents":[` +
+			`{"timestamp":` + strconv.FormatInt(time.Now().UnixMilli()-1000, 10) + `,"message":"GET / 200"},` +
+			`{"timestamp":` + strconv.FormatInt(time.Now().UnixMilli(), 10) + `,"message":"ERROR boom"}]}`},
 	} {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		status, _, b, err := Post(ctx, hc, url, step.op, []byte(step.body))

@@ -17,10 +17,13 @@ import (
 
 	"github.com/ecsd/ecsd/internal/api"
 	"github.com/ecsd/ecsd/internal/awsjson"
+	"github.com/ecsd/ecsd/internal/console"
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/metrics"
 	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
@@ -29,8 +32,13 @@ import (
 
 // Config is everything ecsd can be told at start-up.
 type Config struct {
-	Listen    string // host:port
-	DataDir   string
+	Listen  string // host:port
+	DataDir string
+	// Database, when set, is a PostgreSQL URL (postgres://...) whose
+	// database holds the state instead of the SQLite file in DataDir;
+	// several ecsd processes may share it (database.go says what they
+	// can and cannot do together yet).
+	Database  string
 	AccountID string
 	Region    string
 	// DeletionDelay is how long an unused DELETE_IN_PROGRESS task
@@ -76,6 +84,11 @@ type Config struct {
 	// SimInstances gives every cluster that many simulated container
 	// instances (the cluster tag ecsd:sim-instances overrides it).
 	SimInstances int
+	// ScalingInterval is how often managed scaling evaluates each
+	// capacity provider (default a minute, as ECS).
+	ScalingInterval time.Duration
+	// ScaleInWait, when positive, replaces ECS's 15-minute scale-in waits.
+	ScaleInWait time.Duration
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
@@ -83,6 +96,9 @@ type Config struct {
 	// containers on the Docker runtime (DefaultKeepStoppedContainers when
 	// zero; negative keeps none).
 	KeepStoppedContainers int
+	// LogSweepEvery is how often the awslogs ingester looks again at
+	// containers it could not follow yet (default 5s).
+	LogSweepEvery time.Duration
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -99,7 +115,7 @@ type loop interface {
 // Server is a running ecsd.
 type Server struct {
 	cfg   Config
-	store *sqlitestore.Store
+	store storeCloser
 	http  *http.Server
 	loops []loop // started in order, stopped in reverse
 	// resetters run after the store is cleared by POST /moto-api/reset.
@@ -108,6 +124,14 @@ type Server struct {
 	runtime   *runtime
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
+	// leader runs the loops while this replica holds the leader lease;
+	// nil on SQLite, where the loops always run.
+	leader *leader
+	// metrics is served at GET /metrics (metrics.go).
+	metrics *metrics.Metrics
+	// logs keeps what awslogs containers and PutLogEvents write, served
+	// by the CloudWatch Logs API (logs.go).
+	logs *sqlitestore.Logs
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -143,10 +167,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	met := metrics.New(cfg.Logger)
+	st, err := openStore(ctx, cfg, met.ObserveCommit)
 	if err != nil {
 		return nil, err
 	}
+	shared := cfg.Database != ""
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
 	rt, err := openRuntime(ctx, cfg, st)
@@ -167,7 +193,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, listenError(cfg.Listen, err)
 	}
-	s := &Server{runtime: rt}
+	// Everything below reaches the runtime through the counting wrapper.
+	rt.driver = met.Driver(rt.name, rt.driver)
+	if c, ok := st.(store.Counter); ok {
+		met.WatchStore(c)
+	}
+	logs, err := sqlitestore.OpenLogs(ctx, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		rt.close()
+		st.Close()
+		return nil, err
+	}
+	s := &Server{runtime: rt, metrics: met, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
@@ -201,6 +239,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
 	api.Register(proto, ctl)
+	observeRequests(proto, met)
+	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +248,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if err := st.Ping(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
+			return
+		}
+		if s.leader != nil {
+			// Which replica runs the loops, for operators and tests.
+			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
@@ -234,7 +279,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
 		})
 	}
+	// Open, as /health is, even with --verify-sigv4: Prometheus cannot
+	// sign its scrapes, and the metrics name no resource (docs/metrics.md).
+	mux.Handle("GET /metrics", met.Handler())
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
+	// The web console: a client of the API above, plus the runtime's
+	// container output, which the ECS API does not carry.
+	mux.Handle("/console/", console.Handler(console.Config{Logs: consoleLogs(rt, cfg), RequireSignatureFunc: proto.RequireSignature}))
 	mux.Handle("/", proto)
 
 	s.cfg, s.store, s.ln = cfg, st, newLimitListener(ln, limits.MaxConnections)
@@ -247,8 +298,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The scheduler hears of every task the supervisor moves along.
+	// The scheduler hears of every task the supervisor moves along, and
+	// the awslogs ingester of every task that starts or stops.
 	var services *worker.Services
+	var ingest *worker.LogIngest
+	if reader, ok := rt.driver.(driver.LogReader); ok {
+		ingest = worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
+	}
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
@@ -256,7 +312,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		KeepStopped:      rt.keepStopped(cfg),
 		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
-	}, worker.WatchTaskWrites(st, func(t store.Task) { services.KickTask(t) }), rt.driver)
+		SharedStore:      shared,
+		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
+	}, worker.WatchTaskWrites(st, func(t store.Task) {
+		services.KickTask(t)
+		if ingest != nil {
+			ingest.Kick(t)
+		}
+	}), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
 	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
@@ -269,20 +332,43 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
+		SharedStore:        shared,
+		PassFunc:           met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
+	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)
+	scaling := worker.NewScaling(worker.ScalingConfig{
+		Interval:           cfg.ScalingInterval,
+		ScaleInWait:        cfg.ScaleInWait,
+		Logger:             cfg.Logger,
+		TaskChangedFunc:    tasks.Kick,
+		ServiceChangedFunc: services.Kick,
+		ChooseInstanceFunc: placement,
+	}, st)
+	// A new task may wait for capacity; a provider or a cluster's
+	// providers changed.
+	kick[control.TopicTask] = append(kick[control.TopicTask], scaling.Kick)
+	kick[control.TopicCapacityProvider] = append(kick[control.TopicCapacityProvider], scaling.Kick)
+	s.loops = append(s.loops, scaling)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
 		Interval: cfg.DeletionInterval,
 		Logger:   cfg.Logger,
 	}, st))
+	s.resetters = append(s.resetters, logs.ResetLogs)
+	if ingest != nil {
+		s.resetters = append(s.resetters, ingest.Reset)
+		s.loops = append(s.loops, ingest)
+	}
+	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {
 		ln.Close()
 		rt.close()
+		logs.Close()
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
@@ -295,15 +381,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
 	}
-	for _, l := range s.loops {
-		l.Start(context.WithoutCancel(ctx))
+	if pg, ok := st.(pgStore); ok {
+		// Replicas share the database: only the one holding the leader
+		// lease runs the loops (database.go).
+		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
+	} else {
+		for _, l := range s.loops {
+			l.Start(context.WithoutCancel(ctx))
+		}
 	}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("http server stopped", "err", err)
 		}
 	}()
-	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "store", st.Name(),
 		"account", cfg.AccountID, "region", cfg.Region, "runtime", rt.name)
 	return s, nil
 }
@@ -331,9 +423,11 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Runtime names the runtime tasks run on: "fake" or "docker".
 func (s *Server) Runtime() string { return s.runtime.name }
 
-// StoreStats reports the store writer's commits and the writes they made
-// durable since start-up (writes per commit is the group-commit factor).
-func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
+// StoreStats reports the store's own statistics since start-up: for
+// SQLite the writer's commits and the writes they made durable (writes per
+// commit is the group-commit factor), for PostgreSQL the transactions
+// retried after a conflict.
+func (s *Server) StoreStats() any { return s.store.Stats() }
 
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), stops the loops, lets go of the runtime and closes the store
@@ -341,11 +435,18 @@ func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
+	if s.leader != nil {
+		s.leader.stop() // stops the loops, then gives the lease up
+	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}
-	return errors.Join(err, s.runtime.close(), s.store.Close())
+	return errors.Join(err, s.runtime.close(), s.logs.Close(), s.store.Close())
 }
+
+// LogBytes is the size of the log messages the CloudWatch Logs store
+// keeps (the "log bytes stored" metric).
+func (s *Server) LogBytes() int64 { return s.logs.LogBytes() }
 
 func validAccount(s string) bool {
 	if len(s) != 12 {

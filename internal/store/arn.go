@@ -31,3 +31,8 @@ func TaskARN(s Scope, cluster, id string) string {
 func ContainerInstanceARN(s Scope, cluster, id string) string {
 	return ecs.ContainerInstanceARN(s.Region, s.Account, cluster, id)
 }
+
+// CapacityProviderARN: see ClusterARN.
+func CapacityProviderARN(s Scope, name string) string {
+	return ecs.CapacityProviderARN(s.Region, s.Account, name)
+}

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Orchestration state (clusters, services, tasks, service deployments and
 // revisions, account settings, attributes) is read and written through
@@ -61,8 +64,13 @@ type Service struct {
 	// deployments and task sets" reference it. It is an index derived from
 	// Body: stores write it and getters leave it nil.
 	TaskDefinitions []TaskDefinitionKey
-	CreatedAt       time.Time
-	Body            []byte // types.Service as wire JSON
+	// RolloutState is the PRIMARY deployment's rolloutState ("" when the
+	// service has none: EXTERNAL and CODE_DEPLOY controllers), counted by
+	// the metrics. Like TaskDefinitions it is derived from Body: stores
+	// write it and getters leave it empty.
+	RolloutState string
+	CreatedAt    time.Time
+	Body         []byte // types.Service as wire JSON
 }
 
 // Container instance statuses a record holds (the ECS names).
@@ -152,8 +160,10 @@ type Task struct {
 	// query language's task:group reads.
 	Group string
 	// ContainerInstance, Reservation and ExternalAgent are the task's
-	// placement. They are fixed when the task is first put: a task never
-	// moves, so later puts keep them whatever they carry.
+	// placement. They are fixed when the task is first put with a
+	// container instance (a task waiting in PROVISIONING for capacity is
+	// put first without one): a task never moves, so later puts keep them
+	// whatever they carry.
 	// ContainerInstance is the ID of the instance the task was placed on
 	// ("" for none: Fargate tasks).
 	ContainerInstance string
@@ -202,6 +212,31 @@ type Attribute struct {
 	TargetID   string
 	Name       string
 	Value      string // "" when the attribute has no value
+}
+
+// Capacity provider statuses (ECS's CapacityProviderStatus).
+const (
+	CapacityProviderActive   = "ACTIVE"
+	CapacityProviderInactive = "INACTIVE"
+)
+
+// CapacityProvider is one Auto Scaling group capacity provider, keyed by
+// name (FARGATE and FARGATE_SPOT are built in and never stored). An
+// INACTIVE record keeps its name until CreateCapacityProvider reuses it.
+type CapacityProvider struct {
+	Scope
+	Name   string
+	Status string
+	// AutoScalingGroupARN is unique among ACTIVE providers: ECS refuses a
+	// second provider for the same group.
+	AutoScalingGroupARN string
+	// DeleteRequestedAt is when DeleteCapacityProvider was accepted (zero:
+	// never).
+	DeleteRequestedAt time.Time
+	// Body is types.CapacityProvider as wire JSON, without tags; Group is
+	// ecsd's simulated Auto Scaling group (its own JSON). The store parses
+	// neither.
+	Body, Group []byte
 }
 
 // ClustersQuery selects clusters in name order.
@@ -312,6 +347,15 @@ type ReadTx interface {
 	// ordered by (instance, task ID): what the instances' remaining
 	// resources and task counts derive from.
 	PlacedTasks(scope Scope, cluster, id string) ([]PlacedTask, error)
+
+	CapacityProvider(scope Scope, name string) (CapacityProvider, error)
+	// CapacityProviders returns the scope's stored capacity providers with
+	// the status (any when ""), in name order.
+	CapacityProviders(scope Scope, status string) ([]CapacityProvider, error)
+	// AllCapacityProviders returns ACTIVE capacity providers in every
+	// scope, ordered by (account, region, name): the managed scaling
+	// loop's work.
+	AllCapacityProviders() ([]CapacityProvider, error)
 }
 
 // Tx is a write transaction. Put* inserts or replaces by key.
@@ -339,4 +383,34 @@ type Tx interface {
 	// DeleteTags removes every tag under an ARN.
 	DeleteTags(arn string) error
 	PutContainerInstance(ci ContainerInstance) error
+	PutCapacityProvider(cp CapacityProvider) error
+}
+
+// TaskCount is how many tasks, in every scope, have one last status and
+// launch type.
+type TaskCount struct {
+	LastStatus string
+	LaunchType string
+	Count      int
+}
+
+// ServiceCount is how many services, in every scope, have one status and
+// one rollout state of their PRIMARY deployment.
+type ServiceCount struct {
+	Status       string
+	RolloutState string
+	Count        int
+}
+
+// Counter is implemented by stores that count their records from indexes,
+// cheaply enough to answer every metrics scrape: the cost grows with the
+// number of distinct (status, launch type) pairs, never with a pass over
+// every task's document.
+type Counter interface {
+	// TaskCounts counts every task (STOPPED ones still kept included) by
+	// launch type and last status, in that order.
+	TaskCounts(ctx context.Context) ([]TaskCount, error)
+	// ServiceCounts counts the services that are not INACTIVE by status
+	// and rollout state, ordered by both.
+	ServiceCounts(ctx context.Context) ([]ServiceCount, error)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ func (e *DecodeError) Error() string { return e.Message }
 type EnumError struct {
 	Path  string
 	Value string
+	// Allowed are the model's values, sorted.
+	Allowed []string
 }
 
 func (e *EnumError) Error() string {
@@ -152,7 +155,12 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 			return mismatch(path, "a String", j)
 		}
 		if p.enum != nil && !p.enum[s] && d.enumErr == nil {
-			d.enumErr = &EnumError{Path: path, Value: s}
+			allowed := make([]string, 0, len(p.enum))
+			for v := range p.enum {
+				allowed = append(allowed, v)
+			}
+			sort.Strings(allowed)
+			d.enumErr = &EnumError{Path: path, Value: s, Allowed: allowed}
 		}
 		v.SetString(s)
 	case kBool:

@@ -8,13 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	smithydoc "github.com/aws/smithy-go/document"
 
 	smithy "github.com/aws/smithy-go"
 )
 
-// Operation is one operation of the official ECS model: its name and the
+// Operation is one operation of an official model (ECS, CloudWatch Logs): its name and the
 // SDK's Input and Output types, discovered from the client's method set so
 // that no operation is listed by hand.
 type Operation struct {
@@ -24,31 +25,44 @@ type Operation struct {
 }
 
 var (
-	opsOnce sync.Once
-	ops     map[string]Operation
+	opsOnce     sync.Once
+	ops         map[string]Operation
+	logsOpsOnce sync.Once
+	logsOps     map[string]Operation
 )
 
 // Operations returns every operation of the official ECS API, by name.
 func Operations() map[string]Operation {
-	opsOnce.Do(func() {
-		ops = map[string]Operation{}
-		ctxType := reflect.TypeFor[interface{ Done() <-chan struct{} }]()
-		client := reflect.TypeFor[*ecs.Client]()
-		for i := range client.NumMethod() {
-			m := client.Method(i)
-			t := m.Type // receiver, ctx, *Input, ...func(*Options)
-			if t.NumIn() != 4 || t.NumOut() != 2 || !t.In(1).Implements(ctxType) {
-				continue
-			}
-			in, out := t.In(2), t.Out(0)
-			if in.Kind() != reflect.Pointer || out.Kind() != reflect.Pointer ||
-				in.Elem().Name() != m.Name+"Input" || out.Elem().Name() != m.Name+"Output" {
-				continue
-			}
-			ops[m.Name] = Operation{Name: m.Name, Input: in.Elem(), Output: out.Elem()}
-		}
-	})
+	opsOnce.Do(func() { ops = operationsOf(reflect.TypeFor[*ecs.Client]()) })
 	return ops
+}
+
+// LogsOperations returns every operation of the official CloudWatch Logs
+// API, by name.
+func LogsOperations() map[string]Operation {
+	logsOpsOnce.Do(func() { logsOps = operationsOf(reflect.TypeFor[*cloudwatchlogs.Client]()) })
+	return logsOps
+}
+
+// operationsOf lists the operations of an SDK client from its method set:
+// every method (ctx, *<Op>Input, ...func(*Options)) (*<Op>Output, error).
+func operationsOf(client reflect.Type) map[string]Operation {
+	found := map[string]Operation{}
+	ctxType := reflect.TypeFor[interface{ Done() <-chan struct{} }]()
+	for i := range client.NumMethod() {
+		m := client.Method(i)
+		t := m.Type // receiver, ctx, *Input, ...func(*Options)
+		if t.NumIn() != 4 || t.NumOut() != 2 || !t.In(1).Implements(ctxType) {
+			continue
+		}
+		in, out := t.In(2), t.Out(0)
+		if in.Kind() != reflect.Pointer || out.Kind() != reflect.Pointer ||
+			in.Elem().Name() != m.Name+"Input" || out.Elem().Name() != m.Name+"Output" {
+			continue
+		}
+		found[m.Name] = Operation{Name: m.Name, Input: in.Elem(), Output: out.Elem()}
+	}
+	return found
 }
 
 // schemaOf returns the model schema of a Go type of the SDK by running its
@@ -204,6 +218,9 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 	case reflect.Interface:
 		variants, ok := unionVariants[t]
 		if !ok {
+			variants, ok = logsUnionVariants[t]
+		}
+		if !ok {
 			return nil, fmt.Errorf("wire: interface %v is neither a document nor a known union", t)
 		}
 		p.kind = kUnion
@@ -229,10 +246,16 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 	case reflect.Struct:
 		p.kind = kStruct
 		p.schema = schemaOf(t)
-		if p.schema == nil {
-			return nil, fmt.Errorf("wire: no schema for struct %v", t)
-		}
 		p.byName = map[string]int{}
+		if p.schema == nil {
+			// An operation whose answer is the model's Unit (CloudWatch
+			// Logs' CreateLogGroup) writes a struct without a schema and
+			// has no members: it is {} on the wire.
+			if !unitStruct(t) {
+				return nil, fmt.Errorf("wire: no schema for struct %v", t)
+			}
+			return p, nil
+		}
 		members := p.schema.Members()
 		for i := range t.NumField() {
 			f := t.Field(i)
@@ -265,6 +288,17 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 		p.elem = e
 	}
 	return p, nil
+}
+
+// unitStruct reports whether t has no members: no exported field besides
+// the SDK's ResultMetadata.
+func unitStruct(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Name != "ResultMetadata" {
+			return false
+		}
+	}
+	return true
 }
 
 // memberFor finds the schema member that a Go field stands for. Smithy's Go

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -43,6 +44,15 @@ type ServicesConfig struct {
 	// ChooseInstanceFunc is where EC2 tasks go (the placement seam, as
 	// control's); nil is ecs.FirstFit.
 	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). What the scheduler remembers about a
+	// revision then lives for one read of a service only: a Reset on
+	// another replica restarts revision numbers, and nothing tells this
+	// one, so family:revision no longer names one document for good.
+	SharedStore bool
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes over a service took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -83,6 +93,10 @@ func NewServices(cfg ServicesConfig, st store.Store) *Services {
 	return &Services{cfg: cfg, store: st, queue: newKeyQueue(), defs: map[defKey]bool{}}
 }
 
+// QueueDepth is how many services wait for a worker: queued, not yet
+// handed out (those waiting on a recheck timer are not counted).
+func (w *Services) QueueDepth() int { return w.queue.Len() }
+
 // Kick queues a service (by ARN) for a pass.
 func (w *Services) Kick(serviceARN string) {
 	if serviceARN != "" {
@@ -110,7 +124,11 @@ func (w *Services) Start(ctx context.Context) {
 				if !ok {
 					return
 				}
+				began := time.Now()
 				res, err := w.Reconcile(ctx, key)
+				if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+					f(time.Since(began), err)
+				}
 				w.queue.Done(key)
 				switch {
 				case err != nil && ctx.Err() == nil:
@@ -344,6 +362,10 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			return err
 		}
 		s := &snapshot{rec: rec, svc: svc, providers: map[string]int{}}
+		var local map[defKey]bool // this read's revisions, when they may not be cached for longer
+		if w.cfg.SharedStore {
+			local = map[defKey]bool{}
+		}
 		deployments := map[string]bool{}
 		for _, d := range svc.Deployments {
 			deployments[deref(d.Id)] = true
@@ -370,7 +392,7 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			if err != nil {
 				return err
 			}
-			checked, err := w.healthChecked(tx, tr)
+			checked, err := w.healthChecked(tx, tr, local)
 			if err != nil {
 				return err
 			}
@@ -396,15 +418,23 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 
 // healthChecked reports whether an essential container of the task's
 // revision defines a health check. Revisions never change, so the answer
-// is cached.
-func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
+// is cached: in local when it is not nil (SharedStore), else for the
+// scheduler's life.
+func (w *Services) healthChecked(tx store.ReadTx, tr store.Task, local map[defKey]bool) (bool, error) {
 	k := defKey{tr.Scope, tr.TaskDefinition.Family, tr.TaskDefinition.Revision}
-	w.defsMu.Lock()
-	checked, ok := w.defs[k]
-	w.defsMu.Unlock()
-	if ok {
-		return checked, nil
+	if local != nil {
+		if checked, ok := local[k]; ok {
+			return checked, nil
+		}
+	} else {
+		w.defsMu.Lock()
+		checked, ok := w.defs[k]
+		w.defsMu.Unlock()
+		if ok {
+			return checked, nil
+		}
 	}
+	checked := false
 	rec, err := tx.TaskDefinition(tr.Scope, k.family, k.revision)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -420,6 +450,10 @@ func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
 		if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
 			checked = true
 		}
+	}
+	if local != nil {
+		local[k] = checked
+		return checked, nil
 	}
 	w.defsMu.Lock()
 	w.defs[k] = checked
@@ -524,7 +558,7 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if len(d.CapacityProviderStrategy) > 0 {
 			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
 			snap.providers[provider]++
-			launch = ""
+			launch = types.LaunchTypeEc2
 			if ecs.IsBuiltinCapacityProvider(provider) {
 				launch = types.LaunchTypeFargate
 			}
@@ -587,8 +621,22 @@ func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *s
 		}
 		snap.placer = p
 	}
-	pl, failures, err := snap.placer.Place(records.TaskRequirements(td, nil), deref(t.Group))
+	var keep func(types.ContainerInstance) bool
+	if provider != "" {
+		keep = records.OfCapacityProvider(provider)
+	}
+	pl, failures, err := snap.placer.PlaceWhere(keep, records.TaskRequirements(td, nil), deref(t.Group))
 	if err != nil || len(failures) > 0 {
+		waits, werr := records.ProviderWaits(tx, scope, provider)
+		if werr != nil {
+			return nil, false, werr
+		}
+		if waits {
+			// Managed scaling brings the capacity; the task waits in
+			// PROVISIONING.
+			t.LastStatus = ptr(ecs.TaskProvisioning)
+			return nil, true, nil
+		}
 		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failures, err)
 		return nil, false, nil
 	}
@@ -623,26 +671,20 @@ func (w *Services) taskTags(tx store.ReadTx, scope store.Scope, cluster string, 
 	return tags, nil
 }
 
-// pickProvider chooses the capacity provider of the next task: one whose
-// base is not met yet, else the one furthest below its weighted share.
+// pickProvider chooses the capacity provider of the next task by the
+// strategy's base and weight, counting the service's tasks on each
+// provider (capacity.Distribute).
 func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[string]int) string {
-	for _, item := range strategy {
-		if p := deref(item.CapacityProvider); item.Base > int32(running[p]) {
-			return p
+	counts, err := capacity.Distribute(capacity.StrategyFrom(strategy), 1, running)
+	if err != nil {
+		return deref(strategy[0].CapacityProvider) // validated at CreateService; never all zero
+	}
+	for i, n := range counts {
+		if n > 0 {
+			return deref(strategy[i].CapacityProvider)
 		}
 	}
-	best, bestScore := deref(strategy[0].CapacityProvider), -1.0
-	for _, item := range strategy {
-		if item.Weight <= 0 {
-			continue
-		}
-		p := deref(item.CapacityProvider)
-		score := float64(item.Weight) / float64(running[p]+1)
-		if score > bestScore {
-			best, bestScore = p, score
-		}
-	}
-	return best
+	return deref(strategy[0].CapacityProvider)
 }
 
 // recordDeployment moves the service's current service deployment along
@@ -847,6 +889,13 @@ func (q *keyQueue) Add(key string) {
 	}
 	q.items = append(q.items, key)
 	q.cond.Signal()
+}
+
+// Len is how many keys wait to be handed out.
+func (q *keyQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
 }
 
 // AddAfter queues key after d.

@@ -67,6 +67,14 @@ type TasksConfig struct {
 	SpecFunc func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition)
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). The decoded revisions the supervisor keeps
+	// then live for one pass only: a Reset on another replica restarts
+	// revision numbers, and nothing tells this one.
+	SharedStore bool
+	// PassFunc, when set, is told how long each of the running loop's
+	// passes took and whether it failed (the metrics).
+	PassFunc func(took time.Duration, err error)
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -177,6 +185,9 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
 	var res PassResult
+	if w.cfg.SharedStore {
+		clear(w.defs)
+	}
 	seen := map[string]bool{}
 	after := ""
 	for {
@@ -669,7 +680,11 @@ func (w *Tasks) Start(ctx context.Context) {
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		for {
+			began := time.Now()
 			res, err := w.RunOnce(ctx)
+			if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+				f(time.Since(began), err)
+			}
 			if err != nil && ctx.Err() == nil {
 				w.cfg.Logger.Error("task supervisor pass failed", "err", err)
 			}

@@ -60,6 +60,16 @@ const (
 	KnobStopSeconds = "ECSD_SIM_STOP_SECONDS"
 	// KnobStopExitCode: its exit code when it exits on SIGTERM (default 0).
 	KnobStopExitCode = "ECSD_SIM_STOP_EXIT_CODE"
+	// KnobLog: what the container writes to stdout once it starts: lines
+	// separated by newlines (or the two characters \n, as an environment
+	// value written on one line has them); "{n}" in a line becomes the
+	// line's number, counting from 0. Read through driver.LogReader, so
+	// `ecsd logs` and the awslogs driver's CloudWatch Logs show it.
+	KnobLog = "ECSD_SIM_LOG"
+	// KnobLogEvery: seconds between lines (decimals allowed). Set, the
+	// lines repeat in turn for as long as the container runs; absent, each
+	// line is written once, at start.
+	KnobLogEvery = "ECSD_SIM_LOG_EVERY"
 )
 
 // ExitCodeKilled is the exit code of a container killed with SIGKILL.
@@ -278,6 +288,8 @@ type script struct {
 	healthAfter  time.Duration
 	stopAfter    time.Duration
 	stopExitCode int
+	logLines     []string
+	logEvery     time.Duration
 }
 
 // scriptOf reads a container's knobs. A knob that does not parse makes
@@ -330,6 +342,13 @@ func scriptOf(c driver.ContainerSpec) (script, error) {
 	seconds(KnobHealthSeconds, &s.healthAfter)
 	seconds(KnobStopSeconds, &s.stopAfter)
 	integer(KnobStopExitCode, &s.stopExitCode)
+	seconds(KnobLogEvery, &s.logEvery)
+	if _, ok := vals[KnobLogEvery]; ok && err == nil && s.logEvery < time.Microsecond {
+		err = fmt.Errorf("%s=%q is less than a microsecond", KnobLogEvery, vals[KnobLogEvery])
+	}
+	if v, ok := vals[KnobLog]; ok && v != "" {
+		s.logLines = strings.Split(strings.ReplaceAll(v, `\n`, "\n"), "\n")
+	}
 	if v, ok := vals[KnobHealth]; ok && err == nil {
 		switch h := driver.Health(strings.ToUpper(strings.TrimSpace(v))); h {
 		case driver.HealthHealthy, driver.HealthUnhealthy:

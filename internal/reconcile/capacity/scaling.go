@@ -126,6 +126,10 @@ type Input struct {
 	// ManagedTerminationProtection and ManagedDraining are the capacity
 	// provider's settings (ENABLED).
 	ManagedTerminationProtection, ManagedDraining bool
+	// ScaleInAlarmPeriod and ScaleInAfterScaleOut replace ECS's 15-minute
+	// scale-in waits when positive (ecsd's --scale-in-wait, for local work
+	// and tests).
+	ScaleInAlarmPeriod, ScaleInAfterScaleOut time.Duration
 }
 
 // Plan is the outcome of one evaluation.
@@ -279,11 +283,18 @@ func scaleOut(in Input, p *Plan, target int) {
 }
 
 func scaleIn(in Input, p *Plan, target int) {
-	if in.BelowTargetSince.IsZero() || in.Now.Sub(in.BelowTargetSince) < ScaleInAlarmPeriod {
+	alarm, cooldown := ScaleInAlarmPeriod, ScaleInAfterScaleOut
+	if in.ScaleInAlarmPeriod > 0 {
+		alarm = in.ScaleInAlarmPeriod
+	}
+	if in.ScaleInAfterScaleOut > 0 {
+		cooldown = in.ScaleInAfterScaleOut
+	}
+	if in.BelowTargetSince.IsZero() || in.Now.Sub(in.BelowTargetSince) < alarm {
 		p.Hold = "the metric has been below targetCapacity for less than 15 minutes"
 		return
 	}
-	if !in.LastScaleOutAt.IsZero() && in.Now.Sub(in.LastScaleOutAt) < ScaleInAfterScaleOut {
+	if !in.LastScaleOutAt.IsZero() && in.Now.Sub(in.LastScaleOutAt) < cooldown {
 		p.Hold = "less than 15 minutes since the last scale-out"
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -70,12 +71,14 @@ func notFound(format string, args ...any) error {
 	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), store.ErrNotFound)
 }
 
-// limitArg turns "0 for no limit" into SQLite's: a negative LIMIT is none.
-func limitArg(n int) int {
+// limitArg turns "0 for no limit" into a bound both SQLite and PostgreSQL
+// accept (SQLite's LIMIT -1 is an error in PostgreSQL, whose LIMIT ALL is
+// one in SQLite); pgstore shares these queries.
+func limitArg(n int) int64 {
 	if n <= 0 {
-		return -1
+		return math.MaxInt64
 	}
-	return n
+	return int64(n)
 }
 
 // blob binds a body: the column is NOT NULL, and a nil slice binds as NULL.
@@ -345,12 +348,13 @@ func (t *tx) PutService(s store.Service) error {
 	if err := requireKey("put service", s.Account, s.Region, s.Cluster, s.Name); err != nil {
 		return err
 	}
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO services (`+serviceColumns+`, rollout_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, name) DO UPDATE SET
 	status = excluded.status, launch_type = excluded.launch_type, scheduling_strategy = excluded.scheduling_strategy,
-	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body`,
+	family = excluded.family, revision = excluded.revision, created_at = excluded.created_at, body = excluded.body,
+	rollout_state = excluded.rollout_state`,
 		s.Account, s.Region, s.Cluster, s.Name, s.Status, s.LaunchType, s.SchedulingStrategy,
-		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body))
+		s.TaskDefinition.Family, s.TaskDefinition.Revision, fromTime(s.CreatedAt), blob(s.Body), s.RolloutState)
 	if err != nil {
 		return fail("put service "+s.Name, err)
 	}
@@ -488,13 +492,22 @@ func (t *tx) PutTask(k store.Task) error {
 		return fmt.Errorf("sqlitestore: put task %s: STOPPED without a StoppedAt", k.ID)
 	}
 	// The placement columns (container_instance, reserved_*,
-	// external_agent) are written by the insert only: a task never moves.
+	// external_agent) are written once: by the insert, or by the update
+	// that places a task that waited in PROVISIONING without an instance
+	// (capacity providers). A placed task never moves.
 	r := k.Reservation
 	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	family = excluded.family, revision = excluded.revision, service = excluded.service, started_by = excluded.started_by,
 	launch_type = excluded.launch_type, desired_status = excluded.desired_status, last_status = excluded.last_status,
-	created_at = excluded.created_at, stopped_at = excluded.stopped_at, task_group = excluded.task_group, body = excluded.body`,
+	created_at = excluded.created_at, stopped_at = excluded.stopped_at, task_group = excluded.task_group, body = excluded.body,
+	reserved_cpu = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_cpu ELSE tasks.reserved_cpu END,
+	reserved_memory = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_memory ELSE tasks.reserved_memory END,
+	reserved_ports = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports ELSE tasks.reserved_ports END,
+	reserved_ports_udp = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports_udp ELSE tasks.reserved_ports_udp END,
+	reserved_gpus = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_gpus ELSE tasks.reserved_gpus END,
+	external_agent = CASE WHEN tasks.container_instance = '' THEN excluded.external_agent ELSE tasks.external_agent END,
+	container_instance = CASE WHEN tasks.container_instance = '' THEN excluded.container_instance ELSE tasks.container_instance END`,
 		k.Account, k.Region, k.Cluster, k.ID, k.TaskDefinition.Family, k.TaskDefinition.Revision,
 		k.Service, k.StartedBy, k.LaunchType, k.DesiredStatus, k.LastStatus,
 		fromTime(k.CreatedAt), fromTime(k.StoppedAt),

@@ -214,6 +214,37 @@ CREATE INDEX tasks_by_container_instance ON tasks (account, region, cluster, con
 -- What holds resources: placed tasks not yet STOPPED.
 CREATE INDEX tasks_placed ON tasks (account, region, cluster, container_instance, id) WHERE container_instance <> '' AND last_status <> 'STOPPED';
 `,
+	// 5: what every metrics scrape counts, each from a covering index
+	// (store.Counter): tasks by last status and launch type, live services
+	// by the rollout state of their PRIMARY deployment. Existing services
+	// get their rollout state from their documents once, here.
+	`
+ALTER TABLE services ADD COLUMN rollout_state TEXT NOT NULL DEFAULT '';
+UPDATE services SET rollout_state = COALESCE((
+	SELECT json_extract(d.value, '$.rolloutState') FROM json_each(CAST(services.body AS TEXT), '$.deployments') AS d
+	WHERE json_extract(d.value, '$.status') = 'PRIMARY'), '')
+WHERE json_valid(CAST(body AS TEXT));
+CREATE INDEX services_by_rollout_state ON services (status, rollout_state) WHERE status <> 'INACTIVE';
+-- Launch type first: led by last_status, the planner took this index over
+-- tasks_stopped for the reaper's walk and sorted (TestQueryPlans).
+CREATE INDEX tasks_by_launch_type ON tasks (launch_type, last_status);
+`,
+	// 6: capacity providers (Auto Scaling group ones) with ecsd's
+	// simulated Auto Scaling group beside each.
+	`
+CREATE TABLE capacity_providers (
+	account             TEXT NOT NULL,
+	region              TEXT NOT NULL,
+	name                TEXT NOT NULL,
+	status              TEXT NOT NULL,
+	asg_arn             TEXT NOT NULL,
+	delete_requested_at INTEGER,       -- unix milliseconds; NULL: never
+	body                BLOB NOT NULL,
+	asg                 BLOB NOT NULL,
+	PRIMARY KEY (account, region, name)
+);
+CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
+`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -40,6 +40,18 @@ type options struct {
 	maxBatch    int
 	readConns   int
 	busyTimeout time.Duration
+	commitFunc  CommitFunc
+}
+
+// CommitFunc is told of every transaction the writer ends: how many write
+// calls it carried (those whose own changes were rolled back included),
+// how long it took from BEGIN to the end of COMMIT, and the error that
+// failed the whole batch, if any. It runs on the writer: it must be quick.
+type CommitFunc func(writes int, took time.Duration, err error)
+
+// WithCommitFunc sets what is told of each commit (the metrics).
+func WithCommitFunc(f CommitFunc) Option {
+	return func(o *options) { o.commitFunc = f }
 }
 
 // WithMaxBatch bounds how many writes share one transaction (default 128).
@@ -84,6 +96,11 @@ type Store struct {
 	done   chan struct{} // closed when run returns
 
 	maxBatch int
+	// failNext is a test hook (storetest's FailNextCommit): the next write
+	// is undone after it ran and run again, as a retry after a failed
+	// commit would.
+	failNext atomic.Bool
+	onCommit CommitFunc // nil: nobody listens
 	commits  atomic.Uint64
 	writes   atomic.Uint64
 
@@ -178,6 +195,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		queue:    make(chan *request, o.maxBatch),
 		done:     make(chan struct{}),
 		maxBatch: o.maxBatch,
+		onCommit: o.commitFunc,
 		rstmts:   map[string]*sql.Stmt{},
 		unlock:   unlock,
 	}
@@ -413,6 +431,16 @@ func (t *readTx) QueryRowContext(ctx context.Context, query string, args ...any)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// writeRegistration is write for RegisterTaskDefinition. A registration
+// reads nothing but the family's counter row, which it bumps in the same
+// statement, so a backend whose transactions conflict may run it at a
+// weaker isolation where that row's lock alone orders registrations
+// (pgstore: READ COMMITTED, no retries). Here every write is serialized by
+// the one writer anyway.
+func (s *Store) writeRegistration(ctx context.Context, fn writeFunc) error {
+	return s.write(ctx, fn)
+}
+
 // A writeFunc is one write. The writer calls it with its own context, not
 // the caller's; see write.
 type writeFunc func(ctx context.Context, tx dbtx) error
@@ -524,6 +552,11 @@ func (s *Store) commit(batch []*request) {
 			}
 		}
 	}
+	began := time.Now()
+	var batchErr error
+	if s.onCommit != nil {
+		defer func() { s.onCommit(len(work), time.Since(began), batchErr) }()
+	}
 
 	// Statements run without the callers' contexts: cancelling one would
 	// interrupt SQLite, and an interrupted write inside a transaction rolls
@@ -531,16 +564,18 @@ func (s *Store) commit(batch []*request) {
 	ctx := context.Background()
 	sqlTx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
-		failAll(fmt.Errorf("begin: %w", err))
+		batchErr = fmt.Errorf("begin: %w", err)
+		failAll(batchErr)
 		return
 	}
 	tx := &batchTx{Tx: sqlTx, stmts: make(map[string]*sql.Stmt)}
 	for _, r := range work {
-		if err := apply(ctx, tx, r); err != nil {
+		if err := s.apply(ctx, tx, r); err != nil {
 			// The savepoint machinery itself failed (I/O error, disk full):
 			// the transaction's state is unknown, so nothing in it commits.
 			tx.Rollback()
-			failAll(fmt.Errorf("savepoint: %w", err))
+			batchErr = fmt.Errorf("savepoint: %w", err)
+			failAll(batchErr)
 			return
 		}
 	}
@@ -548,7 +583,8 @@ func (s *Store) commit(batch []*request) {
 		// A failed COMMIT can leave SQLite's transaction open, and the
 		// next BEGIN would then fail forever.
 		s.conn.ExecContext(ctx, "ROLLBACK")
-		failAll(fmt.Errorf("commit: %w", err))
+		batchErr = fmt.Errorf("commit: %w", err)
+		failAll(batchErr)
 		return
 	}
 	// Before any writer in the batch is told it is done (the deferred
@@ -566,11 +602,19 @@ func (s *Store) commit(batch []*request) {
 
 // apply runs r.fn inside a savepoint, recording its outcome in r. Its own
 // error is reserved for failures that poison the whole transaction.
-func apply(ctx context.Context, tx *batchTx, r *request) error {
+func (s *Store) apply(ctx context.Context, tx *batchTx, r *request) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err
 	}
 	r.err, r.panic = call(ctx, tx, r.fn)
+	if r.err == nil && r.panic == nil && s.failNext.CompareAndSwap(true, false) {
+		// The forced retry: undo the run as a failed commit would, and
+		// run fn again on the state before it.
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			return err
+		}
+		r.err, r.panic = call(ctx, tx, r.fn)
+	}
 	if r.err != nil || r.panic != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 			return err

@@ -92,7 +92,11 @@ func tagTarget(ctx context.Context, tx dbtx, r store.Resource) (string, error) {
 		query = `SELECT 1 FROM task_definitions WHERE account = ? AND region = ? AND family = ? AND revision = ?`
 		args = []any{r.Account, r.Region, k.Family, k.Revision}
 		what, arn = fmt.Sprintf("task definition %s:%d", k.Family, k.Revision), store.TaskDefinitionARN(r.Scope, k.Family, k.Revision)
-	case k != nil || r.Cluster == "" || countSet(r.Service, r.Task, r.ContainerInstance) > 1:
+	case k == nil && r.CapacityProvider != "" && r.Cluster == "":
+		query = `SELECT 1 FROM capacity_providers WHERE account = ? AND region = ? AND name = ?`
+		args = []any{r.Account, r.Region, r.CapacityProvider}
+		what, arn = "capacity provider "+r.CapacityProvider, store.CapacityProviderARN(r.Scope, r.CapacityProvider)
+	case k != nil || r.Cluster == "" || r.CapacityProvider != "" || countSet(r.Service, r.Task, r.ContainerInstance) > 1:
 		return "", fmt.Errorf("%w: %q is not a resource this store can tag", store.ErrNotFound, r.ARN)
 	case r.ContainerInstance != "":
 		query = `SELECT 1 FROM container_instances WHERE account = ? AND region = ? AND cluster = ? AND id = ?`
@@ -142,7 +146,7 @@ func (s *Store) Reset(ctx context.Context) error {
 		for _, table := range []string{
 			"tags", "task_definitions", "families",
 			"clusters", "services", "service_task_definitions", "tasks", "service_deployments", "service_revisions",
-			"account_settings", "attributes", "container_instances",
+			"account_settings", "attributes", "container_instances", "capacity_providers",
 		} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return err

@@ -191,6 +191,18 @@ func testTaskPlacement(t *testing.T, s store.Store) {
 		t.Error("ExternalAgent was not kept")
 	}
 
+	// A task put first without an instance (waiting in PROVISIONING for a
+	// capacity provider's capacity) is placed by a later put, once.
+	waiting := placedTaskRec(scopeA, "prod", "t7", "", "PROVISIONING", store.Reservation{})
+	put(t, s, waiting)
+	placed := placedTaskRec(scopeA, "prod", "t7", "a1", store.TaskPending, r2)
+	put(t, s, placed)
+	wantEqual(t, "waiting task placed", placed, read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t7") }))
+	put(t, s, placedTaskRec(scopeA, "prod", "t7", "b2", store.TaskRunning, r1))
+	if got := read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t7") }); got.ContainerInstance != "a1" || got.Reservation.CPU != r2.CPU {
+		t.Errorf("a placed waiting task moved: instance %q, reservation %+v", got.ContainerInstance, got.Reservation)
+	}
+
 	// ListTasks' containerInstance filter.
 	taskIDs := func(q store.TasksQuery) []string {
 		t.Helper()
@@ -200,7 +212,7 @@ func testTaskPlacement(t *testing.T, s store.Store) {
 		}
 		return out
 	}
-	wantEqual(t, "tasks on a1", []string{"t1", "t2"}, taskIDs(store.TasksQuery{Cluster: "prod", ContainerInstance: "a1"}))
+	wantEqual(t, "tasks on a1", []string{"t1", "t2", "t7"}, taskIDs(store.TasksQuery{Cluster: "prod", ContainerInstance: "a1"}))
 	wantEqual(t, "tasks on b2 after t3", []string{"t4", "t6"}, taskIDs(store.TasksQuery{Cluster: "prod", ContainerInstance: "b2", After: "t3"}))
 	wantEqual(t, "tasks on b2 desired STOPPED", []string{"t3"}, taskIDs(store.TasksQuery{Cluster: "prod", ContainerInstance: "b2", DesiredStatus: store.TaskStopped}))
 }

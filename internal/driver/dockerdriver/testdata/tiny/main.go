@@ -40,6 +40,16 @@ func main() {
 		need(args, 2)
 		time.Sleep(time.Duration(atoi(args[1])) * time.Millisecond)
 		os.Exit(atoi(args[0]))
+	case "print": // print N MS: N lines ("line i", every fifth on stderr) MS apart, then exit 0
+		need(args, 2)
+		for i := range atoi(args[0]) {
+			out := os.Stdout
+			if i%5 == 4 {
+				out = os.Stderr
+			}
+			fmt.Fprintf(out, "line %d\n", i)
+			time.Sleep(time.Duration(atoi(args[1])) * time.Millisecond)
+		}
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 		for { // not select{}: with no other goroutine the runtime calls that a deadlock
@@ -220,6 +230,6 @@ func atoi(s string) int {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: tiny run|exit CODE MS|ignore-term|serve ADDR|metadata|get URL|get-retry URL MS|alloc MIB|health FILE|touch FILE MS")
+	fmt.Fprintln(os.Stderr, "usage: tiny run|exit CODE MS|print N MS|ignore-term|serve ADDR|metadata|get URL|get-retry URL MS|alloc MIB|health FILE|touch FILE MS")
 	os.Exit(64)
 }

@@ -1,0 +1,380 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecsd/ecsd/internal/cwlogs"
+	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/records"
+	"github.com/ecsd/ecsd/internal/store"
+)
+
+// LogIngestConfig configures the awslogs ingester.
+type LogIngestConfig struct {
+	// BatchLines and FlushEvery bound how long a line waits before it is
+	// stored: a batch is written when it is this long or this old
+	// (defaults 1000 lines, 200ms), so a chatty container costs one
+	// transaction per thousand lines and a quiet one shows its line within
+	// a fifth of a second.
+	BatchLines int
+	FlushEvery time.Duration
+	// SweepEvery is how often every live task is looked at again, for
+	// followers that could not start (a container still pulling, a log
+	// group not created yet); default 5s.
+	SweepEvery time.Duration
+	Logger     *slog.Logger
+}
+
+// LogIngest copies the output of containers whose task definition names
+// the awslogs log driver into the Logs store, as the awslogs driver ships
+// it to CloudWatch Logs: group awslogs-group (created when
+// awslogs-create-group is "true"; otherwise it must exist), stream
+// awslogs-stream-prefix/container-name/task-id in the region
+// awslogs-region of the task's account, each line an event with the time
+// the runtime received it.
+//
+// It follows each container through driver.LogReader from the last event
+// stored, so a restart of ecsd neither loses nor repeats lines (lines in
+// the same millisecond as the last one stored are matched by text).
+type LogIngest struct {
+	cfg    LogIngestConfig
+	store  store.Store
+	logs   store.LogStore
+	reader driver.LogReader
+
+	mu     sync.Mutex
+	active map[string]bool // task ID + "/" + container: being followed
+	done   map[string]bool // followed to the container's exit
+	kicked map[string]store.Task
+	wake   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// warned remembers the missing groups already logged, so a task
+	// writing to one is reported once, not every sweep.
+	warned map[string]bool
+}
+
+// NewLogIngest returns an ingester reading containers through reader.
+func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, reader driver.LogReader) *LogIngest {
+	if cfg.BatchLines <= 0 {
+		cfg.BatchLines = 1000
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = 200 * time.Millisecond
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &LogIngest{
+		cfg: cfg, store: st, logs: logs, reader: reader,
+		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]store.Task{},
+		wake: make(chan struct{}, 1), warned: map[string]bool{},
+	}
+}
+
+// Kick tells the ingester a task was written; it never blocks.
+func (w *LogIngest) Kick(t store.Task) {
+	w.mu.Lock()
+	w.kicked[t.ID] = t
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the ingester until Stop or ctx ends.
+func (w *LogIngest) Start(ctx context.Context) {
+	w.mu.Lock()
+	if w.cancel != nil {
+		w.mu.Unlock()
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		t := time.NewTicker(w.cfg.SweepEvery)
+		defer t.Stop()
+		w.sweep(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+				w.mu.Lock()
+				kicked := w.kicked
+				w.kicked = map[string]store.Task{}
+				w.mu.Unlock()
+				for _, task := range kicked {
+					w.consider(ctx, task)
+				}
+			case <-t.C:
+				w.sweep(ctx)
+			}
+		}
+	}()
+}
+
+// Stop ends every follower and waits for them; lines read are stored
+// first.
+func (w *LogIngest) Stop() {
+	w.mu.Lock()
+	cancel := w.cancel
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	w.wg.Wait()
+}
+
+// sweep looks at every task that is not stopped.
+func (w *LogIngest) sweep(ctx context.Context) {
+	after := ""
+	for ctx.Err() == nil {
+		var page []store.Task
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.TasksToSupervise(after, 200)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.cfg.Logger.Error("log ingester: read tasks", "err", err)
+			}
+			return
+		}
+		for _, t := range page {
+			w.consider(ctx, t)
+		}
+		if len(page) < 200 {
+			return
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// awslogsTarget is where one container's output goes.
+type awslogsTarget struct {
+	scope       store.Scope
+	group       string
+	stream      string
+	createGroup bool
+}
+
+// consider starts a follower for each awslogs container of t not yet
+// followed.
+func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
+	if rec.ExternalAgent {
+		return // an agent outside ecsd runs it; ecsd's runtime has no output
+	}
+	var td types.TaskDefinition
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		tdRec, err := tx.TaskDefinition(rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision)
+		if err != nil {
+			return err
+		}
+		td, err = records.TaskDefinition(tdRec)
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read task definition", "task", rec.ID, "err", err)
+		}
+		return
+	}
+	for _, cd := range td.ContainerDefinitions {
+		lc := cd.LogConfiguration
+		if lc == nil || lc.LogDriver != types.LogDriverAwslogs || cd.Name == nil {
+			continue
+		}
+		o := lc.Options
+		target := awslogsTarget{
+			scope:       store.Scope{Account: rec.Account, Region: o["awslogs-region"]},
+			group:       o["awslogs-group"],
+			stream:      cwlogs.AwslogsStreamName(o["awslogs-stream-prefix"], *cd.Name, rec.ID),
+			createGroup: strings.EqualFold(o["awslogs-create-group"], "true"),
+		}
+		if target.scope.Region == "" {
+			target.scope.Region = rec.Region
+		}
+		if target.group == "" {
+			continue
+		}
+		key := rec.ID + "/" + *cd.Name
+		w.mu.Lock()
+		skip := w.active[key] || w.done[key]
+		if !skip {
+			w.active[key] = true
+		}
+		w.mu.Unlock()
+		if skip {
+			continue
+		}
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			finished := w.follow(ctx, rec.ID, *cd.Name, target)
+			w.mu.Lock()
+			delete(w.active, key)
+			if finished {
+				w.done[key] = true
+			}
+			w.mu.Unlock()
+		}()
+	}
+}
+
+// follow copies one container's output until it exits (true) or the
+// follower must try again later (false).
+func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awslogsTarget) bool {
+	// Where to resume: the last event stored and the texts stored in its
+	// millisecond.
+	var since time.Time
+	seenAtLast := map[string]int{}
+	last, err := w.logs.GetLogEvents(ctx, t.scope, t.group, t.stream, store.LogEventsQuery{Backward: true, Limit: 1})
+	switch {
+	case err == nil && len(last) == 1:
+		ms := last[0].Timestamp
+		since = time.UnixMilli(ms)
+		end := ms + 1
+		same, err := w.logs.GetLogEvents(ctx, t.scope, t.group, t.stream, store.LogEventsQuery{Start: &ms, End: &end, Limit: 10000})
+		if err != nil {
+			return false
+		}
+		for _, e := range same {
+			seenAtLast[e.Message]++
+		}
+	case err == nil, errors.Is(err, store.ErrNotFound):
+		// Nothing stored yet: the stream (or group) is made with the
+		// first batch.
+		if !t.createGroup {
+			if _, err := w.logs.LogGroup(ctx, t.scope, t.group); errors.Is(err, store.ErrNotFound) {
+				w.mu.Lock()
+				first := !w.warned[t.scope.Region+"/"+t.group]
+				w.warned[t.scope.Region+"/"+t.group] = true
+				w.mu.Unlock()
+				if first {
+					w.cfg.Logger.Warn("awslogs: the log group does not exist and awslogs-create-group is not true; the container's output is kept by the runtime until the group is created",
+						"task", taskID, "container", container, "group", t.group, "region", t.scope.Region)
+				}
+				return false
+			}
+		}
+	default:
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read stream", "group", t.group, "stream", t.stream, "err", err)
+		}
+		return false
+	}
+
+	lines := make(chan store.LogEvent, 4*w.cfg.BatchLines)
+	writeErr := make(chan error, 1)
+	go func() { writeErr <- w.write(t, lines) }()
+	sinceMs := since.UnixMilli()
+	err = w.reader.Logs(ctx, taskID, container, driver.LogOptions{Follow: true, Since: since}, func(l driver.LogLine) error {
+		if l.Text == "" {
+			return nil // the awslogs driver skips empty lines; CloudWatch refuses them
+		}
+		ms := l.Time.UnixMilli()
+		if !since.IsZero() {
+			if ms < sinceMs {
+				return nil
+			}
+			if ms == sinceMs && seenAtLast[l.Text] > 0 {
+				seenAtLast[l.Text]--
+				return nil
+			}
+		}
+		select {
+		case lines <- store.LogEvent{Timestamp: ms, Message: l.Text}:
+			return nil
+		case err := <-writeErr:
+			writeErr <- err
+			return fmt.Errorf("store: %w", err)
+		}
+	})
+	close(lines)
+	werr := <-writeErr
+	switch {
+	case werr != nil:
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: store events", "group", t.group, "stream", t.stream, "err", werr)
+		}
+		return false
+	case err == nil:
+		return ctx.Err() == nil
+	case errors.Is(err, driver.ErrNotRunning):
+		return false // not created yet: the next kick or sweep tries again
+	case errors.Is(err, driver.ErrNotFound):
+		return true // the runtime no longer has it: nothing more will come
+	default:
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read container output", "task", taskID, "container", container, "err", err)
+		}
+		return false
+	}
+}
+
+// write stores lines in batches until lines is closed.
+func (w *LogIngest) write(t awslogsTarget, lines <-chan store.LogEvent) error {
+	batch := make([]store.LogEvent, 0, w.cfg.BatchLines)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		// Not the follower's context: lines read before a shutdown are
+		// stored before it completes.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := w.logs.PutLogEvents(ctx, t.scope, t.group, t.stream, batch, true)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		select {
+		case e, ok := <-lines:
+			if !ok {
+				return flush()
+			}
+			if len(batch) == 0 {
+				timer.Reset(w.cfg.FlushEvery)
+			}
+			batch = append(batch, e)
+			if len(batch) >= w.cfg.BatchLines {
+				timer.Stop()
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		case <-timer.C:
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Reset forgets which containers were followed to the end (after POST
+// /moto-api/reset the store has none of their lines).
+func (w *LogIngest) Reset(ctx context.Context) error {
+	w.mu.Lock()
+	w.done = map[string]bool{}
+	w.warned = map[string]bool{}
+	w.mu.Unlock()
+	return nil
+}
