@@ -30,7 +30,7 @@ func withKeepStopped(n int) option {
 	return func(c *server.Config) { c.KeepStoppedContainers = n }
 }
 
-// allServiceTasks lists the ARNs of every task of a service, stopped or not.
+// allServiceTasks lists the ARNs of every task of a service, stopped or not, once each.
 func allServiceTasks(t *testing.T, c *ecs.Client, service string) []string {
 	t.Helper()
 	var all []string
@@ -41,7 +41,9 @@ func allServiceTasks(t *testing.T, c *ecs.Client, service string) []string {
 		}
 		all = append(all, out.TaskArns...)
 	}
-	return all
+	// A task that stops between the two calls is listed by both.
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // checkThrottled waits until a service whose tasks cannot start has
