@@ -186,3 +186,83 @@ func describeOneService(t *testing.T, c *ecs.Client, cluster, name string) types
 	}
 	return out.Services[0]
 }
+
+// TestTerraformImport: `terraform import` of a cluster, a service and a
+// task definition made outside Terraform, with the README's provider
+// block. Its skip_requesting_account_id makes the provider ask for
+// arn:aws:ecs:us-east-1::cluster/NAME, which must find the caller's
+// cluster; afterwards a plan shows the imported state matches.
+func TestTerraformImport(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping Terraform in -short mode")
+	}
+	tf, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skipf("skipping: terraform is not installed: %v", err)
+	}
+	plugins := terraformPluginDir
+	if d := os.Getenv("ECSD_TF_PLUGIN_DIR"); d != "" {
+		plugins = d
+	}
+	if _, err := os.Stat(filepath.Join(plugins, "registry.terraform.io", "hashicorp", "aws")); err != nil {
+		t.Skipf("skipping: no hashicorp/aws provider under %s (set ECSD_TF_PLUGIN_DIR): %v", plugins, err)
+	}
+	srv := startServer(t)
+	c := srv.defaultClient()
+	ctx := t.Context()
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("tf-import")}); err != nil {
+		t.Fatal(err)
+	}
+	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("tf-import"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"),
+			Memory: aws.Int32(128), Essential: aws.Bool(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("tf-import"), ServiceName: aws.String("tf-import"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "e2e", "terraform-import", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tf, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(),
+			"TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+			"TF_DATA_DIR="+filepath.Join(dir, ".terraform"),
+			"TF_VAR_endpoint="+srv.URL(),
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("init", "-no-color", "-plugin-dir="+plugins)
+	run("import", "-no-color", "aws_ecs_cluster.imported", "tf-import")
+	run("import", "-no-color", "aws_ecs_service.imported", "tf-import/tf-import")
+	run("import", "-no-color", "aws_ecs_task_definition.imported", *td.TaskDefinition.TaskDefinitionArn)
+	state := run("state", "list")
+	for _, want := range []string{"aws_ecs_cluster.imported", "aws_ecs_service.imported", "aws_ecs_task_definition.imported"} {
+		if !strings.Contains(state, want) {
+			t.Errorf("state lacks %s:\n%s", want, state)
+		}
+	}
+	show := run("state", "show", "-no-color", "aws_ecs_cluster.imported")
+	if !strings.Contains(show, "arn:aws:ecs:us-east-1:"+defaultAccount+":cluster/tf-import") {
+		t.Errorf("imported cluster's state lacks its full ARN:\n%s", show)
+	}
+}
