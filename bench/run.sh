@@ -90,7 +90,7 @@ start_ecsd() {
 	shift 2
 	port=$(free_port)
 	pprof=$(free_port)
-	"$work/ecsd" --listen "127.0.0.1:$port" --pprof "127.0.0.1:$pprof" --data-dir "$dir" --log-level warn "$@" \
+	"$work/ecsd" --listen "127.0.0.1:$port" --pprof "127.0.0.1:$pprof" --data-dir "$dir" --log-level warn --service-healthy-after 0s "$@" \
 		>"$work/$name.log" 2>&1 &
 	pids+=($!)
 	printf -v "pid_$name" %s $!

@@ -40,7 +40,7 @@ echo "command: bench/scheduler.sh $services $tasks"
 
 port=$(free_port)
 # The services run EC2 tasks (64 MiB each): 20 simulated c5.large instances hold 1100 of them.
-"$work/ecsd" --listen "127.0.0.1:$port" --data-dir "$work/data" --log-level warn --sim-instances 20 &
+"$work/ecsd" --listen "127.0.0.1:$port" --data-dir "$work/data" --log-level warn --sim-instances 20 --service-healthy-after 0s &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/health"
 "$work/bench" -label ecsd -endpoint "http://127.0.0.1:$port" -services "$services" -tasks "$tasks"

@@ -85,7 +85,10 @@ step "docker-compose up"
 compose -f "$compose_file" up -d >/dev/null 2>&1
 up_and_healthy
 pass "ecsd answers on $endpoint"
-compose -f "$compose_file" logs 2>&1 | grep -q 'runtime=docker' || fail "ecsd did not say it runs tasks on Docker"
+# Read the whole log before matching: `grep -q` stops at the first match,
+# and under pipefail the writer's broken pipe would fail the pipeline.
+startup_log=$(compose -f "$compose_file" logs 2>&1)
+grep -q 'runtime=docker' <<<"$startup_log" || fail "ecsd did not say it runs tasks on Docker"
 pass "its log says runtime=docker"
 
 step "run a task through the AWS CLI"

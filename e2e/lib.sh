@@ -68,12 +68,14 @@ expect_error() {
 }
 
 # start_ecsd DATA_DIR [FLAGS...] starts ecsd on a free port chosen by the
-# kernel and waits until /health answers.
+# kernel and waits until /health answers. Tasks count healthy at once
+# (--service-healthy-after 0s; ecsd waits 40s as ECS does): the scripts test
+# the API, not the wait.
 start_ecsd() {
 	local dir=$1
 	shift
 	: >"$work/ecsd.log"
-	"$ECSD_BIN" --listen 127.0.0.1:0 --data-dir "$dir" --log-level info --deletion-delay 1h "$@" \
+	"$ECSD_BIN" --listen 127.0.0.1:0 --data-dir "$dir" --log-level info --deletion-delay 1h --service-healthy-after 0s "$@" \
 		2>>"$work/ecsd.log" &
 	ecsd_pid=$!
 	local addr="" deadline=$((SECONDS + 15))

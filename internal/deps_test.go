@@ -25,6 +25,7 @@ func TestImportDirection(t *testing.T) {
 		"api":         {"store", "worker", "server"},
 		"store":       {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
 		"sqlitestore": {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
+		"pgstore":     {"awsjson", "wire", "api", "control", "worker", "server", "net/http"},
 		"worker":      {"awsjson", "api", "control", "server", "net/http"},
 		"records":     {"awsjson", "api", "control", "worker", "server", "net/http", "driver"},
 		"reconcile":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver", "records"},

@@ -95,6 +95,13 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	err = dockerdriver.Logs(ctx, cli, scope, task, name, dockerdriver.LogOptions{
 		Follow: *follow, Timestamps: *timestamps, Tail: *tail, Since: *since,
 	}, stdout, stderr)
+	if errors.Is(err, driver.ErrNotFound) {
+		// The containers of a stopped task may have been removed
+		// (--keep-stopped-containers); their output was kept.
+		if kept := server.StoppedLogs(*dataDir, task, name, stdout, stderr); !errors.Is(kept, driver.ErrNotFound) {
+			return kept
+		}
+	}
 	if errors.Is(err, driver.ErrNotFound) && name == "" {
 		return fmt.Errorf("logs: the Docker runtime of %s has no task %s (tasks on the simulated runtime have no output)", scope[server.LabelDataDir], task)
 	}

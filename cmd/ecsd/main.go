@@ -4,11 +4,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,14 +22,104 @@ import (
 )
 
 func main() {
-	args, cmd := os.Args[1:], run
-	if len(args) > 0 && args[0] == "logs" { // ecsd logs TASK [CONTAINER]
-		args, cmd = args[1:], logsMain
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `ecsd is Amazon ECS on your own machine: the ECS API (AWS CLI, SDKs,
+Terraform) served locally, with tasks on a simulated runtime or on Docker.
+
+usage:
+  ecsd [flags]                      serve the ECS API until ^C or SIGTERM
+  ecsd logs [flags] TASK [CONTAINER] print what a task's containers wrote
+  ecsd version                      print the version and VCS revision
+  ecsd help                         print this help
+
+Every flag can also be set with the environment variable named beside it.
+
+flags:
+`
+
+// realMain runs ecsd with args and returns its exit code: 0 on success
+// and for help, 2 for a command line it cannot use, 1 for other errors.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "logs": // ecsd logs TASK [CONTAINER]
+			if err := logsMain(args[1:]); err != nil {
+				fmt.Fprintln(stderr, "ecsd:", err)
+				return 1
+			}
+			return 0
+		case "help", "-h", "-help", "--help":
+			fs, _ := serveFlags(stdout)
+			fs.Usage()
+			return 0
+		case "version", "-version", "--version":
+			if len(args) > 1 {
+				fmt.Fprintf(stderr, "ecsd: version takes no arguments, got %q\n", args[1:])
+				return 2
+			}
+			fmt.Fprintln(stdout, versionString())
+			return 0
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			fmt.Fprintf(stderr, "ecsd: unknown command %q: the commands are logs, version and help (ecsd help lists them and every flag)\n", args[0])
+			return 2
+		}
 	}
-	if err := cmd(args); err != nil {
-		fmt.Fprintln(os.Stderr, "ecsd:", err)
-		os.Exit(1)
+	if err := run(args, stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "ecsd:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
 	}
+	return 0
+}
+
+// DefaultServiceHealthyAfter is ECS's wait before a RUNNING task without
+// container health checks counts healthy.
+const DefaultServiceHealthyAfter = 40 * time.Second
+
+// usageError is a command line ecsd cannot use.
+type usageError struct{ error }
+
+// versionString is the module version and the VCS revision the binary
+// was built from, as the Go toolchain stamped them.
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "ecsd: no build information in this binary"
+	}
+	rev, at, dirty := "", "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	v := fmt.Sprintf("ecsd %s (module %s", bi.Main.Version, bi.Main.Path)
+	switch {
+	case rev == "":
+		v += ", no VCS revision: built outside a checkout or with -buildvcs=false"
+	default:
+		v += ", revision " + rev
+		if dirty {
+			v += " with uncommitted changes"
+		}
+		if at != "" {
+			v += ", committed " + at
+		}
+	}
+	return v + ", " + bi.GoVersion + ")"
 }
 
 func env(name, def string) string {
@@ -36,13 +129,33 @@ func env(name, def string) string {
 	return def
 }
 
-func run(args []string) error {
+// flagValues are the serve flags, parsed.
+type flagValues struct {
+	listen, dataDir, database, account, region, logLevel, logFormat *string
+	deletionDelay, inactiveGrace, simDelay, taskRetention           *time.Duration
+	serviceHealthyAfter, requestTimeout                             *time.Duration
+	enableReset, createDefault, insecureRemote                      *bool
+	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
+	maxConns, simInstances, keepStoppedContainers                   *int
+}
+
+// serveFlags declares the flags of ecsd itself; its Usage prints the
+// whole help to out.
+func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	fs := flag.NewFlagSet("ecsd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	listen := fs.String("listen", env("ECSD_LISTEN", "127.0.0.1:8080"), "address to serve the ECS API on (env ECSD_LISTEN)")
 	dataDir := fs.String("data-dir", env("ECSD_DATA_DIR", "ecsd-data"), "directory for the durable state (env ECSD_DATA_DIR)")
+	database := fs.String("database", env("ECSD_DATABASE_URL", ""),
+		"PostgreSQL `URL` (postgres://user:password@host:5432/dbname) holding the state instead of the SQLite file in --data-dir; several ecsd processes may share one database (env ECSD_DATABASE_URL)")
 	account := fs.String("account-id", env("ECSD_ACCOUNT_ID", "000000000000"), "account for requests whose access key is not a 12-digit account id (env ECSD_ACCOUNT_ID)")
 	region := fs.String("region", env("ECSD_REGION", "us-east-1"), "region for requests without a SigV4 credential scope (env ECSD_REGION)")
 	logLevel := fs.String("log-level", env("ECSD_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs one line per request (env ECSD_LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("ECSD_LOG_FORMAT", "text"), "text (key=value lines) or json (one JSON object a line) (env ECSD_LOG_FORMAT)")
 	deletionDelay := fs.Duration("deletion-delay", envDuration("ECSD_DELETION_DELAY", time.Hour),
 		"how long an unused DELETE_IN_PROGRESS task definition waits before it is deleted (env ECSD_DELETION_DELAY)")
 	inactiveGrace := fs.Duration("inactive-grace", envDuration("ECSD_INACTIVE_GRACE", 0),
@@ -52,8 +165,12 @@ func run(args []string) error {
 		"how long a task stays in each lifecycle state on the simulated runtime, e.g. 2s for demos (env ECSD_SIM_DELAY)")
 	taskRetention := fs.Duration("task-retention", envDuration("ECSD_TASK_RETENTION", time.Hour),
 		"how long STOPPED tasks stay describable before they are deleted (env ECSD_TASK_RETENTION)")
-	serviceHealthyAfter := fs.Duration("service-healthy-after", envDuration("ECSD_SERVICE_HEALTHY_AFTER", 0),
-		"how long a service task without container health checks runs before the scheduler counts it healthy; ECS waits 40s (env ECSD_SERVICE_HEALTHY_AFTER)")
+	// ECS waits 40 seconds (SDK DeploymentConfiguration.minimumHealthyPercent)
+	// before a task without container health checks counts healthy; the
+	// circuit breaker counts a task that stops sooner as failed, so a
+	// revision that crashes after a second fails its deployment.
+	serviceHealthyAfter := fs.Duration("service-healthy-after", envDuration("ECSD_SERVICE_HEALTHY_AFTER", DefaultServiceHealthyAfter),
+		"how long a service task without container health checks runs before the scheduler counts it healthy, as ECS's 40s; 0s counts it at once (quick demos and tests) (env ECSD_SERVICE_HEALTHY_AFTER)")
 	createDefault := fs.Bool("create-default-cluster", envBool("ECSD_CREATE_DEFAULT_CLUSTER"),
 		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
 	runtime := fs.String("runtime", env("ECSD_RUNTIME", server.RuntimeFake),
@@ -70,13 +187,40 @@ func run(args []string) error {
 		"give every cluster N simulated container instances (c5.large, in distinct availability zones) for EC2 tasks; the cluster tag ecsd:sim-instances overrides it (env ECSD_SIM_INSTANCES)")
 	dockerHostClusters := fs.String("docker-host-clusters", env("ECSD_DOCKER_HOST_CLUSTERS", ""),
 		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
+	keepStoppedContainers := fs.Int("keep-stopped-containers", envInt("ECSD_KEEP_STOPPED_CONTAINERS", server.DefaultKeepStoppedContainers),
+		"with --runtime docker, how many stopped tasks keep their containers (the newest); older ones are removed sooner than ECS's 3 hours, their output kept for ecsd logs (env ECSD_KEEP_STOPPED_CONTAINERS)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return fs, &flagValues{
+		listen: listen, dataDir: dataDir, database: database, account: account, region: region, logLevel: logLevel, logFormat: logFormat,
+		deletionDelay: deletionDelay, inactiveGrace: inactiveGrace, simDelay: simDelay, taskRetention: taskRetention,
+		serviceHealthyAfter: serviceHealthyAfter, requestTimeout: requestTimeout,
+		enableReset: enableReset, createDefault: createDefault, insecureRemote: insecureRemote,
+		runtime: runtime, verifySigV4: verifySigV4, dockerHostClusters: dockerHostClusters, pprofAddr: pprofAddr,
+		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
 	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs, f := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q: ecsd takes only flags (the commands are logs, version and help; ecsd help lists every flag)", fs.Arg(0))}
+	}
+	listen, dataDir, account, region, logLevel := f.listen, f.dataDir, f.account, f.region, f.logLevel
+	deletionDelay, inactiveGrace, enableReset, simDelay := f.deletionDelay, f.inactiveGrace, f.enableReset, f.simDelay
+	taskRetention, serviceHealthyAfter, createDefault, runtime := f.taskRetention, f.serviceHealthyAfter, f.createDefault, f.runtime
+	verifySigV4, insecureRemote, maxConns, requestTimeout := f.verifySigV4, f.insecureRemote, f.maxConns, f.requestTimeout
+	simInstances, dockerHostClusters, pprofAddr := f.simInstances, f.dockerHostClusters, f.pprofAddr
 	if *simInstances < 0 || *simInstances > control.MaxSimInstances {
-		return fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)
+		return usageError{fmt.Errorf("--sim-instances %d: must be between 0 and %d", *simInstances, control.MaxSimInstances)}
 	}
 	var hostClusters []string
 	for _, c := range strings.Split(*dockerHostClusters, ",") {
@@ -85,43 +229,56 @@ func run(args []string) error {
 		}
 	}
 	if *maxConns < 1 || *requestTimeout <= 0 {
-		return fmt.Errorf("--max-connections %d, --request-timeout %s: both must be positive", *maxConns, *requestTimeout)
+		return usageError{fmt.Errorf("--max-connections %d, --request-timeout %s: both must be positive", *maxConns, *requestTimeout)}
 	}
 	if *inactiveGrace < 0 || *inactiveGrace > control.MaxInactiveGrace {
-		return fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)
+		return usageError{fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)}
 	}
 	switch *runtime {
 	case server.RuntimeFake, server.RuntimeDocker, server.RuntimeAuto:
 	default:
-		return fmt.Errorf("--runtime %q: want fake, docker or auto", *runtime)
+		return usageError{fmt.Errorf("--runtime %q: want fake, docker or auto", *runtime)}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return usageError{fmt.Errorf("--log-level: %w", err)}
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var logger *slog.Logger
+	switch opts := (&slog.HandlerOptions{Level: level}); *f.logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return usageError{fmt.Errorf("--log-format %q: want text or json", *f.logFormat)}
+	}
+	if *f.keepStoppedContainers < 0 {
+		return usageError{fmt.Errorf("--keep-stopped-containers %d: must be 0 or more", *f.keepStoppedContainers)}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(ctx, server.Config{
-		Listen:               *listen,
-		DataDir:              *dataDir,
-		AccountID:            *account,
-		Region:               *region,
-		DeletionDelay:        *deletionDelay,
-		InactiveGrace:        *inactiveGrace,
-		EnableReset:          *enableReset,
-		CreateDefaultCluster: *createDefault,
-		SimDelay:             *simDelay,
-		TaskRetention:        *taskRetention,
-		ServiceHealthyAfter:  *serviceHealthyAfter,
-		Runtime:              *runtime,
-		VerifySigV4:          *verifySigV4,
-		InsecureAllowRemote:  *insecureRemote,
-		SimInstances:         *simInstances,
-		DockerHostClusters:   hostClusters,
-		Limits:               server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
-		Logger:               logger,
+		Listen:                *listen,
+		DataDir:               *dataDir,
+		Database:              *f.database,
+		AccountID:             *account,
+		Region:                *region,
+		DeletionDelay:         *deletionDelay,
+		InactiveGrace:         *inactiveGrace,
+		EnableReset:           *enableReset,
+		CreateDefaultCluster:  *createDefault,
+		SimDelay:              *simDelay,
+		TaskRetention:         *taskRetention,
+		ServiceHealthyAfter:   *serviceHealthyAfter,
+		Runtime:               *runtime,
+		VerifySigV4:           *verifySigV4,
+		InsecureAllowRemote:   *insecureRemote,
+		SimInstances:          *simInstances,
+		DockerHostClusters:    hostClusters,
+		Limits:                server.Limits{MaxConnections: *maxConns, RequestTimeout: *requestTimeout},
+		KeepStoppedContainers: keepStopped(*f.keepStoppedContainers),
+		Logger:                logger,
 	})
 	if err != nil {
 		return err
@@ -168,4 +325,13 @@ func envDuration(name string, def time.Duration) time.Duration {
 		fmt.Fprintf(os.Stderr, "ecsd: ignoring %s=%q: not a duration\n", name, v)
 	}
 	return def
+}
+
+// keepStopped maps --keep-stopped-containers to server.Config, where 0
+// means the default and a negative count keeps none.
+func keepStopped(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -154,7 +154,7 @@ func describedCluster(who Caller, ident string) (name, arn string, ok bool) {
 		return "", ecs.ClusterARN(who.Region, who.Account, ident), false
 	}
 	if ref.IsARN {
-		ok = ref.Account == who.Account && ref.Region == who.Region && ecs.ValidClusterName(ref.Name)
+		ok = ecs.OwnAccount(ref.Account, who.Account) && ref.Region == who.Region && ecs.ValidClusterName(ref.Name)
 		return ref.Name, ident, ok
 	}
 	return ref.Name, ecs.ClusterARN(who.Region, who.Account, ref.Name), ecs.ValidClusterName(ref.Name)

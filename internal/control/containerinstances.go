@@ -206,7 +206,7 @@ func findInstance(tx store.ReadTx, who Caller, cluster, ident string) (store.Con
 	if !ok {
 		return store.ContainerInstance{}, ecs.InvalidParameterException(msgInstanceInvalid)
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return store.ContainerInstance{}, ecs.InvalidParameterException(msgInstanceNotFound)
 	}
 	rec, err := tx.ContainerInstance(who.Scope, cluster, ref.Name)
@@ -283,7 +283,7 @@ func (c *Control) DescribeContainerInstances(ctx context.Context, who Caller, cl
 	withHealth := slices.Contains(include, types.ContainerInstanceFieldContainerInstanceHealth)
 	out, failures := []types.ContainerInstance{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := readCluster(tx, who, cluster)
+		clRec, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}

@@ -99,6 +99,28 @@ func readCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, erro
 	return rec, nil
 }
 
+// describeCluster is readCluster for DescribeServices, DescribeTasks and
+// DescribeContainerInstances: a deleted (INACTIVE) cluster is still
+// looked in, so what it held answers as itself (an INACTIVE service, a
+// STOPPED task) and the rest as MISSING failures. The Terraform AWS
+// provider's destroy checks, which pass against AWS, accept only those
+// answers after the cluster is gone (docs/compat.md); an unknown cluster
+// stays ClusterNotFoundException.
+func describeCluster(tx store.ReadTx, who Caller, ident string) (store.Cluster, error) {
+	rec, err := readCluster(tx, who, ident)
+	var e *ecs.Error
+	if err != nil && errors.As(err, &e) && e.Message == ecs.ClusterInactiveException().Message {
+		name, nerr := clusterName(who, ident)
+		if nerr != nil {
+			return store.Cluster{}, nerr
+		}
+		if rec, err = tx.Cluster(who.Scope, name); err != nil {
+			return store.Cluster{}, ecs.ServerException(err)
+		}
+	}
+	return rec, err
+}
+
 // useCluster is readCluster for operations that place work on a cluster
 // (RunTask, CreateService). The ECS API never creates the default cluster
 // on its own (the console and the container agent call CreateCluster for
@@ -135,7 +157,7 @@ func clusterName(who Caller, ident string) (string, error) {
 		return ecs.DefaultCluster, nil
 	}
 	ref, ok := ecs.ParseResourceRef("cluster", ident)
-	if !ok || ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region) {
+	if !ok || ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region) {
 		return "", ecs.ClusterNotFoundException()
 	}
 	return ref.Name, nil

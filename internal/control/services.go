@@ -197,7 +197,7 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 		return types.Service{}, err
 	}
 	c.notify(TopicService, deref(out.ServiceArn))
-	return out, nil
+	return c.logDeployment(now)(out, nil)
 }
 
 // roleARN is the roleArn a service reports: the role the request named
@@ -227,6 +227,7 @@ func emptyLists(s *types.Service) {
 	if s.PlacementStrategy == nil {
 		s.PlacementStrategy = []types.PlacementStrategy{}
 	}
+	s.PlacementStrategy = ecs.NormalizePlacementStrategy(s.PlacementStrategy)
 }
 
 // deploymentConfiguration merges an update into the current deployment
@@ -601,7 +602,7 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
 	}
 	now := c.now()
-	return c.changeService(ctx, who, r.Cluster, r.Service, func(tx store.Tx, rec store.Service, s *types.Service) error {
+	return c.logDeployment(now)(c.changeService(ctx, who, r.Cluster, r.Service, func(tx store.Tx, rec store.Service, s *types.Service) error {
 		cluster, err := clusterOf(tx, rec)
 		if err != nil {
 			return err
@@ -713,7 +714,7 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 		}
 		emptyLists(s)
 		return nil
-	})
+	}))
 }
 
 // serviceTaskDefinition loads the revision a service runs, whatever its
@@ -828,7 +829,7 @@ func serviceName(who Caller, cluster, ident string) (string, bool) {
 	if !ok || !ecs.ValidServiceName(ref.Name) {
 		return "", false
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return "", false
 	}
 	return ref.Name, true
@@ -847,7 +848,7 @@ func (c *Control) DescribeServices(ctx context.Context, who Caller, cluster stri
 	}
 	services, failures := []types.Service{}, []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		cl, err := readCluster(tx, who, cluster)
+		cl, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}
@@ -1075,4 +1076,29 @@ func sameNamespace(stored, asked string) bool {
 	}
 	base := func(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }
 	return base(stored) == base(asked)
+}
+
+// logDeployment logs, at info level, the deployment a successful
+// CreateService or UpdateService started (its PRIMARY deployment was
+// created at now).
+func (c *Control) logDeployment(now time.Time) func(types.Service, error) (types.Service, error) {
+	return func(s types.Service, err error) (types.Service, error) {
+		if err != nil || c.Logger == nil {
+			return s, err
+		}
+		for _, d := range s.Deployments {
+			if deref(d.Status) == ecs.DeploymentPrimary && d.CreatedAt != nil && d.CreatedAt.Equal(now) {
+				c.Logger.Info("deployment started", "service", deref(s.ServiceName), "cluster", clusterNameOfARN(deref(s.ClusterArn)),
+					"deployment", deref(d.Id), "taskDefinition", deref(d.TaskDefinition), "desiredCount", s.DesiredCount)
+			}
+		}
+		return s, err
+	}
+}
+
+func clusterNameOfARN(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
 }

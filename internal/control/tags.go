@@ -24,8 +24,12 @@ func (c *Control) taggable(ctx context.Context, who Caller, arn string) (store.R
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecs" || parts[5] == "" {
 		return store.Resource{}, invalid
 	}
-	if parts[3] != who.Region || parts[4] != who.Account {
+	if parts[3] != who.Region || !ecs.OwnAccount(parts[4], who.Account) {
 		return store.Resource{}, errResourceNotFound()
+	}
+	if parts[4] == "" { // tags are kept under the full ARN
+		parts[4] = who.Account
+		arn = strings.Join(parts, ":")
 	}
 	kind, _, _ := strings.Cut(parts[5], "/")
 	switch kind {

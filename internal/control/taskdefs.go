@@ -170,7 +170,7 @@ func (c *Control) resolve(ctx context.Context, who Caller, ident string) (store.
 // inScope reports whether an ARN identifier names the caller's own account
 // and region; ECS never finds another account's task definitions.
 func inScope(ref ecs.TaskDefinitionRef, scope store.Scope) bool {
-	return !ref.IsARN || (ref.Account == scope.Account && ref.Region == scope.Region)
+	return !ref.IsARN || (ecs.OwnAccount(ref.Account, scope.Account) && ref.Region == scope.Region)
 }
 
 // DeregisterTaskDefinition marks a revision INACTIVE. Deregistering an

@@ -537,7 +537,7 @@ func findTask(tx store.ReadTx, who Caller, cluster, ident string) (store.Task, e
 	if !ok {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskIdentifierInvalid)
 	}
-	if ref.IsARN && (ref.Account != who.Account || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
+	if ref.IsARN && (!ecs.OwnAccount(ref.Account, who.Account) || ref.Region != who.Region || ref.Cluster != "" && ref.Cluster != cluster) {
 		return store.Task{}, ecs.InvalidParameterException(msgTaskNotFound)
 	}
 	rec, err := tx.Task(who.Scope, cluster, ref.Name)
@@ -563,7 +563,7 @@ func (c *Control) DescribeTasks(ctx context.Context, who Caller, cluster string,
 	tasks := []types.Task{}
 	failures := []types.Failure{}
 	err := c.Store.View(ctx, func(tx store.ReadTx) error {
-		clRec, err := readCluster(tx, who, cluster)
+		clRec, err := describeCluster(tx, who, cluster)
 		if err != nil {
 			return err
 		}

@@ -29,11 +29,12 @@ type child struct {
 
 var listenLine = regexp.MustCompile(`msg="ecsd listening" addr=(\S+)`)
 
-// startChild runs ecsd on a random port over dataDir and waits until it
-// logs its address.
-func startChild(t *testing.T, dataDir string) *child {
+// startChild runs ecsd on a random port over dataDir, with any further
+// flags, and waits until it logs its address.
+func startChild(t *testing.T, dataDir string, flags ...string) *child {
 	t.Helper()
-	cmd := exec.Command(ecsdBinary(t), "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	// Tasks count healthy at once, so services-stable needs no 40s wait.
+	cmd := exec.Command(ecsdBinary(t), append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--service-healthy-after", "0s"}, flags...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -396,9 +396,14 @@ func TestDockerReset(t *testing.T) {
 	if resp, body := do(t, req); resp.StatusCode != 200 {
 		t.Fatalf("reset: %d %s", resp.StatusCode, body)
 	}
-	if cs := scopedContainers(t, cli, dir); len(cs) != 0 {
-		t.Errorf("after reset, %d containers of this ecsd remain", len(cs))
-	}
+	// The reply comes once the state is gone; the containers go in the
+	// background.
+	waitFor(t, 30*time.Second, "the containers to be removed after the reset", func() error {
+		if cs := scopedContainers(t, cli, dir); len(cs) != 0 {
+			return fmt.Errorf("%d containers of this ecsd remain", len(cs))
+		}
+		return nil
+	})
 }
 
 // metadataDump is what the tiny program prints from inside a task.

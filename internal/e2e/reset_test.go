@@ -61,9 +61,9 @@ func TestResetIsOffByDefault(t *testing.T) {
 	e := startServer(t)
 	c := e.defaultClient()
 	register(t, c, "keep")
-	resp, _ := postReset(t, e)
-	if resp.StatusCode == http.StatusOK {
-		t.Fatalf("reset answered 200 without --enable-reset")
+	resp, body := postReset(t, e)
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "--enable-reset") || !strings.Contains(string(body), "ECSD_ENABLE_RESET") {
+		t.Fatalf("reset without --enable-reset: %d %s; want 404 naming the flag", resp.StatusCode, body)
 	}
 	if arns := listAll(t, c, ecs.ListTaskDefinitionsInput{Status: types.TaskDefinitionStatusActive}); len(arns) != 1 {
 		t.Fatalf("state changed: %v", arns)

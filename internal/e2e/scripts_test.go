@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -70,7 +71,9 @@ func ecsdBinary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "ecsd")
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/ecsd")
+		// -buildvcs=auto: stamp the revision (ecsd version prints it) even
+		// where GOFLAGS turns stamping off.
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", builtBin, "./cmd/ecsd")
 		cmd.Dir = filepath.Join("..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = err
@@ -120,5 +123,33 @@ func runScript(t *testing.T, root, bin string, argv ...string) {
 	t.Logf("%s passed in %v", filepath.Base(argv[len(argv)-1]), time.Since(start).Round(time.Millisecond))
 	if testing.Verbose() {
 		t.Logf("output:\n%s", out.Bytes())
+	}
+}
+
+// TestVersionNamesTheRevision: a built binary prints the module and the
+// revision the toolchain stamped into it (none in a git worktree, whose
+// .git is a file the go command does not recognise).
+func TestVersionNamesTheRevision(t *testing.T) {
+	t.Parallel()
+	bin := ecsdBinary(t)
+	info, err := exec.CommandContext(t.Context(), "go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	want := "no VCS revision"
+	for _, line := range strings.Split(string(info), "\n") {
+		if _, rev, ok := strings.Cut(strings.TrimSpace(line), "vcs.revision="); ok {
+			want = "revision " + rev
+		}
+	}
+	if fi, err := os.Stat(filepath.Join("..", "..", ".git")); err == nil && fi.IsDir() && want == "no VCS revision" {
+		t.Fatalf("built in a git checkout but no vcs.revision stamped:\n%s", info)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ecsd version: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "github.com/ecsd/ecsd") || !strings.Contains(string(out), want) {
+		t.Fatalf("ecsd version = %q, want the module and %q", out, want)
 	}
 }

@@ -103,3 +103,12 @@ func ValidFamily(s string) bool {
 	}
 	return true
 }
+
+// OwnAccount reports whether the account field of an ECS ARN names the
+// caller's account. An empty field does: the Terraform AWS provider with
+// skip_requesting_account_id = true builds ARNs such as
+// arn:aws:ecs:us-east-1::cluster/NAME, and ecsd takes them as the caller's
+// (AWS itself is not known to accept them; see docs/compat.md).
+func OwnAccount(arnAccount, caller string) bool {
+	return arnAccount == "" || arnAccount == caller
+}

@@ -361,3 +361,30 @@ func DeploymentOfTaskSet(ts types.TaskSet) types.Deployment {
 		PlatformFamily:           ts.PlatformFamily,
 	}
 }
+
+// EventUnableToStart is the event of a service whose launches the
+// scheduler throttles because its tasks keep failing to start (developer
+// guide, service-throttle-logic).
+func EventUnableToStart(service string) string {
+	return "(service " + service + ") is unable to consistently start tasks successfully."
+}
+
+// NormalizePlacementStrategy returns strategies as ECS stores them: a
+// spread over "host" is a spread over "instanceId" (the SDK: "instanceId
+// (or host, which has the same effect)"; AWS reads it back as instanceId,
+// which the Terraform AWS provider's tests expect after apply). The input
+// is not modified.
+func NormalizePlacementStrategy(in []types.PlacementStrategy) []types.PlacementStrategy {
+	if in == nil {
+		return nil
+	}
+	out := make([]types.PlacementStrategy, len(in))
+	for i, s := range in {
+		if s.Type == types.PlacementStrategyTypeSpread && s.Field != nil && *s.Field == "host" {
+			f := "instanceId"
+			s.Field = &f
+		}
+		out[i] = s
+	}
+	return out
+}

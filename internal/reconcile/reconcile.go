@@ -53,6 +53,9 @@ type Input struct {
 	// checks must have run before it counts as healthy. ECS waits 40
 	// seconds.
 	HealthyAfter time.Duration
+	// Throttle is the back-off between launches of a deployment whose
+	// tasks keep failing to start; zero is DefaultBackoff.
+	Throttle Backoff
 }
 
 // Start asks for Count new tasks of a deployment.
@@ -89,8 +92,12 @@ type Plan struct {
 	// stopping: it is now INACTIVE.
 	Inactive bool
 	// RecheckAfter, when positive, is when a task becomes healthy by time
-	// alone; nothing else would wake the scheduler for it.
+	// alone, or the throttle lets the next launch go; nothing else would
+	// wake the scheduler for it.
 	RecheckAfter time.Duration
+	// ThrottledFor, when positive, is how long the service throttle logic
+	// still holds back the PRIMARY deployment's launches.
+	ThrottledFor time.Duration
 }
 
 // Empty reports whether the plan starts and stops nothing and records no
@@ -370,10 +377,21 @@ func (pl *planner) roll() {
 	}
 
 	// Place the PRIMARY deployment's missing tasks, within maximumPercent.
-	// A FAILED deployment launches no new tasks.
+	// A FAILED deployment launches no new tasks; one whose tasks keep
+	// failing to start launches them no sooner than the throttle allows.
 	if p.RolloutState != types.DeploymentRolloutStateFailed {
 		if n := min(desired-keptP, maxTotal-aliveTotal); n > 0 {
-			pl.plan.Starts = append(pl.plan.Starts, Start{Deployment: *p, Count: n})
+			wait, _ := pl.in.Throttle.Throttled(pl.in.Tasks, pid, derefTime(p.CreatedAt), pl.in.Now)
+			if wait > 0 {
+				pl.plan.ThrottledFor = wait
+				pl.later(wait)
+				msg := ecs.EventUnableToStart(pl.name)
+				if len(pl.svc.Events) == 0 || deref(pl.svc.Events[0].Message) != msg {
+					pl.plan.Events = append(pl.plan.Events, msg)
+				}
+			} else {
+				pl.plan.Starts = append(pl.plan.Starts, Start{Deployment: *p, Count: n})
+			}
 		}
 	}
 
@@ -658,9 +676,16 @@ func (pl *planner) recheck() {
 		if !pl.kept(t) || t.LastStatus != ecs.TaskRunning || t.HealthChecked || t.StartedAt.IsZero() {
 			continue
 		}
-		if wait := t.StartedAt.Add(pl.in.HealthyAfter).Sub(pl.in.Now); wait > 0 && (pl.plan.RecheckAfter == 0 || wait < pl.plan.RecheckAfter) {
-			pl.plan.RecheckAfter = wait
+		if wait := t.StartedAt.Add(pl.in.HealthyAfter).Sub(pl.in.Now); wait > 0 {
+			pl.later(wait)
 		}
+	}
+}
+
+// later asks for another pass after wait, unless one is due sooner.
+func (pl *planner) later(wait time.Duration) {
+	if pl.plan.RecheckAfter == 0 || wait < pl.plan.RecheckAfter {
+		pl.plan.RecheckAfter = wait
 	}
 }
 

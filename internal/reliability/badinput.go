@@ -204,7 +204,7 @@ func (b *badInput) run(ctx context.Context) error {
 			return err
 		}
 		var err error
-		proc, err = StartProcess(ctx, b.cfg.Binary, filepath.Join(b.cfg.WorkDir, "ecsd.log"), "--data-dir", data)
+		proc, err = StartProcess(ctx, b.cfg.Binary, filepath.Join(b.cfg.WorkDir, "ecsd.log"), "--data-dir", data, "--service-healthy-after", "0s")
 		if err != nil {
 			return err
 		}

@@ -214,7 +214,7 @@ func (c *crash) run(ctx context.Context) error {
 	start := func() (*Process, error) {
 		runs++
 		return StartProcess(ctx, c.cfg.Binary, filepath.Join(c.cfg.WorkDir, fmt.Sprintf("ecsd-%02d.log", runs)),
-			"--data-dir", dataDir)
+			"--data-dir", dataDir, "--service-healthy-after", "0s") // converge needs no 40s wait
 	}
 	p, err := start()
 	if err != nil {

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 )
 
 // lookupNetIP resolves a --listen host name; tests replace it.
@@ -76,4 +78,18 @@ func describeAddr(addr netip.Addr, name string) string {
 		return name + " resolves to " + addr.String() + ", not a loopback address"
 	}
 	return "not a loopback address"
+}
+
+// ResetDisabledBody is the answer to POST /moto-api/reset when ecsd was
+// started without --enable-reset: which flag serves it.
+const ResetDisabledBody = `{"status":"disabled","message":"POST /moto-api/reset deletes all state and is off: start ecsd with --enable-reset (env ECSD_ENABLE_RESET=1) to serve it"}`
+
+// listenError names the flag and variable that choose the address when
+// it cannot be listened on (most often: another process has the port).
+func listenError(listen string, err error) error {
+	hint := ""
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint = "another process is listening there; "
+	}
+	return fmt.Errorf("cannot listen on %s (%w): %schoose another address with --listen HOST:PORT or ECSD_LISTEN (port 0 picks a free one)", listen, err, hint)
 }

@@ -49,6 +49,9 @@ type runtime struct {
 	// host is the Docker host as a container instance; nil on the
 	// simulated runtime.
 	host *control.HostInstance
+	// archive keeps a stopped group's output before its containers are
+	// removed; nil on the simulated runtime, which has none.
+	archive func(ctx context.Context, g driver.GroupState) error
 	// changed is told of a group whose containers changed (the task
 	// supervisor's Kick), once the supervisor exists.
 	changed atomic.Pointer[func(group string)]
@@ -131,6 +134,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		return nil, err
 	}
 	rt.driver, rt.docker, rt.metadata = d, d, md
+	rt.archive = archiveFunc(cfg.DataDir, d)
 	if rt.host, err = dockerHost(ctx, d); err != nil {
 		md.Close()
 		d.Close()
@@ -192,3 +196,25 @@ func dockerHost(ctx context.Context, d *dockerdriver.Driver) (*control.HostInsta
 		Ports: ports, PortsUDP: udp, DockerVersion: h.ServerVersion,
 	}, nil
 }
+
+// keepStopped is the task supervisor's KeepStopped for a config: the
+// bound applies to the Docker runtime (the simulated one keeps no
+// containers); 0 takes the default, negative keeps none.
+func (rt *runtime) keepStopped(cfg Config) int {
+	switch {
+	case rt.docker == nil:
+		return 0
+	case cfg.KeepStoppedContainers == 0:
+		return DefaultKeepStoppedContainers
+	case cfg.KeepStoppedContainers < 0:
+		return -1
+	}
+	return cfg.KeepStoppedContainers
+}
+
+// DefaultKeepStoppedContainers is how many stopped tasks keep their
+// containers on the Docker runtime by default. The ECS agent removes a
+// stopped task's containers after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
+// (3 hours); ecsd removes them sooner, once more than this many stopped
+// tasks have containers, keeping their output for `ecsd logs`.
+const DefaultKeepStoppedContainers = 50

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
@@ -20,6 +22,7 @@ import (
 	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
+	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -27,8 +30,13 @@ import (
 
 // Config is everything ecsd can be told at start-up.
 type Config struct {
-	Listen    string // host:port
-	DataDir   string
+	Listen  string // host:port
+	DataDir string
+	// Database, when set, is a PostgreSQL URL (postgres://...) whose
+	// database holds the state instead of the SQLite file in DataDir;
+	// several ecsd processes may share it (database.go says what they
+	// can and cannot do together yet).
+	Database  string
 	AccountID string
 	Region    string
 	// DeletionDelay is how long an unused DELETE_IN_PROGRESS task
@@ -57,6 +65,10 @@ type Config struct {
 	// health checks must run before the scheduler counts it healthy (ECS
 	// waits 40s; 0 counts it at once).
 	ServiceHealthyAfter time.Duration
+	// LaunchBackoff is the service throttle logic's back-off between
+	// launches of a service whose tasks keep failing to start; zero is
+	// ECS's (reconcile.DefaultBackoff). Tests shorten it.
+	LaunchBackoff reconcile.Backoff
 	// Runtime runs the tasks' containers: "fake" (or "") the simulated
 	// runtime, "docker" the local Docker Engine, "auto" Docker when an
 	// Engine answers and the simulated runtime otherwise.
@@ -76,6 +88,10 @@ type Config struct {
 	// LogSweepEvery is how often the awslogs ingester looks again at
 	// containers it could not follow yet (default 5s).
 	LogSweepEvery time.Duration
+	// KeepStoppedContainers bounds how many stopped tasks keep their
+	// containers on the Docker runtime (DefaultKeepStoppedContainers when
+	// zero; negative keeps none).
+	KeepStoppedContainers int
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -92,7 +108,7 @@ type loop interface {
 // Server is a running ecsd.
 type Server struct {
 	cfg   Config
-	store *sqlitestore.Store
+	store storeCloser
 	http  *http.Server
 	loops []loop // started in order, stopped in reverse
 	// resetters run after the store is cleared by POST /moto-api/reset.
@@ -102,8 +118,11 @@ type Server struct {
 	// exec serves ExecuteCommand's sessions; nil on the simulated runtime.
 	exec *execsession.Manager
 	// logs keeps what awslogs containers and PutLogEvents write, served
-	// by the CloudWatch Logs API (logs.go).
+	// by the CloudWatch Logs API.
 	logs *sqlitestore.Logs
+	// leader runs the loops while this replica holds the leader lease;
+	// nil on SQLite, where the loops always run.
+	leader *leader
 }
 
 // Start opens the store, starts the loops and begins serving on cfg.Listen.
@@ -139,10 +158,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := guardListen(cfg.Runtime); err != nil {
 		return nil, err
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	shared := cfg.Database != ""
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
 	rt, err := openRuntime(ctx, cfg, st)
@@ -161,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		rt.close()
 		st.Close()
-		return nil, err
+		return nil, listenError(cfg.Listen, err)
 	}
 	logs, err := sqlitestore.OpenLogs(ctx, cfg.DataDir)
 	if err != nil {
@@ -214,6 +234,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
 			return
 		}
+		if s.leader != nil {
+			// Which replica runs the loops, for operators and tests.
+			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	if cfg.EnableReset {
@@ -230,6 +255,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		})))
+	} else {
+		// Say what serves it rather than answer as an unknown operation.
+		mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(ResetDisabledBody + "\n"))
+		})
 	}
 	s.exec = serveExec(rt.driver, ctl, mux, cfg.Logger)
 	mux.Handle("/", proto)
@@ -255,7 +287,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
 		SpecFunc:         rt.specFunc(),
+		KeepStopped:      rt.keepStopped(cfg),
+		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
+		SharedStore:      shared,
 	}, worker.WatchTaskWrites(st, func(t store.Task) {
 		services.KickTask(t)
 		if ingest != nil {
@@ -264,13 +299,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}), rt.driver)
 	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
 	rt.onChange(tasks.Kick)
-	s.resetters = append(s.resetters, tasks.Reset)
+	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
+		return os.RemoveAll(filepath.Join(cfg.DataDir, StoppedLogsDir)) // kept output of tasks now gone
+	})
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
 		HealthyAfter:       cfg.ServiceHealthyAfter,
+		Throttle:           cfg.LaunchBackoff,
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ChooseInstanceFunc: placement,
+		SharedStore:        shared,
 	}, st)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
@@ -295,15 +334,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("register container instances: %w", err)
 	}
-	for _, l := range s.loops {
-		l.Start(context.WithoutCancel(ctx))
+	if groups, err := rt.driver.List(ctx, map[string]string{worker.LabelManaged: "true"}); err == nil && rt.name == RuntimeDocker {
+		running := 0
+		for _, g := range groups {
+			if g.Running() {
+				running++
+			}
+		}
+		cfg.Logger.Info("adopted the containers of tasks from before start-up", "taskGroups", len(groups), "running", running)
+	}
+	if pg, ok := st.(pgStore); ok {
+		// Replicas share the database: only the one holding the leader
+		// lease runs the loops (database.go).
+		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
+	} else {
+		for _, l := range s.loops {
+			l.Start(context.WithoutCancel(ctx))
+		}
 	}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Logger.Error("http server stopped", "err", err)
 		}
 	}()
-	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+	cfg.Logger.Info("ecsd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "store", st.Name(),
 		"account", cfg.AccountID, "region", cfg.Region, "runtime", rt.name)
 	return s, nil
 }
@@ -331,9 +385,11 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Runtime names the runtime tasks run on: "fake" or "docker".
 func (s *Server) Runtime() string { return s.runtime.name }
 
-// StoreStats reports the store writer's commits and the writes they made
-// durable since start-up (writes per commit is the group-commit factor).
-func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
+// StoreStats reports the store's own statistics since start-up: for
+// SQLite the writer's commits and the writes they made durable (writes per
+// commit is the group-commit factor), for PostgreSQL the transactions
+// retried after a conflict.
+func (s *Server) StoreStats() any { return s.store.Stats() }
 
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), stops the loops, lets go of the runtime and closes the store
@@ -341,6 +397,9 @@ func (s *Server) StoreStats() sqlitestore.Stats { return s.store.Stats() }
 // start adopts them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := errors.Join(s.http.Shutdown(ctx), s.closeExec(ctx))
+	if s.leader != nil {
+		s.leader.stop() // stops the loops, then gives the lease up
+	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()
 	}

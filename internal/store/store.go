@@ -96,7 +96,8 @@ type ListFamiliesQuery struct {
 
 // UpdateFunc receives the current revision and returns the revision to
 // store. It runs inside the store's transaction, so the decision it makes is
-// atomic with the write. Returning an error aborts this update only; the
+// atomic with the write; like every transaction callback it may run more
+// than once (see Store). Returning an error aborts this update only; the
 // returned TaskDefinition must differ from the input only in Status,
 // DeregisteredAt and DeleteRequestedAt.
 type UpdateFunc func(current TaskDefinition) (TaskDefinition, error)
@@ -107,8 +108,31 @@ type UpdateResult struct {
 	Err            error          // ErrNotFound, or the error UpdateFunc returned
 }
 
-// Store is the durable state of ecsd. Each method is one transaction; a
-// method that returns without error has made its write durable.
+// Store is the durable state of ecsd, one contract for every backend
+// (sqlitestore: one process, one writer; pgstore: any number of ecsd
+// replicas on one PostgreSQL database).
+//
+// Transactions. Every method takes a context and is exactly one
+// transaction. Writes are serializable: each write transaction behaves as
+// if it ran alone, after every write acknowledged before it began. A method
+// that returns without error has made its write durable (the backend's
+// commit has reached stable storage: SQLite's synchronous=FULL,
+// PostgreSQL's synchronous_commit=on); a method that returns an error has
+// written nothing.
+//
+// Retries. A backend may run a transaction's callback (Update's fn, View's
+// fn, UpdateTaskDefinitions' UpdateFunc) more than once: PostgreSQL aborts
+// one of two conflicting serializable transactions (SQLSTATE 40001, or
+// 40P01 for a deadlock) and pgstore then runs the whole callback again on a
+// fresh transaction; only the run that commits counts. So a callback must
+// have no effect outside its transaction: it must not notify, start work,
+// or accumulate into variables it does not reset at its start (assigning
+// results to captured variables is fine when every run assigns them anew).
+// Do those things after the method returns. The storetest case
+// "RetriedTransaction" forces a retry in every backend.
+//
+// Reads that need several statements to agree use View, which reads one
+// snapshot; single-record getters on Store are one statement each.
 type Store interface {
 	// RegisterTaskDefinition stores a new ACTIVE revision of td.Family with
 	// the next revision number (last revision ever assigned in the family,
@@ -161,14 +185,17 @@ type Store interface {
 	// returns ErrNotFound when the resource does not exist.
 	UntagResource(ctx context.Context, r Resource, keys []string) error
 
-	// Update runs fn in one write transaction: what fn writes commits
-	// together, durably, before Update returns nil; when fn returns an
-	// error nothing it wrote is kept and Update returns that error as is.
-	// fn runs on the store's single writer, so it must be quick and must not
-	// block on I/O or on other store calls.
+	// Update runs fn in one serializable write transaction: what fn writes
+	// commits together, durably, before Update returns nil; when fn returns
+	// an error nothing it wrote is kept and Update returns that error as
+	// is. fn may run more than once (see Retries above). It must be quick
+	// and must not block on I/O or on other store calls: on SQLite it runs
+	// on the store's single writer, on PostgreSQL it holds row locks that
+	// other replicas wait on.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 
-	// View runs fn on one read-only snapshot.
+	// View runs fn on one read-only snapshot, taken at fn's first read. fn
+	// may run more than once.
 	View(ctx context.Context, fn func(tx ReadTx) error) error
 
 	// Reset removes all state (test suites' reset endpoint).

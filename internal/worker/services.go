@@ -29,6 +29,9 @@ type ServicesConfig struct {
 	// HealthyAfter is how long a RUNNING task without container health
 	// checks runs before it counts as healthy (ECS: 40 seconds).
 	HealthyAfter time.Duration
+	// Throttle is the back-off between launches of a service whose tasks
+	// keep failing to start (zero: reconcile.DefaultBackoff).
+	Throttle reconcile.Backoff
 	// Batch is the page size of the resync's walk over services.
 	Batch   int
 	NowFunc func() time.Time
@@ -40,6 +43,12 @@ type ServicesConfig struct {
 	// ChooseInstanceFunc is where EC2 tasks go (the placement seam, as
 	// control's); nil is ecs.FirstFit.
 	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). What the scheduler remembers about a
+	// revision then lives for one read of a service only: a Reset on
+	// another replica restarts revision numbers, and nothing tells this
+	// one, so family:revision no longer names one document for good.
+	SharedStore bool
 }
 
 // Services is the service scheduler: a level-triggered loop over a
@@ -255,6 +264,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	}
 	plan := reconcile.Compute(reconcile.Input{
 		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
+		Throttle: w.cfg.Throttle,
 	})
 	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
 	if plan.Empty() {
@@ -285,6 +295,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 		return pass, err
 	}
 	pass.Changed = true
+	w.logPass(snap, plan)
 	if f := w.cfg.TaskChangedFunc; f != nil {
 		for _, a := range pass.Started {
 			f(a)
@@ -297,6 +308,27 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 }
 
 var errRaced = errors.New("service changed since it was read")
+
+// logPass is the info line a person follows for what a committed pass did
+// to the service's deployments.
+func (w *Services) logPass(snap *snapshot, plan reconcile.Plan) {
+	log, name := w.cfg.Logger, deref(plan.Service.ServiceName)
+	cluster := snap.rec.Cluster
+	if plan.Completed != "" {
+		log.Info("deployment completed", "service", name, "cluster", cluster, "deployment", plan.Completed)
+	}
+	if plan.Failed != "" {
+		log.Warn("deployment failed: the circuit breaker tripped", "service", name, "cluster", cluster,
+			"deployment", plan.Failed, "failedTasks", plan.FailureCount)
+	}
+	if plan.RolledBackTo != "" {
+		log.Warn("deployment rolling back", "service", name, "cluster", cluster, "from", plan.Failed, "to", plan.RolledBackTo)
+	}
+	if plan.ThrottledFor > 0 && slices.Contains(plan.Events, ecs.EventUnableToStart(name)) {
+		log.Warn("service tasks keep failing to start: launches throttled", "service", name, "cluster", cluster,
+			"nextLaunchIn", plan.ThrottledFor.Round(time.Second))
+	}
+}
 
 // read takes one snapshot of a service and its tasks; nil when there is
 // nothing to schedule.
@@ -318,6 +350,10 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			return err
 		}
 		s := &snapshot{rec: rec, svc: svc, providers: map[string]int{}}
+		var local map[defKey]bool // this read's revisions, when they may not be cached for longer
+		if w.cfg.SharedStore {
+			local = map[defKey]bool{}
+		}
 		deployments := map[string]bool{}
 		for _, d := range svc.Deployments {
 			deployments[deref(d.Id)] = true
@@ -344,7 +380,7 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			if err != nil {
 				return err
 			}
-			checked, err := w.healthChecked(tx, tr)
+			checked, err := w.healthChecked(tx, tr, local)
 			if err != nil {
 				return err
 			}
@@ -370,15 +406,23 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 
 // healthChecked reports whether an essential container of the task's
 // revision defines a health check. Revisions never change, so the answer
-// is cached.
-func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
+// is cached: in local when it is not nil (SharedStore), else for the
+// scheduler's life.
+func (w *Services) healthChecked(tx store.ReadTx, tr store.Task, local map[defKey]bool) (bool, error) {
 	k := defKey{tr.Scope, tr.TaskDefinition.Family, tr.TaskDefinition.Revision}
-	w.defsMu.Lock()
-	checked, ok := w.defs[k]
-	w.defsMu.Unlock()
-	if ok {
-		return checked, nil
+	if local != nil {
+		if checked, ok := local[k]; ok {
+			return checked, nil
+		}
+	} else {
+		w.defsMu.Lock()
+		checked, ok := w.defs[k]
+		w.defsMu.Unlock()
+		if ok {
+			return checked, nil
+		}
 	}
+	checked := false
 	rec, err := tx.TaskDefinition(tr.Scope, k.family, k.revision)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -394,6 +438,10 @@ func (w *Services) healthChecked(tx store.ReadTx, tr store.Task) (bool, error) {
 		if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
 			checked = true
 		}
+	}
+	if local != nil {
+		local[k] = checked
+		return checked, nil
 	}
 	w.defsMu.Lock()
 	w.defs[k] = checked
@@ -463,7 +511,7 @@ func (w *Services) apply(tx store.Tx, scope store.Scope, cluster string, snap *s
 	}
 	svc.Events = ecs.PrependServiceEvents(svc.Events, now, messages...)
 
-	if err := w.recordDeployment(tx, scope, svc, plan, now); err != nil {
+	if err := w.recordDeployment(tx, scope, snap, svc, plan, now); err != nil {
 		return err
 	}
 	rec, err := records.FromService(scope, svc)
@@ -624,9 +672,9 @@ func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[str
 // ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) when
 // the circuit breaker rolled it back, STOPPED when the breaker failed it
 // with nothing to roll back to.
-func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Service, plan reconcile.Plan, now time.Time) error {
+func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, snap *snapshot, svc types.Service, plan reconcile.Plan, now time.Time) error {
 	arn := deref(svc.CurrentServiceDeployment)
-	if arn == "" || plan.Completed == "" && plan.Failed == "" {
+	if arn == "" || plan.Completed == "" && plan.Failed == "" && !failedTasksChanged(snap, svc) {
 		return nil
 	}
 	rec, err := tx.ServiceDeployment(scope, arn)
@@ -656,6 +704,18 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 	}
 	breaker := sd.DeploymentCircuitBreaker
 	changed := false
+	// While the breaker monitors, failureCount follows the target
+	// deployment's failed tasks as the breaker counts them (with
+	// resetOnHealthyTask, only those since a task last became healthy).
+	if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring && sd.Status == types.ServiceDeploymentStatusInProgress {
+		for _, d := range svc.Deployments {
+			if deref(d.Id) == target && d.FailedTasks != breaker.FailureCount {
+				breaker.FailureCount = d.FailedTasks
+				sd.UpdatedAt = timePtr(now)
+				changed = true
+			}
+		}
+	}
 	// A pass can fail a deployment and complete the rollback at once (the
 	// deployment rolled back to still runs its tasks): apply the failure
 	// first, then the completion.
@@ -704,6 +764,21 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, svc types.Se
 		return err
 	}
 	return tx.PutServiceDeployment(rec)
+}
+
+// failedTasksChanged reports whether the plan changed the failedTasks of
+// a deployment, which the service deployment's circuit breaker reports.
+func failedTasksChanged(snap *snapshot, svc types.Service) bool {
+	before := map[string]int32{}
+	for _, d := range snap.svc.Deployments {
+		before[deref(d.Id)] = d.FailedTasks
+	}
+	for _, d := range svc.Deployments {
+		if before[deref(d.Id)] != d.FailedTasks {
+			return true
+		}
+	}
+	return false
 }
 
 func derefTime(t *time.Time) time.Time {

@@ -150,6 +150,9 @@ func (f *schedFixture) crash(name, td string) int {
 		t.LastStatus, t.DesiredStatus = svcPtr("STOPPED"), svcPtr("STOPPED")
 		t.StopCode = types.TaskStopCodeEssentialContainerExited
 		t.StoppedReason = svcPtr("Essential container in task exited")
+		if t.StartedAt == nil { // it ran, then its essential container exited
+			t.StartedAt = svcPtr(f.clock.Now())
+		}
 		t.StoppedAt = svcPtr(f.clock.Now())
 		n++
 		return true

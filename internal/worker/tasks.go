@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,17 @@ type TasksConfig struct {
 	// Interval is the pause between passes when nothing kicks the loop;
 	// it bounds how late a container's own exit is noticed.
 	Interval time.Duration
+	// KeepStopped bounds how many STOPPED tasks keep their container
+	// groups: past it, the groups of the tasks that stopped longest ago
+	// are removed (their output handed to ArchiveFunc first), though the
+	// tasks stay describable. 0 keeps every group until its task is
+	// purged; negative keeps none.
+	KeepStopped int
+	// ArchiveFunc, if set, keeps a stopped group's output before the
+	// group is removed for KeepStopped.
+	ArchiveFunc func(ctx context.Context, g driver.GroupState) error
+	// TrimInterval is how often KeepStopped is enforced (default 5s).
+	TrimInterval time.Duration
 	// ReapInterval is how often container groups without a task are
 	// removed.
 	ReapInterval time.Duration
@@ -54,6 +67,11 @@ type TasksConfig struct {
 	SpecFunc func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition)
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
+	// SharedStore says other processes write the store too (several ecsd
+	// replicas on PostgreSQL). The decoded revisions the supervisor keeps
+	// then live for one pass only: a Reset on another replica restarts
+	// revision numbers, and nothing tells this one.
+	SharedStore bool
 }
 
 // Tasks is the task supervisor: a level-triggered loop that walks every
@@ -78,6 +96,8 @@ type Tasks struct {
 	decoded  map[string]decodedTask
 	defs     map[defKey]types.TaskDefinition
 	lastReap time.Time
+	lastTrim time.Time
+	removals sync.WaitGroup // Reset's background removals
 }
 
 type entered struct {
@@ -109,6 +129,9 @@ func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = time.Minute
+	}
+	if cfg.TrimInterval <= 0 {
+		cfg.TrimInterval = 5 * time.Second
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 30 * time.Second
@@ -145,6 +168,7 @@ type PassResult struct {
 	Changed int // tasks written
 	Raced   int // writes skipped because the task changed meanwhile
 	Purged  int // STOPPED tasks deleted after their retention
+	Trimmed int // groups of STOPPED tasks removed for KeepStopped
 	Reaped  int // container groups removed because their task is gone
 	// NextDue is the earliest time a task becomes due for its next
 	// transition (zero: none waits on the delay).
@@ -158,6 +182,9 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
 	var res PassResult
+	if w.cfg.SharedStore {
+		clear(w.defs)
+	}
 	seen := map[string]bool{}
 	after := ""
 	for {
@@ -195,6 +222,14 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 			return res, err
 		}
 		w.lastReap = now
+	}
+	if now := w.cfg.NowFunc(); w.cfg.KeepStopped != 0 && (w.lastTrim.IsZero() || now.Sub(w.lastTrim) >= w.cfg.TrimInterval) {
+		n, err := w.trimStopped(ctx)
+		res.Trimmed = n
+		if err != nil {
+			return res, err
+		}
+		w.lastTrim = now
 	}
 	return res, nil
 }
@@ -238,9 +273,11 @@ func (w *Tasks) readPage(ctx context.Context, after string) ([]store.Task, map[d
 
 // pending is one task's outcome of a pass, waiting to be written.
 type pending struct {
-	read store.Task // as read: the write applies only if still so
-	rec  store.Task
-	arn  string
+	read    store.Task // as read: the write applies only if still so
+	rec     store.Task
+	arn     string
+	task    types.Task // what rec holds
+	written bool
 }
 
 func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKey]types.TaskDefinition, seen map[string]bool, res *PassResult) error {
@@ -273,7 +310,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		if err != nil {
 			return fmt.Errorf("task supervisor: %w", err)
 		}
-		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn)})
+		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn), task: next})
 	}
 	if len(writes) == 0 {
 		return nil
@@ -281,7 +318,9 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 	raced := 0
 	err := w.store.Update(ctx, func(tx store.Tx) error {
 		raced = 0
-		for _, p := range writes {
+		for i := range writes {
+			p := &writes[i]
+			p.written = false
 			cur, err := tx.Task(p.read.Scope, p.read.Cluster, p.read.ID)
 			if errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(cur.Body, p.read.Body) {
 				raced++ // StopTask (or a reset) got there first; the next pass sees it
@@ -293,11 +332,17 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 			if err := tx.PutTask(p.rec); err != nil {
 				return err
 			}
+			p.written = true
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("task supervisor: write tasks: %w", err)
+	}
+	for _, p := range writes {
+		if p.written && p.read.LastStatus != p.rec.LastStatus {
+			w.logTransition(p.rec, p.task)
+		}
 	}
 	res.Changed += len(writes) - raced
 	res.Raced += raced
@@ -305,6 +350,32 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		w.Kick("") // look again soon rather than at the next resync
 	}
 	return nil
+}
+
+// logTransition is the info line a person follows: a task that started,
+// or stopped (with its stop code and reason; a pull failure says so).
+func (w *Tasks) logTransition(rec store.Task, t types.Task) {
+	log := w.cfg.Logger
+	attrs := []any{"task", rec.ID, "cluster", rec.Cluster, "taskDefinition", fmt.Sprintf("%s:%d", rec.TaskDefinition.Family, rec.TaskDefinition.Revision)}
+	if rec.Service != "" {
+		attrs = append(attrs, "service", rec.Service)
+	}
+	switch rec.LastStatus {
+	case store.TaskRunning:
+		log.Info("task started", attrs...)
+	case store.TaskStopped:
+		reason := deref(t.StoppedReason)
+		attrs = append(attrs, "stopCode", string(t.StopCode), "stoppedReason", reason)
+		for _, c := range t.Containers {
+			if r := deref(c.Reason); strings.HasPrefix(r, "CannotPullContainerError") {
+				log.Warn("image pull failed", "task", rec.ID, "container", deref(c.Name), "image", deref(c.Image), "reason", r)
+			}
+			if c.ExitCode != nil {
+				attrs = append(attrs, "exitCode."+deref(c.Name), *c.ExitCode)
+			}
+		}
+		log.Info("task stopped", attrs...)
+	}
 }
 
 // decode returns the task a record holds, from the cache when its bytes
@@ -490,6 +561,64 @@ func (w *Tasks) purge(ctx context.Context) (int, error) {
 	}
 }
 
+// trimStopped removes the container groups of the STOPPED tasks that
+// stopped longest ago, beyond the newest KeepStopped, archiving their
+// output first. The ECS agent removes a stopped task's containers after
+// ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (3 hours); a service whose tasks
+// keep failing would otherwise leave a pile of them until then.
+func (w *Tasks) trimStopped(ctx context.Context) (int, error) {
+	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: list container groups: %w", err)
+	}
+	type stoppedGroup struct {
+		g  driver.GroupState
+		at time.Time
+	}
+	var stopped []stoppedGroup
+	err = w.store.View(ctx, func(tx store.ReadTx) error {
+		for _, g := range groups {
+			ref, ok := ecs.ParseResourceRef("task", g.Labels[LabelTaskARN])
+			if !ok || ref.Cluster == "" {
+				continue
+			}
+			t, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // reap's
+			}
+			if err != nil {
+				return err
+			}
+			if t.LastStatus == store.TaskStopped {
+				stopped = append(stopped, stoppedGroup{g, t.StoppedAt})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("task supervisor: find stopped tasks' containers: %w", err)
+	}
+	keep := max(w.cfg.KeepStopped, 0)
+	if len(stopped) <= keep {
+		return 0, nil
+	}
+	slices.SortFunc(stopped, func(a, b stoppedGroup) int { return b.at.Compare(a.at) }) // newest first
+	n := 0
+	for _, s := range stopped[keep:] {
+		if f := w.cfg.ArchiveFunc; f != nil {
+			if err := f(ctx, s.g); err != nil {
+				w.cfg.Logger.Warn("could not keep a stopped task's output before removing its containers", "group", s.g.ID, "err", err)
+			}
+		}
+		if err := w.driver.Remove(ctx, s.g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return n, fmt.Errorf("task supervisor: remove containers of stopped %s: %w", s.g.ID, err)
+		}
+		n++
+	}
+	w.cfg.Logger.Debug("removed the containers of stopped tasks beyond --keep-stopped-containers", "removed", n, "kept", keep)
+	return n, nil
+}
+
 // reap removes container groups whose task no longer exists (deleted by a
 // reset, or purged while the removal failed).
 func (w *Tasks) reap(ctx context.Context) (int, error) {
@@ -613,7 +742,10 @@ func ptr[T any](v T) *T { return &v }
 // Reset forgets everything the supervisor learned and removes every
 // container group it manages, for the reset endpoint: after the store is
 // cleared, no task may keep running, and revision numbers start again, so
-// cached revisions would be wrong.
+// cached revisions would be wrong. It returns once the groups are listed;
+// they are removed in the background (thousands of Docker containers take
+// minutes, and the reset answers as soon as the state is gone). Groups a
+// removal misses are orphans the next reap removes.
 func (w *Tasks) Reset(ctx context.Context) error {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
@@ -624,10 +756,23 @@ func (w *Tasks) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("task supervisor: list container groups: %w", err)
 	}
-	for _, g := range groups {
-		if err := w.driver.Remove(ctx, g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
-			return fmt.Errorf("task supervisor: remove %s: %w", g.ID, err)
-		}
+	if len(groups) == 0 {
+		return nil
 	}
+	w.removals.Add(1)
+	go func() {
+		defer w.removals.Done()
+		// Not the request's context: the removal outlives the reply.
+		rctx := context.WithoutCancel(ctx)
+		for _, g := range groups {
+			if err := w.driver.Remove(rctx, g.ID); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				w.cfg.Logger.Warn("reset: could not remove a task's containers; the reaper retries", "group", g.ID, "err", err)
+			}
+		}
+		w.cfg.Logger.Info("reset: removed the containers of every task", "groups", len(groups))
+	}()
 	return nil
 }
+
+// WaitResetRemovals waits for the background removals Reset started.
+func (w *Tasks) WaitResetRemovals() { w.removals.Wait() }

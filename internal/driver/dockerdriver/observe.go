@@ -144,3 +144,9 @@ func Logs(ctx context.Context, cli *client.Client, scope map[string]string, id, 
 	}
 	return nil
 }
+
+// CopyLogs writes everything a container of a group wrote to stdout and
+// stderr, for keeping it once the group is removed.
+func (d *Driver) CopyLogs(ctx context.Context, id, name string, stdout, stderr io.Writer) error {
+	return Logs(ctx, d.cli, d.scope, id, name, LogOptions{Tail: "all"}, stdout, stderr)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -70,12 +71,14 @@ func notFound(format string, args ...any) error {
 	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), store.ErrNotFound)
 }
 
-// limitArg turns "0 for no limit" into SQLite's: a negative LIMIT is none.
-func limitArg(n int) int {
+// limitArg turns "0 for no limit" into a bound both SQLite and PostgreSQL
+// accept (SQLite's LIMIT -1 is an error in PostgreSQL, whose LIMIT ALL is
+// one in SQLite); pgstore shares these queries.
+func limitArg(n int) int64 {
 	if n <= 0 {
-		return -1
+		return math.MaxInt64
 	}
-	return n
+	return int64(n)
 }
 
 // blob binds a body: the column is NOT NULL, and a nil slice binds as NULL.

@@ -84,6 +84,10 @@ type Store struct {
 	done   chan struct{} // closed when run returns
 
 	maxBatch int
+	// failNext is a test hook (storetest's FailNextCommit): the next write
+	// is undone after it ran and run again, as a retry after a failed
+	// commit would.
+	failNext atomic.Bool
 	commits  atomic.Uint64
 	writes   atomic.Uint64
 
@@ -413,6 +417,16 @@ func (t *readTx) QueryRowContext(ctx context.Context, query string, args ...any)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// writeRegistration is write for RegisterTaskDefinition. A registration
+// reads nothing but the family's counter row, which it bumps in the same
+// statement, so a backend whose transactions conflict may run it at a
+// weaker isolation where that row's lock alone orders registrations
+// (pgstore: READ COMMITTED, no retries). Here every write is serialized by
+// the one writer anyway.
+func (s *Store) writeRegistration(ctx context.Context, fn writeFunc) error {
+	return s.write(ctx, fn)
+}
+
 // A writeFunc is one write. The writer calls it with its own context, not
 // the caller's; see write.
 type writeFunc func(ctx context.Context, tx dbtx) error
@@ -536,7 +550,7 @@ func (s *Store) commit(batch []*request) {
 	}
 	tx := &batchTx{Tx: sqlTx, stmts: make(map[string]*sql.Stmt)}
 	for _, r := range work {
-		if err := apply(ctx, tx, r); err != nil {
+		if err := s.apply(ctx, tx, r); err != nil {
 			// The savepoint machinery itself failed (I/O error, disk full):
 			// the transaction's state is unknown, so nothing in it commits.
 			tx.Rollback()
@@ -566,11 +580,19 @@ func (s *Store) commit(batch []*request) {
 
 // apply runs r.fn inside a savepoint, recording its outcome in r. Its own
 // error is reserved for failures that poison the whole transaction.
-func apply(ctx context.Context, tx *batchTx, r *request) error {
+func (s *Store) apply(ctx context.Context, tx *batchTx, r *request) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err
 	}
 	r.err, r.panic = call(ctx, tx, r.fn)
+	if r.err == nil && r.panic == nil && s.failNext.CompareAndSwap(true, false) {
+		// The forced retry: undo the run as a failed commit would, and
+		// run fn again on the state before it.
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			return err
+		}
+		r.err, r.panic = call(ctx, tx, r.fn)
+	}
 	if r.err != nil || r.panic != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 			return err

@@ -41,7 +41,9 @@ func newTD(family string) store.TaskDefinition {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, t.TempDir()) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, t.TempDir()) }, storetest.Hooks{
+		FailNextCommit: func(s store.Store) { s.(*Store).failNext.Store(true) },
+	})
 }
 
 func TestRestart(t *testing.T) {

@@ -31,7 +31,7 @@ ORDER BY delete_requested_at LIMIT ?`
 // RegisterTaskDefinition implements store.Store.
 func (s *Store) RegisterTaskDefinition(ctx context.Context, td store.TaskDefinition, tags []store.Tag) (store.TaskDefinition, error) {
 	var out store.TaskDefinition
-	err := s.write(ctx, func(ctx context.Context, tx dbtx) error {
+	err := s.writeRegistration(ctx, func(ctx context.Context, tx dbtx) error {
 		var err error
 		out, err = registerTaskDefinition(ctx, tx, td, tags)
 		return err
@@ -49,9 +49,9 @@ func registerTaskDefinition(ctx context.Context, tx dbtx, td store.TaskDefinitio
 INSERT INTO families (account, region, family, last_revision, active_count, live_count)
 VALUES (?, ?, ?, 1, 1, 1)
 ON CONFLICT (account, region, family) DO UPDATE SET
-	last_revision = last_revision + 1,
-	active_count = active_count + 1,
-	live_count = live_count + 1
+	last_revision = families.last_revision + 1,
+	active_count = families.active_count + 1,
+	live_count = families.live_count + 1
 RETURNING last_revision`, td.Account, td.Region, td.Family).Scan(&td.Revision)
 	if err != nil {
 		return store.TaskDefinition{}, err

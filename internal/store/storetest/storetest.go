@@ -36,9 +36,25 @@ var (
 // Nil and empty slices are the same answer.
 var equateEmpty = cmpopts.EquateEmpty()
 
+// Hooks are what the suite needs from a backend beyond opening it.
+type Hooks struct {
+	// FailNextCommit makes the next write transaction of s fail to commit
+	// once, as a serialization failure would (SQLSTATE 40001), so that s
+	// runs its callback again. Every backend must provide it: the contract
+	// says callbacks may run more than once, and "RetriedTransaction"
+	// proves that state is right when they do.
+	FailNextCommit func(s store.Store)
+}
+
 // Run runs the conformance suite. open must return a new, empty store each
 // time it is called; the suite closes it when the subtest ends.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+func Run(t *testing.T, open func(t *testing.T) store.Store, hooks ...Hooks) {
+	var h Hooks
+	for _, x := range hooks {
+		if x.FailNextCommit != nil {
+			h.FailNextCommit = x.FailNextCommit
+		}
+	}
 	tests := []struct {
 		name string
 		test func(t *testing.T, s store.Store)
@@ -86,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ContainerInstances", testContainerInstances},
 		{"TaskPlacement", testTaskPlacement},
 		{"ContainerInstanceTags", testContainerInstanceTags},
+		{"RetriedTransaction", func(t *testing.T, s store.Store) { testRetriedTransaction(t, s, h) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
