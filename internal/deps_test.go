@@ -33,12 +33,16 @@ func TestImportDirection(t *testing.T) {
 		// runtime through the driver seam only, never to Docker or
 		// Kubernetes, and know nothing of ECS above it.
 		"execsession": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile",
-			"dockerdriver", "fakedriver", "metadata", "github.com/docker/docker"},
+			"dockerdriver", "fakedriver", "kubedriver", "metadata", "github.com/docker/docker", "k8s.io/client-go"},
 		// Drivers know containers, not ECS.
 		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"drivertest":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"dockerdriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata"},
+		"kubedriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata",
+			"dockerdriver", "github.com/docker/docker"},
+		"kubetest": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata",
+			"dockerdriver"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
