@@ -72,6 +72,12 @@ type Config struct {
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
+	// Kubeconfig is the kubeconfig file of the cluster the kubernetes
+	// runtime runs pods on; "" is $KUBECONFIG, ~/.kube/config, or the
+	// in-cluster service account when ecsd runs in a pod.
+	Kubeconfig string
+	// KubeNamespace holds the kubernetes runtime's pods; "" is "ecsd".
+	KubeNamespace string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
