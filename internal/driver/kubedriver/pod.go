@@ -138,14 +138,24 @@ func buildPod(spec driver.GroupSpec, scope string, now time.Time) (*corev1.Pod, 
 		annotationSpec:        string(raw),
 		prefix + "created-at": now.UTC().Format(time.RFC3339Nano),
 	}
-	// dockerLabels become annotations (label values are too narrow);
-	// the spec annotation keeps which container had which.
+	// dockerLabels become annotations (label values are too narrow) where
+	// the containers that set a key agree on its value (a pod has one set
+	// of annotations, each container had its own labels); the spec
+	// annotation keeps which container had which.
+	conflict := map[string]bool{}
 	for _, c := range spec.Containers {
 		for k, v := range c.Labels {
-			if len(validation.IsQualifiedName(k)) == 0 && !strings.HasPrefix(k, prefix) {
-				annotations[k] = v
+			if len(validation.IsQualifiedName(k)) != 0 || strings.HasPrefix(k, prefix) {
+				continue
 			}
+			if old, ok := annotations[k]; ok && old != v {
+				conflict[k] = true
+			}
+			annotations[k] = v
 		}
+	}
+	for k := range conflict {
+		delete(annotations, k)
 	}
 	no := false
 	pod := &corev1.Pod{

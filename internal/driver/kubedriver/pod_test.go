@@ -179,6 +179,10 @@ func TestPodMapping(t *testing.T) {
 	if len(ps.HostAliases) != 1 || ps.HostAliases[0].IP != "10.0.0.5" || ps.SecurityContext.Sysctls[0].Name != "net.core.somaxconn" {
 		t.Errorf("host aliases %+v, sysctls %+v", ps.HostAliases, ps.SecurityContext)
 	}
+	spec.Containers[1].Labels = map[string]string{"com.example.team": "db"}
+	if p, _ := buildPod(spec, "s", t0); p.Annotations["com.example.team"] != "" {
+		t.Errorf("containers disagree on a label, yet the pod is annotated %q", p.Annotations["com.example.team"])
+	}
 	if pod.Annotations["com.example.team"] != "web" || len(pod.Finalizers) != 1 {
 		t.Errorf("annotations %v finalizers %v", pod.Annotations, pod.Finalizers)
 	}
