@@ -54,11 +54,16 @@ func TestImportDirection(t *testing.T) {
 		// loops, and sees the runtime only through driver.LogReader.
 		"console": {"awsjson", "wire", "api", "control", "store", "sqlitestore", "worker", "server", "records", "reconcile",
 			"dockerdriver", "fakedriver", "metadata", "execsession", "github.com/docker/docker"},
+			"dockerdriver", "fakedriver", "kubedriver", "metadata", "github.com/docker/docker", "k8s.io/client-go"},
 		// Drivers know containers, not ECS.
 		"driver":       {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"fakedriver":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"drivertest":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile"},
 		"dockerdriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata"},
+		"kubedriver": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata",
+			"dockerdriver", "github.com/docker/docker"},
+		"kubetest": {"awsjson", "wire", "api", "control", "store", "worker", "server", "ecs", "records", "reconcile", "metadata",
+			"dockerdriver"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -142,6 +142,7 @@ type flagValues struct {
 	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
 	maxConns, simInstances, keepStoppedContainers                   *int
 	scalingInterval, scaleInWait                                    *time.Duration
+	kubeconfig, kubeNamespace                                       *string
 }
 
 // serveFlags declares the flags of ecsd itself; its Usage prints the
@@ -179,7 +180,11 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	createDefault := fs.Bool("create-default-cluster", envBool("ECSD_CREATE_DEFAULT_CLUSTER"),
 		"create the default cluster when RunTask or CreateService names no cluster and it does not exist, as the ECS console and agent do (env ECSD_CREATE_DEFAULT_CLUSTER=1)")
 	runtime := fs.String("runtime", env("ECSD_RUNTIME", server.RuntimeFake),
-		"where tasks run: fake (the simulated runtime), docker (containers on the local Docker Engine) or auto (docker when an Engine answers, else fake) (env ECSD_RUNTIME)")
+		"where tasks run: fake (the simulated runtime), docker (containers on the local Docker Engine), kubernetes (pods on the cluster --kubeconfig names) or auto (docker when an Engine answers, else fake) (env ECSD_RUNTIME)")
+	kubeconfig := fs.String("kubeconfig", env("ECSD_KUBECONFIG", ""),
+		"with --runtime kubernetes, the kubeconfig `FILE` of the cluster; empty: $KUBECONFIG, ~/.kube/config, or the in-cluster service account (env ECSD_KUBECONFIG)")
+	kubeNamespace := fs.String("kube-namespace", env("ECSD_KUBE_NAMESPACE", server.DefaultKubeNamespace),
+		"with --runtime kubernetes, the namespace all tasks' pods run in, created if missing (env ECSD_KUBE_NAMESPACE)")
 	verifySigV4 := fs.String("verify-sigv4", env("ECSD_VERIFY_SIGV4", ""),
 		"credentials `FILE` in the AWS shared-credentials format: every request must then be SigV4-signed by one of its keys (env ECSD_VERIFY_SIGV4)")
 	insecureRemote := fs.Bool("insecure-allow-remote", envBool("ECSD_INSECURE_ALLOW_REMOTE"),
@@ -208,6 +213,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		runtime: runtime, verifySigV4: verifySigV4, dockerHostClusters: dockerHostClusters, pprofAddr: pprofAddr,
 		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
 		scalingInterval: scalingInterval, scaleInWait: scaleInWait,
+		kubeconfig: kubeconfig, kubeNamespace: kubeNamespace,
 	}
 }
 
@@ -248,9 +254,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("--inactive-grace %s: must be between 0 and %s, the window AWS documents", *inactiveGrace, control.MaxInactiveGrace)}
 	}
 	switch *runtime {
-	case server.RuntimeFake, server.RuntimeDocker, server.RuntimeAuto:
+	case server.RuntimeFake, server.RuntimeDocker, server.RuntimeKubernetes, server.RuntimeAuto:
 	default:
-		return usageError{fmt.Errorf("--runtime %q: want fake, docker or auto", *runtime)}
+		return usageError{fmt.Errorf("--runtime %q: want fake, docker, kubernetes or auto", *runtime)}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
@@ -293,6 +299,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		KeepStoppedContainers: keepStopped(*f.keepStoppedContainers),
 		ScalingInterval:       *f.scalingInterval,
 		ScaleInWait:           *f.scaleInWait,
+		Kubeconfig:            *f.kubeconfig,
+		KubeNamespace:         *f.kubeNamespace,
 		Logger:                logger,
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ var lookupNetIP = net.DefaultResolver.LookupNetIP
 // (auto has become fake or docker). It returns a warning to log when the
 // guard is waived for a remote address.
 func checkListen(ctx context.Context, listen, runtime string, verify, insecure bool) (warning string, err error) {
-	if runtime != RuntimeDocker {
+	if runtime != RuntimeDocker && runtime != RuntimeKubernetes {
 		return "", nil
 	}
 	reach, err := beyondLoopback(ctx, listen)
@@ -35,10 +35,10 @@ func checkListen(ctx context.Context, listen, runtime string, verify, insecure b
 		return fmt.Sprintf("serving the ECS API on %s (%s) without signature checks (--insecure-allow-remote): "+
 			"anyone who can reach it can start containers on this host", listen, reach), nil
 	}
-	return "", fmt.Errorf("refusing to serve the ECS API on %s (%s) with the docker runtime: anyone who can reach it "+
+	return "", fmt.Errorf("refusing to serve the ECS API on %s (%s) with the %s runtime: anyone who can reach it "+
 		"could start containers, which is root on this host. Listen on 127.0.0.1, or pass --verify-sigv4 FILE "+
 		"(env ECSD_VERIFY_SIGV4) to accept only requests signed with the keys in FILE, or pass --insecure-allow-remote "+
-		"(env ECSD_INSECURE_ALLOW_REMOTE=1) if everyone who can reach that address may do so", listen, reach)
+		"(env ECSD_INSECURE_ALLOW_REMOTE=1) if everyone who can reach that address may do so", listen, reach, runtime)
 }
 
 // beyondLoopback says what makes listen reachable from other hosts ("" if

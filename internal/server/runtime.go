@@ -24,6 +24,9 @@ const (
 	RuntimeFake   = "fake"
 	RuntimeDocker = "docker"
 	RuntimeAuto   = "auto"
+	// RuntimeKubernetes runs tasks as pods on an existing cluster
+	// (Config.Kubeconfig, Config.KubeNamespace).
+	RuntimeKubernetes = "kubernetes"
 )
 
 // LabelDataDir scopes the Docker runtime's containers to one data
@@ -97,9 +100,11 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	switch want {
 	case RuntimeFake:
 		return openFake(cfg, "")
+	case RuntimeKubernetes:
+		return openKube(ctx, cfg)
 	case RuntimeDocker, RuntimeAuto:
 	default:
-		return nil, fmt.Errorf("runtime %q: want fake, docker or auto", cfg.Runtime)
+		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
 	}
 	scope, err := DockerScope(cfg.DataDir)
 	if err != nil {

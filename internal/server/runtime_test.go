@@ -19,7 +19,7 @@ func TestOpenRuntime(t *testing.T) {
 			want: RuntimeFake, log: "no Docker Engine answers; tasks run on the simulated runtime"},
 		{name: "docker without an engine fails", runtime: "docker", dockerHost: "unix:///nonexistent/docker.sock",
 			err: "docker engine not reachable"},
-		{name: "unknown", runtime: "podman", err: `runtime "podman": want fake, docker or auto`},
+		{name: "unknown", runtime: "podman", err: `runtime "podman": want fake, docker, kubernetes or auto`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

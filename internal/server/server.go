@@ -99,6 +99,12 @@ type Config struct {
 	// LogSweepEvery is how often the awslogs ingester looks again at
 	// containers it could not follow yet (default 5s).
 	LogSweepEvery time.Duration
+	// Kubeconfig is the kubeconfig file of the cluster the kubernetes
+	// runtime runs pods on; "" is $KUBECONFIG, ~/.kube/config, or the
+	// in-cluster service account when ecsd runs in a pod.
+	Kubeconfig string
+	// KubeNamespace holds the kubernetes runtime's pods; "" is "ecsd".
+	KubeNamespace string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
