@@ -361,6 +361,11 @@ func (s *Store) attempt(ctx context.Context, deadline time.Time, iso sql.Isolati
 		}
 	}()
 	p := &pg{db: sqlTx}
+	if epoch, ok := epochFrom(ctx); ok {
+		if err := checkEpoch(ctx, p, epoch); err != nil {
+			return err
+		}
+	}
 	if err := fn(ctx, p); err != nil {
 		if p.conflict || retryable(err) {
 			return errors.Join(err, errForcedRetry) // run again; the rollback undoes this run
