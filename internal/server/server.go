@@ -240,11 +240,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
+	proto.Unavailable = storeUnavailable(st)
 	api.Register(proto, ctl)
 	observeRequests(proto, met)
 	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) { serveReady(w, r, st) })
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if err := st.Ping(r.Context()); err != nil {
