@@ -97,6 +97,13 @@ func TestPostgresOutage(t *testing.T) {
 	})
 	_, doc := e.ready(t)
 	t.Logf("/ready while PostgreSQL is down: %v", doc)
+	// /health is liveness: the process serves, and no longer leads.
+	waitFor(t, 10*time.Second, "/health to answer 200 with leader false", func() error {
+		if h := e.health(t); h["status"] != "ok" || h["leader"] != false {
+			return fmt.Errorf("/health %v", h)
+		}
+		return nil
+	})
 
 	const outage = "Service Unavailable. Please try again later."
 	calls := map[string]func() error{
