@@ -29,6 +29,14 @@ func TestImportDirection(t *testing.T) {
 		"worker":      {"awsjson", "api", "control", "server", "net/http"},
 		"records":     {"awsjson", "api", "control", "worker", "server", "net/http", "driver"},
 		"reconcile":   {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver", "records"},
+		// The pure planners beside reconcile (placement, DAEMON,
+		// capacity) take their inputs in and return plans: no store, no
+		// records, no I/O; memberOf expressions arrive compiled.
+		"placement": {"awsjson", "wire", "api", "control", "store", "sqlitestore", "pgstore", "worker", "server", "net/http", "driver", "records", "clusterquery"},
+		"daemon":    {"awsjson", "wire", "api", "control", "store", "sqlitestore", "pgstore", "worker", "server", "net/http", "driver", "records", "clusterquery"},
+		"capacity":  {"awsjson", "wire", "api", "control", "store", "sqlitestore", "pgstore", "worker", "server", "net/http", "driver", "records", "clusterquery"},
+		// The cluster query language is the standard library only.
+		"clusterquery": {"awsjson", "wire", "api", "control", "store", "worker", "server", "net/http", "driver", "records", "reconcile", "ecs"},
 		// The metadata endpoints read tasks and the runtime; they are not
 		// the ECS API and never reach its protocol, use-cases or loops.
 		"metadata": {"awsjson", "wire", "api", "control", "worker", "server"},

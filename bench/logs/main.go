@@ -45,6 +45,7 @@ func main() {
 	events := flag.Int("events", 10_000_000, "read: events stored before measuring")
 	reads := flag.Int("reads", 200, "read: requests per measured kind")
 	dir := flag.String("dir", "", "data directory (default: a temporary one, removed after)")
+	insert := flag.Bool("insert", true, "read: insert the events (false: measure a -dir filled by an earlier run)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "ecsd-bench-logs-")
@@ -59,7 +60,7 @@ func main() {
 	case "ingest":
 		ingest(ctx, *dir, *every, *dur)
 	case "read":
-		read(ctx, *dir, *events, *reads)
+		read(ctx, *dir, *events, *reads, *insert)
 	default:
 		log.Fatalf("-mode %q: want ingest or read", *mode)
 	}
@@ -135,7 +136,7 @@ func ingest(ctx context.Context, dir string, every, dur time.Duration) {
 	fmt.Printf("log bytes stored: %d\n", srv.LogBytes())
 }
 
-func read(ctx context.Context, dir string, events, reads int) {
+func read(ctx context.Context, dir string, events, reads int, insert bool) {
 	const group, stream = "/bench/read", "b/app/0123456789abcdef0123456789abcdef"
 	sc := store.Scope{Account: "000000000000", Region: "us-east-1"}
 	l, err := sqlitestore.OpenLogs(ctx, dir)
@@ -145,6 +146,13 @@ func read(ctx context.Context, dir string, events, reads int) {
 	// Recent timestamps (PutLogEvents rules do not apply to this direct
 	// insert, but the reads mirror a week of a busy container).
 	base := time.Now().Add(-7 * 24 * time.Hour).UnixMilli()
+	if !insert {
+		first, err := l.GetLogEvents(ctx, sc, group, stream, store.LogEventsQuery{Limit: 1})
+		if err != nil || len(first) == 0 {
+			log.Fatalf("-insert=false: no events in %s: %v", dir, err)
+		}
+		base, events = first[0].Timestamp, 0
+	}
 	t0 := time.Now()
 	batch := make([]store.LogEvent, 0, 10000)
 	for i := 0; i < events; {
@@ -171,8 +179,13 @@ func read(ctx context.Context, dir string, events, reads int) {
 			size += st.Size()
 		}
 	}
-	fmt.Printf("read: %d events inserted directly in %v (%.0f events/s); logs.db %.0f MiB\n",
-		events, ins.Round(time.Second), float64(events)/ins.Seconds(), float64(size)/(1<<20))
+	if insert {
+		fmt.Printf("read: %d events inserted directly in %v (%.0f events/s); logs.db %.0f MiB\n",
+			events, ins.Round(time.Second), float64(events)/ins.Seconds(), float64(size)/(1<<20))
+	} else {
+		events = int(l.LogBytes() / 30) // about 30 bytes an event: only the random reads' spread depends on it
+		fmt.Printf("read: the events already in %s; logs.db %.0f MiB\n", dir, float64(size)/(1<<20))
+	}
 
 	srv, lc, _ := start(ctx, dir)
 	defer stop(srv)

@@ -112,8 +112,8 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // logsMain runs `ecsd logs` until done or interrupted.
-func logsMain(args []string) error {
+func logsMain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return runLogs(ctx, args, os.Stdout, os.Stderr)
+	return runLogs(ctx, args, stdout, stderr)
 }

@@ -45,7 +45,11 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "logs": // ecsd logs TASK [CONTAINER]
-			if err := logsMain(args[1:]); err != nil {
+			err := logsMain(args[1:], stdout, stderr)
+			switch {
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case err != nil:
 				fmt.Fprintln(stderr, "ecsd:", err)
 				return 1
 			}

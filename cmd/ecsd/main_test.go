@@ -103,3 +103,10 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Fatalf("exit %d, first line %q: want a JSON log line", code, first)
 	}
 }
+
+func TestLogsHelpExitsZero(t *testing.T) {
+	code, _, errOut := cli(t, "logs", "--help")
+	if code != 0 || !strings.Contains(errOut, "usage: ecsd logs") || strings.Contains(errOut, "ecsd: flag: help requested") {
+		t.Fatalf("ecsd logs --help: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -17,6 +17,7 @@ func Register(srv *awsjson.Server, c *control.Control) {
 	registerTasks(srv, c)
 	registerServices(srv, c)
 	registerContainerInstances(srv, c)
+	registerTaskProtection(srv, c)
 
 	registerExecuteCommand(srv, c)
 }

@@ -107,3 +107,20 @@ func registerContainerInstances(srv *awsjson.Server, c *control.Control) {
 		return &ecs.SubmitAttachmentStateChangesOutput{Acknowledgment: &ack}, nil
 	})
 }
+
+func registerTaskProtection(srv *awsjson.Server, c *control.Control) {
+	awsjson.HandleFunc(srv, "UpdateTaskProtection", func(ctx context.Context, req *awsjson.Request, in *ecs.UpdateTaskProtectionInput) (*ecs.UpdateTaskProtectionOutput, error) {
+		tasks, failures, err := c.UpdateTaskProtection(ctx, caller(req), deref(in.Cluster), in.Tasks, in.ProtectionEnabled, in.ExpiresInMinutes)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.UpdateTaskProtectionOutput{ProtectedTasks: tasks, Failures: failures}, nil
+	})
+	awsjson.HandleFunc(srv, "GetTaskProtection", func(ctx context.Context, req *awsjson.Request, in *ecs.GetTaskProtectionInput) (*ecs.GetTaskProtectionOutput, error) {
+		tasks, failures, err := c.GetTaskProtection(ctx, caller(req), deref(in.Cluster), in.Tasks)
+		if err != nil {
+			return nil, err
+		}
+		return &ecs.GetTaskProtectionOutput{ProtectedTasks: tasks, Failures: failures}, nil
+	})
+}

@@ -28,6 +28,8 @@ func registerTasks(srv *awsjson.Server, c *control.Control) {
 			EnableECSManagedTags:     in.EnableECSManagedTags,
 			EnableExecuteCommand:     in.EnableExecuteCommand,
 			Tags:                     in.Tags,
+			PlacementStrategy:        in.PlacementStrategy,
+			PlacementConstraints:     in.PlacementConstraints,
 		})
 		if err != nil {
 			return nil, err

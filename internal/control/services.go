@@ -31,7 +31,12 @@ const (
 	MsgAwsvpcNeedsNetwork     = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 	MsgNetworkNotAwsvpc       = "Network Configuration is not valid for the given networkMode of this task definition."
 	MsgDaemonFargate          = "Fargate does not support the DAEMON scheduling strategy."
-	MsgTaskDefinitionRequired = "TaskDefinition must be specified."
+	// The DAEMON refusals of placement strategies and of maximumPercent
+	// above 100, as recorded in tool logs (kayac/ecspresso#402,
+	// hashicorp/terraform-provider-aws#4825).
+	MsgDaemonPlacementStrategy = "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
+	MsgDaemonMaximumPercent    = "The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again"
+	MsgTaskDefinitionRequired  = "TaskDefinition must be specified."
 )
 
 // serviceTaskDefinitionUse is how CreateService and UpdateService refuse
@@ -105,9 +110,15 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 	case spec.DesiredCount < 0:
 		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
 	}
+	if daemon && len(spec.PlacementStrategy) > 0 {
+		return types.Service{}, ecs.InvalidParameterException(MsgDaemonPlacementStrategy)
+	}
+	if _, _, err := records.PlacementRules(spec.PlacementStrategy, nil, spec.PlacementConstraints); err != nil {
+		return types.Service{}, err
+	}
 	if daemon {
-		// A DAEMON service runs one task per container instance; ecsd
-		// registers none.
+		// A DAEMON service runs one task per ACTIVE container instance
+		// that meets its constraints: the scheduler sets desiredCount.
 		spec.DesiredCount = 0
 	}
 	dc, err := deploymentConfiguration(nil, spec.DeploymentConfiguration, spec.SchedulingStrategy)
@@ -280,6 +291,9 @@ func deploymentConfiguration(cur, in *types.DeploymentConfiguration, strategy ty
 	}
 	if out.MaximumPercent == nil {
 		out.MaximumPercent = ptr(maxPct)
+	}
+	if strategy == types.SchedulingStrategyDaemon && *out.MaximumPercent > 100 {
+		return nil, ecs.InvalidParameterException(MsgDaemonMaximumPercent)
 	}
 	if out.DeploymentCircuitBreaker == nil {
 		out.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{}
@@ -692,7 +706,13 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 			s.PlacementConstraints = r.PlacementConstraints
 		}
 		if r.PlacementStrategy != nil {
+			if s.SchedulingStrategy == types.SchedulingStrategyDaemon && len(r.PlacementStrategy) > 0 {
+				return ecs.InvalidParameterException(MsgDaemonPlacementStrategy)
+			}
 			s.PlacementStrategy = r.PlacementStrategy
+		}
+		if _, _, err := records.PlacementRules(s.PlacementStrategy, nil, s.PlacementConstraints); err != nil {
+			return err
 		}
 		if r.AvailabilityZoneRebalancing != "" {
 			s.AvailabilityZoneRebalancing = r.AvailabilityZoneRebalancing

@@ -39,9 +39,10 @@ type Control struct {
 	// console and agent do for a new account. Off, ecsd answers as the API
 	// does: ClusterNotFoundException.
 	CreateDefaultCluster bool
-	// ChooseInstanceFunc is where RunTask puts an EC2 task: the seam the
-	// placement engine plugs into. nil is ecs.FirstFit.
-	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// RandFunc, when set, returns a random number in [0, n): it drives the
+	// random placement strategy and breaks the ties other strategies
+	// leave. nil places on the first instance in ARN order (tests).
+	RandFunc func(n int) int
 	// Instances are the container instances ecsd registers in clusters by
 	// itself (managed.go).
 	Instances ManagedInstances

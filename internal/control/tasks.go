@@ -68,15 +68,19 @@ type RunTaskRequest struct {
 	EnableECSManagedTags     bool
 	EnableExecuteCommand     bool
 	Tags                     []types.Tag
+	PlacementStrategy        []types.PlacementStrategy
+	PlacementConstraints     []types.PlacementConstraint
 }
 
 // RunTask starts Count new tasks from a task definition. The revision must
 // be usable (ACTIVE, or within the inactive grace window): an INACTIVE one
 // is refused with InvalidParameterException "TaskDefinition is inactive",
 // as ECS answers RunTask. EC2 tasks are placed on the cluster's ACTIVE
-// container instances (ChooseInstanceFunc); a cluster without any answers
-// "No Container Instances were found in your cluster.", and tasks no
-// instance can take are failures with ECS's reasons.
+// container instances by the placement engine, all of them in one batch,
+// with the request's placementStrategy and its placementConstraints merged
+// with the revision's; a cluster without any answers "No Container
+// Instances were found in your cluster.", and tasks no instance can take
+// are failures with ECS's reasons.
 func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]types.Task, []types.Failure, error) {
 	count := int32(1)
 	if r.Count != nil {
@@ -134,8 +138,88 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 		if err != nil {
 			return err
 		}
-		var placer *records.Placer
-		for _, p := range placements {
+		// The EC2 tasks are placed in one batch per capacity provider
+		// ("" for the EC2 launch type): each reserves what it takes before
+		// the next is placed. A provider's tasks go only to its instances.
+		batches := map[string][]int{}
+		var order []string
+		for i, p := range placements {
+			if p.launchType != types.LaunchTypeEc2 {
+				continue
+			}
+			if _, ok := batches[p.provider]; !ok {
+				order = append(order, p.provider)
+			}
+			batches[p.provider] = append(batches[p.provider], i)
+		}
+		placed := make([]*records.Placement, len(placements))
+		skip := make([]bool, len(placements))
+		provisioning := make([]bool, len(placements))
+		if len(order) > 0 {
+			strategies, constraints, err := records.PlacementRules(r.PlacementStrategy, td.PlacementConstraints, r.PlacementConstraints)
+			if err != nil {
+				return err
+			}
+			placer, err := records.NewPlacer(tx, who.Scope, clRec.Name, now)
+			if err != nil {
+				return ecs.ServerException(err)
+			}
+			placer.RandFunc = c.RandFunc
+			group := r.Group
+			if group == "" {
+				group = "family:" + deref(td.Family) // as NewTask names it
+			}
+			for _, provider := range order {
+				idx := batches[provider]
+				req := records.PlaceRequest{
+					Requirements: records.TaskPlacementRequirements(td, r.Overrides),
+					Count:        len(idx), Group: group, Strategies: strategies, Constraints: constraints,
+				}
+				if provider != "" {
+					req.CandidateFunc = records.OfCapacityProvider(provider)
+				}
+				got, failure, fs, perr := placer.PlaceReporting(req)
+				if perr == nil && failure != nil && failure.NoInstances {
+					// None of the provider's instances is ACTIVE.
+					perr = records.ErrNoContainerInstances
+				}
+				if perr != nil && !errors.Is(perr, records.ErrNoContainerInstances) {
+					return perr
+				}
+				for k := range got {
+					placed[idx[k]] = &got[k]
+				}
+				if len(got) == len(idx) {
+					continue
+				}
+				waits, err := records.ProviderWaits(tx, who.Scope, provider)
+				if err != nil {
+					return err
+				}
+				for _, i := range idx[len(got):] {
+					switch {
+					case waits:
+						// Managed scaling brings the capacity; the task
+						// waits in PROVISIONING.
+						provisioning[i] = true
+					default:
+						skip[i] = true
+					}
+				}
+				switch {
+				case waits:
+				case perr != nil:
+					return perr
+				default:
+					failures = appendFailures(failures, fs)
+				}
+			}
+		}
+		for i, p := range placements {
+			if skip[i] {
+				continue
+			}
+			pl := placed[i]
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
 				TaskDefinition: td, Overrides: r.Overrides,
@@ -148,33 +232,11 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			if err != nil {
 				return err
 			}
-			var pl *records.Placement
-			if p.launchType == types.LaunchTypeEc2 {
-				if placer == nil {
-					if placer, err = records.NewPlacer(tx, who.Scope, clRec.Name, c.ChooseInstanceFunc, now); err != nil {
-						return ecs.ServerException(err)
-					}
-				}
-				var keep func(types.ContainerInstance) bool
-				if p.provider != "" {
-					keep = records.OfCapacityProvider(p.provider)
-				}
-				got, fs, err := placer.PlaceWhere(keep, records.TaskRequirements(td, r.Overrides), deref(task.Group))
-				switch waits, werr := records.ProviderWaits(tx, who.Scope, p.provider); {
-				case werr != nil:
-					return werr
-				case (err != nil || len(fs) > 0) && waits:
-					// Managed scaling brings the capacity; the task waits.
-					task.LastStatus = ptr(ecs.TaskProvisioning)
-				case err != nil:
-					return err
-				case len(fs) > 0:
-					failures = appendFailures(failures, fs)
-					continue
-				default:
-					records.ApplyPlacement(&task, td, got)
-					pl = &got
-				}
+			if pl != nil {
+				records.ApplyPlacement(&task, td, *pl)
+			}
+			if provisioning[i] {
+				task.LastStatus = ptr(ecs.TaskProvisioning)
 			}
 			if err := c.insertTask(tx, who, task, pl); err != nil {
 				return err

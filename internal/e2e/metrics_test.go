@@ -3,7 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"maps"
 	"net/http"
 	"slices"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ecsd/ecsd/internal/sdkhttp"
+	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 )
 
 // sent counts the requests a client sent, as the client saw them: the
@@ -332,4 +334,46 @@ func TestMetricsWithSigV4(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMetricsLogs: CloudWatch Logs requests count under api="logs" (its
+// TagResource is not ECS's), and the bytes PutLogEvents stored add up.
+func TestMetricsLogs(t *testing.T) {
+	t.Parallel()
+	e := startServer(t)
+	c := e.logsClient()
+	ctx := t.Context()
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/ecs/metrics")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("/ecs/metrics"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	msgs := []string{"hello", "metrics world"}
+	var events []cwltypes.InputLogEvent
+	for _, m := range msgs {
+		events = append(events, cwltypes.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(now)})
+	}
+	if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("/ecs/metrics"), LogStreamName: aws.String("s"), LogEvents: events}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("/nope")})
+	if err == nil {
+		t.Fatal("DescribeLogStreams of a missing group succeeded")
+	}
+	m := e.scrape(t)
+	if got, want := series(m["ecsd_log_bytes_stored_total"])[""], float64(len(msgs[0])+len(msgs[1])); got != want {
+		t.Errorf("ecsd_log_bytes_stored_total %v, want %v", got, want)
+	}
+	got := series(m["ecsd_api_requests_total"], "api", "operation", "error_code")
+	want := map[string]float64{
+		"logs CreateLogGroup ":                              1,
+		"logs CreateLogStream ":                             1,
+		"logs PutLogEvents ":                                1,
+		"logs DescribeLogStreams ResourceNotFoundException": 1,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("ecsd_api_requests_total %v, want %v", got, want)
+	}
 }

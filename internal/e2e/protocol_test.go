@@ -20,9 +20,9 @@ func TestUnimplementedOperation(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
-	_, err := c.GetTaskProtection(t.Context(), &ecs.GetTaskProtectionInput{Cluster: aws.String("default")})
+	_, err := c.ListDaemons(t.Context(), &ecs.ListDaemonsInput{ClusterArn: aws.String("default")})
 	wantAPIError[*types.UnsupportedFeatureException](t, err,
-		"ecsd does not implement GetTaskProtection yet; see docs/compat.md for the operations it supports.")
+		"ecsd does not implement ListDaemons yet; see docs/compat.md for the operations it supports.")
 }
 
 // TestProtocolErrors sends what no SDK would, and checks the status, the

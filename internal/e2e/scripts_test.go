@@ -28,7 +28,7 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := ecsdBinary(t)
-	for _, script := range []string{"awscli-taskdefs.sh", "awscli-clusters.sh", "awscli-services.sh", "awscli-instances.sh", "awscli-logs.sh", "awscli-capacity.sh"} {
+	for _, script := range []string{"awscli-taskdefs.sh", "awscli-clusters.sh", "awscli-services.sh", "awscli-instances.sh", "awscli-logs.sh", "awscli-capacity.sh", "awscli-placement.sh", "readme.sh"} {
 		t.Run(script, func(t *testing.T) {
 			t.Parallel()
 			for _, tool := range []string{"aws", "curl"} {

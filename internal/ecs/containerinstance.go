@@ -427,27 +427,6 @@ type InstanceCandidate struct {
 	Remaining InstanceResources
 }
 
-// ChooseInstanceFunc is the placement seam: it picks the candidate a task
-// goes on and returns its index, or -1 with, for each candidate, the ECS
-// failure reason it cannot take the task (AGENT, ATTRIBUTE,
-// RESOURCE:<name>, or "" for a candidate it merely did not choose).
-// Implementations are pure: same inputs, same choice.
-type ChooseInstanceFunc func(candidates []InstanceCandidate, need TaskRequirements) (chosen int, reasons []string)
-
-// FirstFit is the placement rule until the placement engine (strategies
-// and constraints) replaces it: the first ACTIVE instance, with a
-// connected agent, every required attribute and room for the task.
-func FirstFit(candidates []InstanceCandidate, need TaskRequirements) (int, []string) {
-	reasons := make([]string, len(candidates))
-	for i, c := range candidates {
-		reasons[i] = InstanceRefusal(c, need)
-		if reasons[i] == "" {
-			return i, nil
-		}
-	}
-	return -1, reasons
-}
-
 // InstanceRefusal is why an instance cannot take a task, as a failure
 // reason, or "" when it can.
 func InstanceRefusal(c InstanceCandidate, need TaskRequirements) string {

@@ -114,7 +114,8 @@ func TestInstanceResources(t *testing.T) {
 	}
 }
 
-func TestFirstFit(t *testing.T) {
+// StartTask checks each instance it names with InstanceRefusal.
+func TestInstanceRefusal(t *testing.T) {
 	inst := func(status string, connected bool, cpu int, attrs ...string) InstanceCandidate {
 		ci := types.ContainerInstance{ContainerInstanceArn: ptr("arn"), Status: ptr(status), AgentConnected: connected}
 		for _, a := range attrs {
@@ -129,13 +130,16 @@ func TestFirstFit(t *testing.T) {
 		inst(InstanceActive, true, 100, "cap"),
 		inst(InstanceInactive, true, 4000, "cap"),
 	}
-	i, reasons := FirstFit(cands, need)
-	if i != -1 || !slices.Equal(reasons, []string{"AGENT", "ATTRIBUTE", "RESOURCE:CPU", "INACTIVE"}) {
-		t.Errorf("FirstFit = %d %v", i, reasons)
+	var reasons []string
+	for _, c := range cands {
+		reasons = append(reasons, InstanceRefusal(c, need))
 	}
-	cands = append(cands, inst(InstanceActive, true, 500, "cap"), inst(InstanceActive, true, 9000, "cap"))
-	if i, _ := FirstFit(cands, need); i != 4 {
-		t.Errorf("FirstFit chose %d, want the first that fits (4)", i)
+	if !slices.Equal(reasons, []string{"AGENT", "ATTRIBUTE", "RESOURCE:CPU", "INACTIVE"}) {
+		t.Errorf("refusals = %v", reasons)
+	}
+	cands = append(cands, inst(InstanceActive, true, 500, "cap"))
+	if r := InstanceRefusal(cands[4], need); r != "" {
+		t.Errorf("an instance with room refused: %q", r)
 	}
 	// A required attribute with a value needs that value.
 	valued := TaskRequirements{RequiresAttributes: []types.Attribute{{Name: ptr("cap"), Value: ptr("x")}}}

@@ -191,7 +191,7 @@ func (m *Metrics) WatchQueue(loop string, depth func() int) {
 
 // LogBytesStored counts bytes of container output the Logs API stored.
 // It is the hook for the CloudWatch Logs store to call as it ingests.
-func (m *Metrics) LogBytesStored(n int) {
+func (m *Metrics) LogBytesStored(n int64) {
 	if n > 0 {
 		m.logBytes.Add(float64(n))
 	}

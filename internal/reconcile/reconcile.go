@@ -37,6 +37,20 @@ type Task struct {
 	StoppedAt     time.Time // zero until STOPPED
 	StopCode      types.TaskStopCode
 	StoppedReason string
+	// Draining is set when the task runs on a DRAINING container
+	// instance: the scheduler replaces it elsewhere within
+	// minimumHealthyPercent and maximumPercent, as it replaces the tasks of
+	// an older deployment (developer guide, "Draining Amazon ECS container
+	// instances").
+	Draining bool
+	// ProtectedUntil is when the task's scale-in protection expires
+	// (UpdateTaskProtection); until then neither scale-in nor a deployment
+	// stops it.
+	ProtectedUntil time.Time
+	// ScaleInRank orders the tasks a scale-in stops: lower first, as the
+	// placement strategy chooses them (placement.SelectTasksToStop). Tasks
+	// without a rank (0) come after ranked ones, newest first.
+	ScaleInRank int
 }
 
 // Input is everything a plan is made from.
@@ -53,6 +67,10 @@ type Input struct {
 	// checks must have run before it counts as healthy. ECS waits 40
 	// seconds.
 	HealthyAfter time.Duration
+	// DaemonInstances is, for a DAEMON service, how many ACTIVE container
+	// instances meet its placement constraints: its desired count, one
+	// task on each (daemon.Compute counts them).
+	DaemonInstances int
 	// Throttle is the back-off between launches of a deployment whose
 	// tasks keep failing to start; zero is DefaultBackoff.
 	Throttle Backoff
@@ -164,11 +182,14 @@ func (pl *planner) run() {
 	pl.recheck()
 }
 
-// desired is the number of tasks the PRIMARY deployment should run. ecsd
-// registers no container instances, so a DAEMON service places none.
+// desired is the number of tasks the PRIMARY deployment should run: for a
+// DAEMON service, one per ACTIVE instance that meets its constraints.
 func (pl *planner) desired() int {
-	if pl.svc.SchedulingStrategy == types.SchedulingStrategyDaemon || deref(pl.svc.Status) != ecs.ServiceActive {
+	if deref(pl.svc.Status) != ecs.ServiceActive {
 		return 0
+	}
+	if pl.svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		return max(pl.in.DaemonInstances, 0)
 	}
 	return int(max(pl.svc.DesiredCount, 0))
 }
@@ -218,6 +239,9 @@ func (pl *planner) healthy(t Task) bool {
 	}
 	return !t.StartedAt.IsZero() && pl.in.Now.Sub(t.StartedAt) >= pl.in.HealthyAfter
 }
+
+// protected reports a task whose scale-in protection has not expired.
+func (pl *planner) protected(t Task) bool { return pl.in.Now.Before(t.ProtectedUntil) }
 
 func (pl *planner) stop(t Task, reason string) {
 	pl.stopped[t.ID] = true
@@ -371,7 +395,7 @@ func (pl *planner) roll() {
 		if pl.healthy(t) {
 			healthyTotal++
 		}
-		if t.DeploymentID == pid && pl.kept(t) {
+		if t.DeploymentID == pid && pl.kept(t) && !t.Draining {
 			keptP++
 		}
 	}
@@ -401,25 +425,31 @@ func (pl *planner) roll() {
 	// the healthy count stays at or above minimumHealthyPercent.
 	budget := healthyTotal - minHealthy
 	reason := ecs.StopReasonScaling(pid)
+	// Tasks on a DRAINING instance are replaced whatever their
+	// deployment; protected tasks of older deployments wait for their
+	// protection to end (developer guide, "Protect your Amazon ECS tasks
+	// from being terminated by scale-in events").
 	var candidates []Task
 	for _, t := range tasks {
-		if pl.kept(t) && t.DeploymentID != pid {
+		if pl.kept(t) && (t.Draining || t.DeploymentID != pid && !pl.protected(t)) {
 			candidates = append(candidates, t)
 		}
 	}
 	if excess := keptP - desired; excess > 0 {
 		var own []Task
 		for _, t := range tasks {
-			if pl.kept(t) && t.DeploymentID == pid {
+			if pl.kept(t) && t.DeploymentID == pid && !t.Draining && !pl.protected(t) {
 				own = append(own, t)
 			}
 		}
-		// Scale in from the newest task, as the oldest have proven
+		// Scale in the tasks the placement strategy ranks first; without
+		// a rank, from the newest task, as the oldest have proven
 		// themselves.
 		slices.SortStableFunc(own, func(a, b Task) int {
-			return cmp.Or(boolRank(!pl.healthy(a), !pl.healthy(b)), b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+			return cmp.Or(boolRank(!pl.healthy(a), !pl.healthy(b)), boolRank(a.ScaleInRank > 0, b.ScaleInRank > 0),
+				cmp.Compare(a.ScaleInRank, b.ScaleInRank), b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
 		})
-		candidates = append(candidates, own[:excess]...)
+		candidates = append(candidates, own[:min(excess, len(own))]...)
 	}
 	slices.SortStableFunc(candidates, func(a, b Task) int { return boolRank(!pl.healthy(a), !pl.healthy(b)) })
 	for _, t := range candidates {

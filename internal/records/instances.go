@@ -3,12 +3,13 @@ package records
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/ecs/clusterquery"
+	"github.com/ecsd/ecsd/internal/reconcile/placement"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/wire"
 )
@@ -118,29 +119,33 @@ func ToReservation(r ecs.Reservation) store.Reservation {
 var ErrNoContainerInstances = ecs.InvalidParameterException(ecs.MsgNoContainerInstances)
 
 // Placer places tasks on a cluster's container instances inside one
-// transaction. It reads the candidates once and reserves every placement
-// on them, so the tasks of one request (or one scheduler pass) never
-// share what only one of them can have, and the reservations it makes are
-// stored with the tasks in the same transaction.
+// transaction with the placement engine (reconcile/placement). It reads the
+// instances once and keeps every placement it makes, so the tasks of one
+// request (or one scheduler pass) never share what only one of them can
+// have, and the reservations are stored with the tasks in the same
+// transaction. DRAINING instances are read too: they take no task, but their
+// tasks count for spread strategies, as on ECS.
 type Placer struct {
 	scope   store.Scope
 	cluster string
-	choose  ecs.ChooseInstanceFunc
 	recs    []store.ContainerInstance
-	cands   []ecs.InstanceCandidate
-	// groups are the task groups on each candidate, for the query
-	// language's task:group.
-	groups [][]string
+	views   []types.ContainerInstance
+	insts   []placement.Instance
+	// targets are what the cluster query language sees of each instance
+	// beside its attributes and tasks (registeredAt, agentVersion...).
+	targets map[string]*clusterquery.Target
+	byARN   map[string]int
+	active  int
+	// RandFunc, when set, breaks the ties the strategies leave and drives
+	// the random strategy; nil places on the first instance in ARN order.
+	RandFunc func(n int) int
 }
 
-// NewPlacer reads the ACTIVE container instances of a cluster and what
-// remains of them. choose nil is ecs.FirstFit.
-func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, choose ecs.ChooseInstanceFunc, now time.Time) (*Placer, error) {
-	if choose == nil {
-		choose = ecs.FirstFit
-	}
-	p := &Placer{scope: scope, cluster: cluster, choose: choose}
-	recs, err := tx.ContainerInstances(scope, store.ContainerInstancesQuery{Cluster: cluster, Statuses: []string{store.InstanceActive}})
+// NewPlacer reads the ACTIVE and DRAINING container instances of a cluster,
+// what remains of them and the tasks on them.
+func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, now time.Time) (*Placer, error) {
+	p := &Placer{scope: scope, cluster: cluster, targets: map[string]*clusterquery.Target{}, byARN: map[string]int{}}
+	recs, err := tx.ContainerInstances(scope, store.ContainerInstancesQuery{Cluster: cluster, Statuses: []string{store.InstanceActive, store.InstanceDraining}})
 	if err != nil {
 		return nil, err
 	}
@@ -151,42 +156,70 @@ func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, choose ecs.Ch
 	if err != nil {
 		return nil, err
 	}
+	on := map[string][]store.PlacedTask{}
+	for _, t := range placed {
+		on[t.ContainerInstance] = append(on[t.ContainerInstance], t)
+	}
+	// Every instance's attributes in one read, not one read per instance.
+	all, err := tx.Attributes(scope, cluster, "", "")
+	if err != nil {
+		return nil, err
+	}
+	attrsOf := map[string][]store.Attribute{}
+	for _, a := range all {
+		attrsOf[a.TargetID] = append(attrsOf[a.TargetID], a)
+	}
 	for _, rec := range recs {
-		attrs, err := tx.TargetAttributes(scope, cluster, rec.ID)
+		mine := on[rec.ID]
+		ci, err := InstanceView(rec, attrsOf[rec.ID], mine, now)
 		if err != nil {
 			return nil, err
 		}
-		ci, err := InstanceView(rec, attrs, placed, now)
-		if err != nil {
-			return nil, err
-		}
-		remaining := ecs.ResourcesFromWire(ci.RegisteredResources).Remaining(reservationsOn(placed, rec.ID))
-		var groups []string
-		for _, t := range placed {
-			if t.ContainerInstance == rec.ID && t.Group != "" && !slices.Contains(groups, t.Group) {
-				groups = append(groups, t.Group)
+		tasks := make([]placement.Task, 0, len(mine))
+		for _, t := range mine {
+			pt := placement.Task{
+				ARN:   ecs.TaskARN(scope.Region, scope.Account, cluster, t.ID),
+				Group: t.Group, CPU: t.Reservation.CPU, Memory: t.Reservation.Memory,
 			}
+			for _, port := range t.Reservation.Ports {
+				pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.TCP})
+			}
+			for _, port := range t.Reservation.PortsUDP {
+				pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.UDP})
+			}
+			tasks = append(tasks, pt)
 		}
+		in := placement.InstanceFromECS(ci, tasks)
+		p.byARN[in.ARN] = len(p.insts)
 		p.recs = append(p.recs, rec)
-		p.cands = append(p.cands, ecs.InstanceCandidate{Instance: ci, Remaining: remaining})
-		p.groups = append(p.groups, groups)
+		p.views = append(p.views, ci)
+		p.insts = append(p.insts, in)
+		p.targets[in.ARN] = queryTarget(ci)
+		if rec.Status == store.InstanceActive {
+			p.active++
+		}
 	}
 	return p, nil
 }
 
-func reservationsOn(placed []store.PlacedTask, id string) []ecs.Reservation {
-	var out []ecs.Reservation
-	for _, t := range placed {
-		if t.ContainerInstance == id {
-			out = append(out, FromReservation(t.Reservation))
-		}
+// queryTarget is what the cluster query language sees of an instance,
+// apart from its attributes and task groups, which placement keeps current.
+func queryTarget(ci types.ContainerInstance) *clusterquery.Target {
+	t := &clusterquery.Target{
+		EC2InstanceID:     deref(ci.Ec2InstanceId),
+		RunningTasksCount: int(ci.RunningTasksCount),
+		AgentConnected:    ci.AgentConnected,
+		RegisteredAt:      derefTime(ci.RegisteredAt),
 	}
-	return out
+	if ci.VersionInfo != nil {
+		t.AgentVersion = deref(ci.VersionInfo.AgentVersion)
+	}
+	return t
 }
 
-// Candidates are the instances the placer chooses among, as they stand
-// after the placements made so far.
-func (p *Placer) Candidates() []ecs.InstanceCandidate { return p.cands }
+// Instances are the placer's instances as they stand after the placements
+// made so far (read-only).
+func (p *Placer) Instances() []placement.Instance { return p.insts }
 
 // Placement is where a task went and what it holds there.
 type Placement struct {
@@ -194,15 +227,22 @@ type Placement struct {
 	ID            string
 	Reservation   ecs.Reservation
 	ExternalAgent bool
+	// Bindings are the task's host ports, dynamic ones chosen.
+	Bindings []placement.Binding
 }
 
-// Place chooses an instance for a task with the given requirements and
-// reserves them on it. Without any ACTIVE instance it returns
-// ErrNoContainerInstances; when no instance can take the task, the
-// failures say why, one per instance (ARN and reason), as RunTask reports
-// them.
-func (p *Placer) Place(need ecs.TaskRequirements, group string) (Placement, []types.Failure, error) {
-	return p.PlaceWhere(nil, need, group)
+// PlaceRequest is Count tasks with the same requirements, rules and group.
+type PlaceRequest struct {
+	Requirements placement.Requirements
+	Count        int
+	Group        string
+	Strategies   []placement.Strategy
+	Constraints  []placement.Constraint
+	// CandidateFunc, when set, says which instances may take these tasks
+	// (a capacity provider's: OfCapacityProvider). The others still count
+	// for spread and distinctInstance, and are never named as the closest
+	// match.
+	CandidateFunc func(ci types.ContainerInstance) bool
 }
 
 // OfCapacityProvider is the candidate filter of a task a capacity
@@ -213,49 +253,162 @@ func OfCapacityProvider(provider string) func(types.ContainerInstance) bool {
 	return func(ci types.ContainerInstance) bool { return deref(ci.CapacityProviderName) == provider }
 }
 
-// PlaceWhere is Place among the candidates keep accepts (nil: all). With
-// none accepted it returns ErrNoContainerInstances.
-func (p *Placer) PlaceWhere(keep func(types.ContainerInstance) bool, need ecs.TaskRequirements, group string) (Placement, []types.Failure, error) {
-	var idx []int
-	var cands []ecs.InstanceCandidate
-	for i, c := range p.cands {
-		if keep == nil || keep(c.Instance) {
-			idx = append(idx, i)
-			cands = append(cands, c)
-		}
-	}
-	if len(cands) == 0 {
-		return Placement{}, nil, ErrNoContainerInstances
-	}
-	j, reasons := p.choose(cands, need)
-	if j < 0 || j >= len(cands) {
-		var failures []types.Failure
-		for k, r := range reasons {
-			if r == "" || k >= len(cands) {
-				continue
-			}
-			failures = append(failures, types.Failure{Arn: cands[k].Instance.ContainerInstanceArn, Reason: ptr(r)})
-		}
-		if len(failures) == 0 { // a chooser that declined without a reason
-			failures = append(failures, types.Failure{Arn: cands[0].Instance.ContainerInstanceArn, Reason: ptr(ecs.FailureResourcePrefix + ecs.ResourceCPU)})
-		}
-		return Placement{}, failures, nil
-	}
-	i := idx[j]
-	c := &p.cands[i]
-	got := c.Remaining.Take(need.Reservation)
-	if group != "" && !slices.Contains(p.groups[i], group) {
-		p.groups[i] = append(p.groups[i], group)
-	}
-	return Placement{
-		Instance: c.Instance, ID: p.recs[i].ID, Reservation: got,
-		ExternalAgent: HasExternalAgent(c.Instance.Attributes),
-	}, nil, nil
+// Place places the tasks of r in one batch: each task reserves what it
+// takes before the next is placed. It returns one placement per task
+// placed, in order, and the failure of the first task that could not be
+// placed (the tasks after it fail the same way): the closest matching
+// instance and why. Without any ACTIVE instance it returns
+// ErrNoContainerInstances.
+func (p *Placer) Place(r PlaceRequest) ([]Placement, *placement.Failure, error) {
+	out, failure, _, err := p.place(r, false)
+	return out, failure, err
 }
 
-// TaskGroups are the groups of the tasks on candidate i, placements of
-// this placer included.
-func (p *Placer) TaskGroups(i int) []string { return p.groups[i] }
+// PlaceReporting is Place, and when a task could not be placed, RunTask's
+// failures for it: each candidate instance with the reason it refused the
+// task, as ECS lists them.
+func (p *Placer) PlaceReporting(r PlaceRequest) ([]Placement, *placement.Failure, []types.Failure, error) {
+	return p.place(r, true)
+}
+
+func (p *Placer) place(r PlaceRequest, report bool) ([]Placement, *placement.Failure, []types.Failure, error) {
+	if p.active == 0 {
+		return nil, nil, nil, ErrNoContainerInstances
+	}
+	insts := p.insts
+	var excluded []int
+	if r.CandidateFunc != nil {
+		insts = slices.Clone(p.insts)
+		for i := range insts {
+			if insts[i].Status == placement.StatusActive && !r.CandidateFunc(p.views[i]) {
+				insts[i].Status = "EXCLUDED"
+				excluded = append(excluded, i)
+			}
+		}
+	}
+	constraints := make([]placement.Constraint, len(r.Constraints))
+	for i, c := range r.Constraints {
+		if q, ok := c.Predicate.(*queryPredicate); ok {
+			c.Predicate = &queryPredicate{expr: q.expr, targets: p.targets}
+		}
+		constraints[i] = c
+	}
+	in := placement.Input{
+		Instances: insts, Requirements: r.Requirements, Count: r.Count, Group: r.Group,
+		Strategies: r.Strategies, Constraints: constraints, RandFunc: p.RandFunc,
+	}
+	res := placement.Place(in)
+	var reasons []types.Failure
+	if report && len(res.Placed()) < r.Count {
+		// Why each candidate refused the first task left: one placement
+		// of it on that instance alone, as the instances now stand.
+		for _, one := range res.Instances {
+			if one.Status != placement.StatusActive {
+				continue
+			}
+			in.Instances, in.Count = []placement.Instance{one}, 1
+			if f := placement.Place(in).Outcomes[0].Failure; f != nil && !f.NoInstances {
+				reasons = append(reasons, placement.RunTaskFailure(*f))
+			}
+		}
+	}
+	p.insts = res.Instances
+	for _, i := range excluded {
+		p.insts[i].Status = placement.StatusActive
+	}
+	var out []Placement
+	var failure *placement.Failure
+	for _, o := range res.Outcomes {
+		if o.Failure != nil {
+			if failure == nil {
+				f := *o.Failure
+				failure = &f
+			}
+			continue
+		}
+		pl := o.Placement
+		i := p.byARN[pl.InstanceARN]
+		out = append(out, Placement{
+			Instance: p.views[i], ID: p.recs[i].ID,
+			Reservation: ecs.Reservation{
+				CPU: pl.CPU, Memory: pl.Memory, Ports: pl.PortsTCP, PortsUDP: pl.PortsUDP,
+				GPUs: len(pl.GPUs), GPUIDs: pl.GPUs,
+			},
+			ExternalAgent: HasExternalAgent(p.views[i].Attributes),
+			Bindings:      pl.Bindings,
+		})
+	}
+	return out, failure, reasons, nil
+}
+
+// queryPredicate is a compiled memberOf expression; the placer binds it to
+// what it knows of each instance beyond placement's view.
+type queryPredicate struct {
+	expr    *clusterquery.Expr
+	targets map[string]*clusterquery.Target
+}
+
+func (q *queryPredicate) Match(in *placement.Instance) bool {
+	t := clusterquery.Target{Attributes: in.Attributes}
+	if base := q.targets[in.ARN]; base != nil {
+		t = *base
+		t.Attributes = in.Attributes
+	}
+	for _, task := range in.Tasks {
+		if task.Group != "" && !slices.Contains(t.TaskGroups, task.Group) {
+			t.TaskGroups = append(t.TaskGroups, task.Group)
+		}
+	}
+	return q.expr.Match(&t)
+}
+
+// PlacementRules validates and compiles a request's placement strategy and
+// its constraints merged with the task definition's, as RunTask,
+// CreateService and UpdateService take them.
+func PlacementRules(strategy []types.PlacementStrategy, taskDefinition []types.TaskDefinitionPlacementConstraint, request []types.PlacementConstraint) ([]placement.Strategy, []placement.Constraint, error) {
+	ss, err := placement.Strategies(strategy)
+	if err != nil {
+		return nil, nil, err
+	}
+	merged, err := placement.MergeConstraints(taskDefinition, request)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := placement.CompileConstraints(merged, func(expression string) (placement.Predicate, error) {
+		expr, err := clusterquery.Parse(expression)
+		if err != nil {
+			return nil, ecs.InvalidParameterException("Invalid placement constraint expression %q: %s.", expression, err.Error())
+		}
+		return &queryPredicate{expr: expr}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ss, cs, nil
+}
+
+// TaskPlacementRequirements is what an instance must offer a task of td
+// with overrides, as the placement engine reads it.
+func TaskPlacementRequirements(td types.TaskDefinition, ov *types.TaskOverride) placement.Requirements {
+	r, err := placement.RequirementsFor(td, ov)
+	if err == nil {
+		return r
+	}
+	// A revision ECS accepted always parses; should one not, place it by
+	// the domain's reading of its reservation.
+	res := ecs.TaskReservation(td, ov)
+	r = placement.Requirements{CPU: res.CPU, Memory: res.Memory, GPUs: res.GPUs}
+	for _, port := range res.Ports {
+		r.Ports = append(r.Ports, placement.PortMapping{HostPort: port, ContainerPort: port, Count: 1, Protocol: placement.TCP})
+	}
+	for _, port := range res.PortsUDP {
+		r.Ports = append(r.Ports, placement.PortMapping{HostPort: port, ContainerPort: port, Count: 1, Protocol: placement.UDP})
+	}
+	for _, a := range td.RequiresAttributes {
+		r.Attributes = append(r.Attributes, placement.Attribute{Name: deref(a.Name), Value: a.Value})
+	}
+	return r
+}
 
 // HasExternalAgent reports an instance registered with
 // AttrExternalAgent=external.
@@ -312,37 +465,17 @@ func PlacementRecord(rec *store.Task, pl Placement) {
 	rec.ExternalAgent = pl.ExternalAgent
 }
 
-// TaskRequirements is what an instance must offer a task of td with
-// overrides.
-func TaskRequirements(td types.TaskDefinition, ov *types.TaskOverride) ecs.TaskRequirements {
-	return ecs.TaskRequirements{Reservation: ecs.TaskReservation(td, ov), RequiresAttributes: td.RequiresAttributes}
-}
-
 // PlacementFailureEvent is the service event for a task the scheduler
 // could not place, in ECS's words.
-func PlacementFailureEvent(service string, failures []types.Failure, err error) string {
-	const tail = " For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
-	head := "service " + service + " was unable to place a task because no container instance met all of its requirements."
-	if err != nil || len(failures) == 0 {
-		return head + " Reason: " + ecs.MsgNoContainerInstances + tail
+func PlacementFailureEvent(service string, f *placement.Failure, err error) string {
+	if err != nil || f == nil {
+		return placement.ServiceUnableToPlaceMessage(service, placement.Failure{NoInstances: true})
 	}
-	f := failures[0]
-	id := instanceID(deref(f.Arn))
-	reason := deref(f.Reason)
-	switch {
-	case strings.HasPrefix(reason, ecs.FailureResourcePrefix):
-		what := map[string]string{
-			ecs.ResourceCPU: "CPU units", ecs.ResourceMemory: "memory", ecs.ResourcePorts: "ports",
-			ecs.ResourcePortsUDP: "UDP ports", ecs.ResourceGPU: "GPUs",
-		}[strings.TrimPrefix(reason, ecs.FailureResourcePrefix)]
-		if what == "ports" || what == "UDP ports" {
-			return head + " The closest matching container-instance " + id + " is already using a port required by your task." + tail
-		}
-		return head + " The closest matching container-instance " + id + " has insufficient " + what + " available." + tail
-	case reason == ecs.FailureAttribute:
-		return head + " The closest matching container-instance " + id + " is missing an attribute required by your task." + tail
-	case reason == ecs.FailureAgent:
-		return head + " The closest matching container-instance " + id + " encountered error \"AGENT\"." + tail
-	}
-	return head + " Reason: " + reason + "." + tail
+	return placement.ServiceUnableToPlaceMessage(service, *f)
+}
+
+// TaskRequirements is what an instance must offer a task of td with
+// overrides, as StartTask checks the instances it names.
+func TaskRequirements(td types.TaskDefinition, ov *types.TaskOverride) ecs.TaskRequirements {
+	return ecs.TaskRequirements{Reservation: ecs.TaskReservation(td, ov), RequiresAttributes: td.RequiresAttributes}
 }

@@ -707,7 +707,7 @@ func (b *badInput) generate() []badReq {
 // Operations of the ECS model ecsd may not implement: each must answer a
 // 4xx whether or not it does.
 var unimplementedProbe = []string{"CreateCapacityProvider", "DeleteCapacityProvider", "UpdateCapacityProvider",
-	"ExecuteCommand", "GetTaskProtection", "UpdateTaskProtection"}
+	"ExecuteCommand"}
 
 var wrongValues = []any{
 	json.Number("0"), json.Number("-1"), json.Number("2147483648"), json.Number("1.5"), "x", "", true, nil,

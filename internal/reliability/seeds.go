@@ -174,7 +174,12 @@ var Seeds = map[string][]string{
 	"StopServiceDeployment": {
 		`{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:000000000000:service-deployment/fz/fz-svc/abcdefghijklmnopqrstu","stopType":"ROLLBACK"}`,
 	},
-	"StopTask":              {`{"cluster":"fz","task":"0123456789abcdef0123456789abcdef","reason":"fuzz"}`},
+	"StopTask": {`{"cluster":"fz","task":"0123456789abcdef0123456789abcdef","reason":"fuzz"}`},
+	"UpdateTaskProtection": {
+		`{"cluster":"fz","tasks":["0123456789abcdef0123456789abcdef"],"protectionEnabled":true,"expiresInMinutes":60}`,
+		`{"cluster":"fz","tasks":["0123456789abcdef0123456789abcdef"],"protectionEnabled":false}`,
+	},
+	"GetTaskProtection":     {`{"cluster":"fz","tasks":["0123456789abcdef0123456789abcdef"]}`},
 	"TagResource":           {`{"resourceArn":"arn:aws:ecs:us-east-1:000000000000:cluster/fz","tags":[{"key":"a","value":"b"}]}`},
 	"UntagResource":         {`{"resourceArn":"arn:aws:ecs:us-east-1:000000000000:cluster/fz","tagKeys":["a"]}`},
 	"UpdateCluster":         {`{"cluster":"fz","settings":[{"name":"containerInsights","value":"disabled"}],"configuration":{"executeCommandConfiguration":{"logging":"DEFAULT"}}}`},

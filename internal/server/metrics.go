@@ -7,12 +7,16 @@ import (
 	"github.com/ecsd/ecsd/internal/metrics"
 )
 
-// observeRequests counts every answer of the protocol server. The Logs
-// API, served through the same protocol server, is to report under
-// metrics.APILogs (by the API the request names) once it is wired.
+// observeRequests counts every answer of the protocol server under the
+// API the request named: TagResource, say, exists in both ECS and
+// CloudWatch Logs.
 func observeRequests(proto *awsjson.Server, m *metrics.Metrics) {
 	proto.ObserveFunc = func(req *awsjson.Request, code string, took time.Duration) {
-		m.ObserveRequest(metrics.APIECS, req.Operation, code, took)
+		api := metrics.APIECS
+		if req.API == awsjson.Logs {
+			api = metrics.APILogs
+		}
+		m.ObserveRequest(api, req.Operation, code, took)
 	}
 }
 

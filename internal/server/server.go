@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -20,7 +21,6 @@ import (
 	"github.com/ecsd/ecsd/internal/console"
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/driver"
-	"github.com/ecsd/ecsd/internal/ecs"
 
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/metrics"
@@ -207,15 +207,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	logs.StoredFunc = met.LogBytesStored
 	s := &Server{runtime: rt, metrics: met, logs: logs}
 	ctl := control.New(st, cfg.Logger)
 	ctl.InactiveGrace = cfg.InactiveGrace
 	ctl.CreateDefaultCluster = cfg.CreateDefaultCluster
 	ctl.PollEndpoint = "http://" + ln.Addr().String() + "/"
-	// The one placement rule RunTask and the service scheduler share; the
-	// placement engine (strategies, constraints) replaces ecs.FirstFit here.
-	placement := ecs.ChooseInstanceFunc(ecs.FirstFit)
-	ctl.ChooseInstanceFunc = placement
+	// RunTask and the service scheduler place EC2 tasks with the placement
+	// engine; the random strategy and ties between equally good instances
+	// are decided at random, as on ECS.
+	ctl.RandFunc = rand.IntN
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
@@ -333,13 +334,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.loops = append(s.loops, tasks)
 	services = worker.NewServices(worker.ServicesConfig{
-		HealthyAfter:       cfg.ServiceHealthyAfter,
-		Throttle:           cfg.LaunchBackoff,
-		Logger:             cfg.Logger,
-		TaskChangedFunc:    tasks.Kick,
-		ChooseInstanceFunc: placement,
-		SharedStore:        shared,
-		PassFunc:           met.PassFunc(metrics.LoopServiceScheduler),
+		HealthyAfter:    cfg.ServiceHealthyAfter,
+		Throttle:        cfg.LaunchBackoff,
+		Logger:          cfg.Logger,
+		TaskChangedFunc: tasks.Kick,
+		RandFunc:        rand.IntN,
+		SharedStore:     shared,
+		PassFunc:        met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
 	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
 	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
@@ -351,7 +352,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 		TaskChangedFunc:    tasks.Kick,
 		ServiceChangedFunc: services.Kick,
-		ChooseInstanceFunc: placement,
+		RandFunc:           rand.IntN,
 	}, st)
 	// A new task may wait for capacity; a provider or a cluster's
 	// providers changed.

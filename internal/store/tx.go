@@ -171,7 +171,11 @@ type Task struct {
 	// ExternalAgent says an agent outside ecsd runs the task and reports
 	// its state (SubmitTaskStateChange); ecsd's runtime leaves it alone.
 	ExternalAgent bool
-	Body          []byte // types.Task as wire JSON
+	// ProtectedUntil is when the task's scale-in protection expires (zero:
+	// not protected). PutTask writes it only when it inserts the task;
+	// SetTaskProtection changes it.
+	ProtectedUntil time.Time
+	Body           []byte // types.Task as wire JSON
 }
 
 // ServiceDeployment is one record of ListServiceDeployments /
@@ -368,6 +372,9 @@ type Tx interface {
 	PutCluster(c Cluster) error
 	PutService(s Service) error
 	PutTask(t Task) error
+	// SetTaskProtection sets when a task's scale-in protection expires
+	// (zero clears it); a missing task is ErrNotFound.
+	SetTaskProtection(scope Scope, cluster, id string, until time.Time) error
 	// DeleteTask removes a task and its tags.
 	DeleteTask(scope Scope, cluster, id string) error
 	PutServiceDeployment(d ServiceDeployment) error

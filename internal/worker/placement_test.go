@@ -31,7 +31,7 @@ func TestServicesWaitForContainerInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+	want := "(service web) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
 	n := 0
 	for _, e := range svcs[0].Events {
 		if *e.Message == want {
@@ -71,7 +71,7 @@ func TestServicesWaitForContainerInstances(t *testing.T) {
 	}
 	svcs, _, _ = f.ctl.DescribeServices(f.ctx, svcWho, "empty", []string{"web"}, false)
 	id := (*ci.ContainerInstanceArn)[strings.LastIndexByte(*ci.ContainerInstanceArn, '/')+1:]
-	memory := fmt.Sprintf("The closest matching container-instance %s has insufficient memory available.", id)
+	memory := fmt.Sprintf("The closest matching (container-instance %s) has insufficient memory available.", id)
 	if msg := *svcs[0].Events[0].Message; !strings.Contains(msg, memory) {
 		t.Errorf("latest event %q, want it to say %q", msg, memory)
 	}

@@ -38,8 +38,9 @@ type ScalingConfig struct {
 	// whose instances the loop registered or removed, so the scheduler
 	// looks again (tasks it could not place may fit now).
 	ServiceChangedFunc func(serviceARN string)
-	// ChooseInstanceFunc is the placement seam (as the scheduler's).
-	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// RandFunc breaks the ties of placement (see records.Placer); nil
+	// places on the first instance in ARN order.
+	RandFunc func(n int) int
 }
 
 // Scaling is the managed scaling loop of Auto Scaling group capacity
@@ -459,16 +460,22 @@ func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider
 	if err != nil || len(waiting) == 0 {
 		return nil, err
 	}
-	placer, err := records.NewPlacer(tx, scope, cluster, w.cfg.ChooseInstanceFunc, now)
+	placer, err := records.NewPlacer(tx, scope, cluster, now)
 	if err != nil {
 		return nil, err
 	}
+	placer.RandFunc = w.cfg.RandFunc
 	var placed []string
 	for _, wt := range waiting {
-		pl, failures, err := placer.PlaceWhere(records.OfCapacityProvider(provider), wt.need, deref(wt.task.Group))
-		if err != nil || len(failures) > 0 {
+		got, _, err := placer.Place(records.PlaceRequest{
+			Requirements: records.TaskPlacementRequirements(wt.td, wt.task.Overrides),
+			Count:        1, Group: deref(wt.task.Group),
+			CandidateFunc: records.OfCapacityProvider(provider),
+		})
+		if err != nil || len(got) == 0 {
 			continue // still waiting; scaling brings more
 		}
+		pl := got[0]
 		t := wt.task
 		records.ApplyPlacement(&t, wt.td, pl)
 		t.Version++

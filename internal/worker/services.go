@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
+	daemonplan "github.com/ecsd/ecsd/internal/reconcile/daemon"
+	"github.com/ecsd/ecsd/internal/reconcile/placement"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -41,9 +44,10 @@ type ServicesConfig struct {
 	// scheduler starts or asks to stop, once the write has committed, so
 	// the task supervisor acts on it at once.
 	TaskChangedFunc func(taskARN string)
-	// ChooseInstanceFunc is where EC2 tasks go (the placement seam, as
-	// control's); nil is ecs.FirstFit.
-	ChooseInstanceFunc ecs.ChooseInstanceFunc
+	// RandFunc, when set, drives the random placement strategy and breaks
+	// the ties other strategies leave (see records.Placer); nil places on
+	// the first instance in ARN order.
+	RandFunc func(n int) int
 	// SharedStore says other processes write the store too (several ecsd
 	// replicas on PostgreSQL). What the scheduler remembers about a
 	// revision then lives for one read of a service only: a Reset on
@@ -256,6 +260,8 @@ type snapshot struct {
 	tasks     []reconcile.Task
 	providers map[string]int // capacity provider -> tasks kept on it
 	rollback  *types.Deployment
+	// daemonInstances is a DAEMON service's desired count.
+	daemonInstances int
 	// placer places this pass's EC2 tasks on container instances;
 	// unplaced is the event for tasks it could not place.
 	placer   *records.Placer
@@ -276,7 +282,8 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	}
 	plan := reconcile.Compute(reconcile.Input{
 		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
-		Throttle: w.cfg.Throttle,
+		DaemonInstances: snap.daemonInstances,
+		Throttle:        w.cfg.Throttle,
 	})
 	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
 	if plan.Empty() {
@@ -377,6 +384,10 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 		if err != nil {
 			return err
 		}
+		onInstances, err := w.instanceFacts(tx, scope, cluster, svc, taskRecs)
+		if err != nil {
+			return err
+		}
 		for _, tr := range taskRecs {
 			// A task of no current deployment matters only while it runs
 			// (it is drained); stopped ones of old deployments are history.
@@ -402,11 +413,15 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 				HealthChecked: checked, HealthStatus: t.HealthStatus,
 				CreatedAt: tr.CreatedAt, StartedAt: derefTime(t.StartedAt), StoppedAt: tr.StoppedAt,
 				StopCode: t.StopCode, StoppedReason: deref(t.StoppedReason),
+				Draining:       onInstances.draining[tr.ContainerInstance],
+				ScaleInRank:    onInstances.rank[tr.ID],
+				ProtectedUntil: tr.ProtectedUntil,
 			})
 			if p := deref(t.CapacityProviderName); p != "" && tr.LastStatus != store.TaskStopped && tr.DesiredStatus != store.TaskStopped {
 				s.providers[p]++
 			}
 		}
+		s.daemonInstances = onInstances.daemonInstances
 		if s.rollback, err = w.rollbackTarget(tx, rec, svc); err != nil {
 			return err
 		}
@@ -414,6 +429,113 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 		return nil
 	})
 	return snap, err
+}
+
+// instanceFacts is what a pass needs to know of the container instances
+// under a service's tasks.
+type instanceFacts struct {
+	// draining holds the IDs of the cluster's DRAINING instances.
+	draining map[string]bool
+	// rank orders the service's tasks for scale-in (task ID -> 1, 2...).
+	rank map[string]int
+	// daemonInstances is, for a DAEMON service, how many ACTIVE instances
+	// meet its placement constraints.
+	daemonInstances int
+}
+
+// instanceFacts reads the DRAINING instances of the cluster when the
+// service has tasks on instances, and, when it runs more tasks than it
+// wants, ranks them for scale-in the way its placement strategy would
+// (placement.SelectTasksToStop).
+func (w *Services) instanceFacts(tx store.ReadTx, scope store.Scope, cluster string, svc types.Service, taskRecs []store.Task) (instanceFacts, error) {
+	var f instanceFacts
+	live := 0
+	placed := false
+	for _, tr := range taskRecs {
+		if tr.LastStatus == store.TaskStopped || tr.DesiredStatus == store.TaskStopped {
+			continue
+		}
+		live++
+		placed = placed || tr.ContainerInstance != ""
+	}
+	daemon := svc.SchedulingStrategy == types.SchedulingStrategyDaemon
+	if !placed && !daemon {
+		return f, nil
+	}
+	recs, err := tx.ContainerInstances(scope, store.ContainerInstancesQuery{Cluster: cluster, Statuses: []string{store.InstanceDraining}})
+	if err != nil {
+		return f, err
+	}
+	group := ecs.ServiceGroup(deref(svc.ServiceName))
+	for _, r := range recs {
+		if daemon {
+			// A daemon task is the last to leave a draining instance:
+			// it stops once the other tasks there have.
+			others, err := tx.PlacedTasks(scope, cluster, r.ID)
+			if err != nil {
+				return f, err
+			}
+			if slices.ContainsFunc(others, func(t store.PlacedTask) bool { return t.Group != group }) {
+				continue
+			}
+		}
+		if f.draining == nil {
+			f.draining = map[string]bool{}
+		}
+		f.draining[r.ID] = true
+	}
+	if !daemon && live <= int(svc.DesiredCount) {
+		return f, nil
+	}
+	p, err := records.NewPlacer(tx, scope, cluster, w.cfg.NowFunc())
+	if err != nil {
+		return f, err
+	}
+	if daemon {
+		_, constraints, err := w.daemonRules(tx, scope, svc)
+		if err != nil {
+			return f, err
+		}
+		f.daemonInstances = daemonplan.Compute(daemonplan.Input{Group: group, Constraints: constraints, Instances: p.Instances()}).DesiredCount
+		return f, nil
+	}
+	strategies, err := placement.Strategies(svc.PlacementStrategy)
+	if err != nil || len(strategies) == 0 {
+		strategies = placement.ServiceDefaultStrategies()
+	}
+	order := placement.SelectTasksToStop(placement.StopInput{
+		Instances: p.Instances(), Group: ecs.ServiceGroup(deref(svc.ServiceName)), Count: live, Strategies: strategies,
+	})
+	f.rank = make(map[string]int, len(order))
+	for i, arn := range order {
+		f.rank[arn[strings.LastIndexByte(arn, '/')+1:]] = i + 1
+	}
+	return f, nil
+}
+
+// daemonRules are the placement rules of a DAEMON service's PRIMARY
+// deployment: its constraints merged with its revision's.
+func (w *Services) daemonRules(tx store.ReadTx, scope store.Scope, svc types.Service) ([]placement.Strategy, []placement.Constraint, error) {
+	var td types.TaskDefinition
+	for _, d := range svc.Deployments {
+		if deref(d.Status) != ecs.DeploymentPrimary {
+			continue
+		}
+		ref, err := ecs.ParseTaskDefinitionRef(deref(d.TaskDefinition))
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := tx.TaskDefinition(scope, ref.Family, ref.Revision)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+		if err == nil {
+			if td, err = records.TaskDefinition(rec); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return serviceRules(svc, td)
 }
 
 // healthChecked reports whether an essential container of the task's
@@ -553,7 +675,14 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 	if err != nil {
 		return nil, nil, err
 	}
-	for range start.Count {
+	type slot struct {
+		launch       types.LaunchType
+		provider     string
+		pl           *records.Placement
+		provisioning bool
+	}
+	slots := make([]slot, start.Count)
+	for i := range slots {
 		launch, provider := d.LaunchType, ""
 		if len(d.CapacityProviderStrategy) > 0 {
 			provider = pickProvider(d.CapacityProviderStrategy, snap.providers)
@@ -563,13 +692,50 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 				launch = types.LaunchTypeFargate
 			}
 		}
+		slots[i] = slot{launch: launch, provider: provider}
+	}
+	// EC2 tasks are placed in one batch per capacity provider: each
+	// reserves what it takes before the next is placed.
+	batches := map[string][]int{}
+	var order []string
+	for i, sl := range slots {
+		if !onInstance(sl.launch, sl.provider) {
+			continue
+		}
+		if _, ok := batches[sl.provider]; !ok {
+			order = append(order, sl.provider)
+		}
+		batches[sl.provider] = append(batches[sl.provider], i)
+	}
+	unplaced := map[int]bool{}
+	for _, provider := range order {
+		idx := batches[provider]
+		placed, waits, err := w.place(tx, scope, cluster, snap, svc, td, provider, len(idx), now)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, i := range idx {
+			switch {
+			case k < len(placed):
+				slots[i].pl = &placed[k]
+			case waits:
+				slots[i].provisioning = true
+			default:
+				unplaced[i] = true // the event says why; the next pass retries
+			}
+		}
+	}
+	for i, sl := range slots {
+		if unplaced[i] {
+			continue
+		}
 		t, err := ecs.NewTask(ecs.TaskParams{
 			Region: scope.Region, Account: scope.Account, Cluster: cluster,
 			TaskDefinition:       td,
 			StartedBy:            deref(d.Id),
 			Group:                ecs.ServiceGroup(deref(svc.ServiceName)),
-			LaunchType:           launch,
-			CapacityProviderName: provider,
+			LaunchType:           sl.launch,
+			CapacityProviderName: sl.provider,
 			NetworkConfiguration: d.NetworkConfiguration,
 			Tags:                 tags,
 			EnableExecuteCommand: svc.EnableExecuteCommand,
@@ -579,19 +745,18 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 		if err != nil {
 			return nil, nil, err
 		}
-		pl, placed, err := w.place(tx, scope, cluster, snap, svc, td, &t, launch, provider, now)
-		if err != nil {
-			return nil, nil, err
+		if sl.pl != nil {
+			records.ApplyPlacement(&t, td, *sl.pl)
 		}
-		if !placed {
-			break // no instance takes it; the event says why, the next pass retries
+		if sl.provisioning {
+			t.LastStatus = ptr(ecs.TaskProvisioning)
 		}
 		rec, err := records.FromTask(scope, t)
 		if err != nil {
 			return nil, nil, err
 		}
-		if pl != nil {
-			records.PlacementRecord(&rec, *pl)
+		if sl.pl != nil {
+			records.PlacementRecord(&rec, *sl.pl)
 		}
 		if err := tx.PutTask(rec); err != nil {
 			return nil, nil, err
@@ -607,41 +772,75 @@ func (w *Services) startTasks(tx store.Tx, scope store.Scope, cluster string, sn
 	return ids, arns, nil
 }
 
-// place puts a new EC2 task of the service on a container instance. It
-// reports false, with the service event saying why, when no instance can
-// take it; tasks of other launch types need no instance.
-func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, td types.TaskDefinition, t *types.Task, launch types.LaunchType, provider string, now time.Time) (*records.Placement, bool, error) {
-	if launch != types.LaunchTypeEc2 && (launch != "" || provider == "" || ecs.IsBuiltinCapacityProvider(provider)) {
-		return nil, true, nil
-	}
+// onInstance reports whether a task of this launch type or capacity
+// provider runs on a container instance (EC2, or a custom provider).
+func onInstance(launch types.LaunchType, provider string) bool {
+	return launch == types.LaunchTypeEc2 || launch == "" && provider != "" && !ecs.IsBuiltinCapacityProvider(provider)
+}
+
+// place puts count new EC2 tasks of the service on container instances
+// with the service's placement strategy (ECS's default for services when it
+// has none) and constraints (the revision's merged with the service's). It
+// returns the placements made; when it places fewer than count, either
+// the provider's managed scaling brings capacity (waits: the tasks left
+// are started in PROVISIONING) or the service event says why.
+func (w *Services) place(tx store.Tx, scope store.Scope, cluster string, snap *snapshot, svc types.Service, td types.TaskDefinition, provider string, count int, now time.Time) (placed []records.Placement, waits bool, err error) {
 	if snap.placer == nil {
-		p, err := records.NewPlacer(tx, scope, cluster, w.cfg.ChooseInstanceFunc, now)
+		p, err := records.NewPlacer(tx, scope, cluster, now)
 		if err != nil {
 			return nil, false, err
 		}
+		p.RandFunc = w.cfg.RandFunc
 		snap.placer = p
 	}
-	var keep func(types.ContainerInstance) bool
-	if provider != "" {
-		keep = records.OfCapacityProvider(provider)
+	strategies, constraints, err := serviceRules(svc, td)
+	if err != nil {
+		return nil, false, err
 	}
-	pl, failures, err := snap.placer.PlaceWhere(keep, records.TaskRequirements(td, nil), deref(t.Group))
-	if err != nil || len(failures) > 0 {
+	req := records.PlaceRequest{
+		Requirements: records.TaskPlacementRequirements(td, nil),
+		Count:        count, Group: ecs.ServiceGroup(deref(svc.ServiceName)),
+		Strategies: strategies, Constraints: constraints,
+	}
+	if provider != "" {
+		// A provider's tasks land only on its instances.
+		req.CandidateFunc = records.OfCapacityProvider(provider)
+	}
+	placed, failure, err := snap.placer.Place(req)
+	if err != nil && !errors.Is(err, records.ErrNoContainerInstances) {
+		return nil, false, err
+	}
+	if len(placed) < count {
 		waits, werr := records.ProviderWaits(tx, scope, provider)
 		if werr != nil {
 			return nil, false, werr
 		}
 		if waits {
-			// Managed scaling brings the capacity; the task waits in
-			// PROVISIONING.
-			t.LastStatus = ptr(ecs.TaskProvisioning)
-			return nil, true, nil
+			// Managed scaling brings the capacity; the tasks left wait
+			// in PROVISIONING.
+			return placed, true, nil
 		}
-		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failures, err)
-		return nil, false, nil
+		snap.unplaced = records.PlacementFailureEvent(deref(svc.ServiceName), failure, err)
 	}
-	records.ApplyPlacement(t, td, pl)
-	return &pl, true, nil
+	return placed, false, nil
+}
+
+// serviceRules are the placement strategy and constraints a service's
+// tasks are placed with. A service that names no strategy spreads over
+// availability zones, then instances, as ECS does.
+func serviceRules(svc types.Service, td types.TaskDefinition) ([]placement.Strategy, []placement.Constraint, error) {
+	strategies, constraints, err := records.PlacementRules(svc.PlacementStrategy, td.PlacementConstraints, svc.PlacementConstraints)
+	if err != nil {
+		return nil, nil, err
+	}
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		// One task per instance: no strategy, and never two on one.
+		return nil, append(constraints, placement.DistinctInstance()), nil
+	}
+	if len(strategies) == 0 {
+		strategies = placement.ServiceDefaultStrategies()
+	}
+	return strategies, constraints, nil
 }
 
 // taskTags are the tags a service gives its tasks: the service's or the

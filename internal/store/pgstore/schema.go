@@ -219,7 +219,11 @@ CREATE TABLE capacity_providers (
 );
 CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
 `,
-	// 4: the leader lease's fencing token (lease.go): bumped by every
+	// Task scale-in protection (UpdateTaskProtection): when it expires,
+	// unix milliseconds; NULL: not protected (sqlitestore's migration of
+	// the same name).
+	`ALTER TABLE tasks ADD COLUMN protected_until BIGINT;`,
+	// 5: the leader lease's fencing token (lease.go): bumped by every
 	// replica that takes the lease, checked by every write the leader's
 	// loops make.
 	`

@@ -73,6 +73,10 @@ type Logs struct {
 	wmu sync.Mutex
 
 	bytes atomic.Int64
+	// StoredFunc, when set, is told the bytes of messages each successful
+	// PutLogEvents stored (the metrics' ecsd_log_bytes_stored_total). Set
+	// it before the first write.
+	StoredFunc func(n int64)
 }
 
 var _ store.LogStore = (*Logs)(nil)
@@ -504,6 +508,9 @@ func (l *Logs) PutLogEvents(ctx context.Context, scope store.Scope, group, strea
 	})
 	if err == nil {
 		l.bytes.Add(added)
+		if l.StoredFunc != nil {
+			l.StoredFunc(added)
+		}
 	}
 	return err
 }
@@ -555,9 +562,12 @@ func (l *Logs) GetLogEvents(ctx context.Context, scope store.Scope, group, strea
 		if q.End != nil && pos.Timestamp >= *q.End {
 			pos = store.LogPosition{Timestamp: *q.End, ID: math.MinInt64}
 		}
-		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) < (?, ?) AND (ts, id) >= (?, ?)
+		// Scalar bounds on ts are what SQLite turns into an index range
+		// (both ends); the row value only skips the position's own
+		// millisecond.
+		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND ts <= ? AND ts >= ? AND (ts, id) < (?, ?)
 			ORDER BY ts DESC, id DESC LIMIT ?`
-		args = []any{sid, pos.Timestamp, pos.ID, lo, int64(math.MinInt64), max(q.Limit, 1)}
+		args = []any{sid, pos.Timestamp, lo, pos.Timestamp, pos.ID, max(q.Limit, 1)}
 	} else {
 		pos := store.LogPosition{Timestamp: math.MinInt64, ID: math.MinInt64}
 		if q.After != nil {
@@ -566,9 +576,9 @@ func (l *Logs) GetLogEvents(ctx context.Context, scope store.Scope, group, strea
 		if q.Start != nil && pos.Timestamp < *q.Start {
 			pos = store.LogPosition{Timestamp: *q.Start, ID: math.MinInt64}
 		}
-		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?)
+		query = `SELECT id, ts, ingested, message FROM log_events WHERE stream_id = ? AND ts >= ? AND ts < ? AND (ts, id) > (?, ?)
 			ORDER BY ts, id LIMIT ?`
-		args = []any{sid, pos.Timestamp, pos.ID, hi, int64(math.MinInt64), max(q.Limit, 1)}
+		args = []any{sid, pos.Timestamp, hi, pos.Timestamp, pos.ID, max(q.Limit, 1)}
 	}
 	rows, err := l.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -643,29 +653,61 @@ func (l *Logs) FilterLogEvents(ctx context.Context, scope store.Scope, group str
 	if q.After != nil {
 		res.Last = *q.After
 	}
-	// The time bound folded into the row value SQLite seeks on.
 	if q.Start != nil && res.Last.Timestamp < *q.Start {
 		res.Last = store.LogPosition{Timestamp: *q.Start, ID: math.MinInt64}
 	}
+	// The group's first and last event bound the time slices below.
+	var minTs, maxTs sql.NullInt64
+	// Two queries: SQLite answers a lone MIN or MAX from the index, both
+	// together by a scan.
+	if err := l.rdb.QueryRowContext(ctx, `SELECT MIN(ts) FROM log_events WHERE group_id = ?`, gid).Scan(&minTs); err != nil {
+		return res, err
+	}
+	if err := l.rdb.QueryRowContext(ctx, `SELECT MAX(ts) FROM log_events WHERE group_id = ?`, gid).Scan(&maxTs); err != nil {
+		return res, err
+	}
+	if !maxTs.Valid {
+		res.Done = true
+		return res, nil
+	}
+	hi = min(hi, maxTs.Int64+1)
+	if res.Last.Timestamp < minTs.Int64 {
+		res.Last = store.LogPosition{Timestamp: minTs.Int64, ID: math.MinInt64}
+	}
+	// The group is read a time slice at a time: a search for a rare term
+	// (looked for by SQLite itself) may pass millions of events without
+	// a match, and a slice is the unit after which a call can stop and
+	// answer a nextToken that moves on, within its budget. The slice
+	// grows while slices are quick and shrinks when one is slow.
 	const chunk = 1000
 	query := `SELECT id, stream_id, ts, ingested, message FROM log_events
-			WHERE group_id = ? AND (ts, id) > (?, ?) AND (ts, id) < (?, ?)`
+			WHERE group_id = ? AND ts >= ? AND ts < ? AND (ts, id) > (?, ?)`
 	for range q.Contains {
 		query += ` AND instr(message, ?) > 0`
 	}
 	query += ` ORDER BY ts, id LIMIT ?`
 	began := time.Now()
+	slice := int64(1000) // milliseconds
 	scanned, size := 0, 0
 	for {
-		if q.Budget > 0 && time.Since(began) > q.Budget && scanned > 0 {
+		if res.Last.Timestamp >= hi {
+			res.Done = true
 			return res, nil
 		}
+		if q.Budget > 0 && time.Since(began) > q.Budget {
+			return res, nil
+		}
+		end := hi
+		if res.Last.Timestamp < hi-slice {
+			end = res.Last.Timestamp + slice
+		}
 		n := 0
-		args := []any{gid, res.Last.Timestamp, res.Last.ID, hi, int64(math.MinInt64)}
+		args := []any{gid, res.Last.Timestamp, end, res.Last.Timestamp, res.Last.ID}
 		for _, c := range q.Contains {
 			args = append(args, c)
 		}
 		args = append(args, chunk)
+		t0 := time.Now()
 		rows, err := l.rdb.QueryContext(ctx, query, args...)
 		if err != nil {
 			return res, err
@@ -696,8 +738,18 @@ func (l *Logs) FilterLogEvents(ctx context.Context, scope store.Scope, group str
 			return res, err
 		}
 		if n < chunk {
-			res.Done = true
-			return res, nil
+			// The slice is exhausted: everything before its end is read.
+			res.Last = store.LogPosition{Timestamp: end - 1, ID: math.MaxInt64}
+			if end >= hi {
+				res.Done = true
+				return res, nil
+			}
+			switch took := time.Since(t0); {
+			case took < 20*time.Millisecond && slice < 1<<40:
+				slice *= 4
+			case took > 200*time.Millisecond && slice > 1:
+				slice /= 2
+			}
 		}
 	}
 }

@@ -379,18 +379,19 @@ VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.Account, s.Region, s.Cluste
 // Tasks.
 
 const taskColumns = "account, region, cluster, id, family, revision, service, started_by, launch_type, desired_status, last_status, created_at, stopped_at, " +
-	"task_group, container_instance, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, external_agent, body"
+	"task_group, container_instance, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, external_agent, protected_until, body"
 
 func scanTask(row interface{ Scan(...any) error }) (store.Task, error) {
 	var (
 		k                       store.Task
 		created, stopped        sql.NullInt64
+		protected               sql.NullInt64
 		ports, portsUDP, gpuIDs string
 	)
 	err := row.Scan(&k.Account, &k.Region, &k.Cluster, &k.ID, &k.TaskDefinition.Family, &k.TaskDefinition.Revision,
 		&k.Service, &k.StartedBy, &k.LaunchType, &k.DesiredStatus, &k.LastStatus, &created, &stopped,
-		&k.Group, &k.ContainerInstance, &k.Reservation.CPU, &k.Reservation.Memory, &ports, &portsUDP, &gpuIDs, &k.ExternalAgent, &k.Body)
-	k.CreatedAt, k.StoppedAt = toTime(created), toTime(stopped)
+		&k.Group, &k.ContainerInstance, &k.Reservation.CPU, &k.Reservation.Memory, &ports, &portsUDP, &gpuIDs, &k.ExternalAgent, &protected, &k.Body)
+	k.CreatedAt, k.StoppedAt, k.ProtectedUntil = toTime(created), toTime(stopped), toTime(protected)
 	k.Reservation.Ports, k.Reservation.PortsUDP, k.Reservation.GPUIDs = splitInts(ports), splitInts(portsUDP), splitStrings(gpuIDs)
 	return k, err
 }
@@ -496,7 +497,7 @@ func (t *tx) PutTask(k store.Task) error {
 	// that places a task that waited in PROVISIONING without an instance
 	// (capacity providers). A placed task never moves.
 	r := k.Reservation
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	family = excluded.family, revision = excluded.revision, service = excluded.service, started_by = excluded.started_by,
 	launch_type = excluded.launch_type, desired_status = excluded.desired_status, last_status = excluded.last_status,
@@ -512,9 +513,21 @@ ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 		k.Service, k.StartedBy, k.LaunchType, k.DesiredStatus, k.LastStatus,
 		fromTime(k.CreatedAt), fromTime(k.StoppedAt),
 		k.Group, k.ContainerInstance, r.CPU, r.Memory, joinInts(r.Ports), joinInts(r.PortsUDP), strings.Join(r.GPUIDs, ","), k.ExternalAgent,
-		blob(k.Body))
+		fromTime(k.ProtectedUntil), blob(k.Body))
 	if err != nil {
 		return fail("put task "+k.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) SetTaskProtection(scope store.Scope, cluster, id string, until time.Time) error {
+	res, err := t.db.ExecContext(t.ctx, `UPDATE tasks SET protected_until = ? WHERE account = ? AND region = ? AND cluster = ? AND id = ?`,
+		fromTime(until), scope.Account, scope.Region, cluster, id)
+	if err != nil {
+		return fail("set task protection "+id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return notFound("task %s in cluster %s", id, cluster)
 	}
 	return nil
 }

@@ -245,6 +245,10 @@ CREATE TABLE capacity_providers (
 );
 CREATE INDEX capacity_providers_active ON capacity_providers (account, region, name) WHERE status = 'ACTIVE';
 `,
+	// Task scale-in protection (UpdateTaskProtection): when it expires,
+	// unix milliseconds; NULL: not protected. Only SetTaskProtection
+	// writes it, so the supervisor's puts never clear it.
+	`ALTER TABLE tasks ADD COLUMN protected_until INTEGER;`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -245,3 +245,37 @@ func testContainerInstanceTags(t *testing.T, s store.Store) {
 		t.Errorf("instances after Reset: %d", len(got))
 	}
 }
+
+// testTaskProtection: SetTaskProtection sets and clears a task's scale-in
+// protection; later puts of the task keep it; a missing task is
+// ErrNotFound.
+func testTaskProtection(t *testing.T, s store.Store) {
+	put(t, s, clusterRec(scopeA, "prod", store.ClusterActive), taskRec(scopeA, "prod", "t1", store.TaskRunning))
+	until := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	set := func(id string, at time.Time) error {
+		return s.Update(t.Context(), func(tx store.Tx) error { return tx.SetTaskProtection(scopeA, "prod", id, at) })
+	}
+	if err := set("t1", until); err != nil {
+		t.Fatal(err)
+	}
+	get := func() store.Task {
+		return read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t1") })
+	}
+	if got := get().ProtectedUntil; !got.Equal(until) {
+		t.Errorf("ProtectedUntil = %v, want %v", got, until)
+	}
+	// The supervisor's puts carry no protection and must not clear it.
+	put(t, s, taskRec(scopeA, "prod", "t1", "STOPPING"))
+	if got := get(); !got.ProtectedUntil.Equal(until) || got.LastStatus != "STOPPING" {
+		t.Errorf("after a put: protected until %v, status %s", got.ProtectedUntil, got.LastStatus)
+	}
+	if err := set("t1", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get().ProtectedUntil; !got.IsZero() {
+		t.Errorf("cleared protection = %v", got)
+	}
+	if err := set("missing", until); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetTaskProtection of a missing task: %v, want ErrNotFound", err)
+	}
+}

@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, hooks ...Hooks) {
 		{"Counts", testCounts},
 		// Capacity providers (capacityproviders.go).
 		{"CapacityProviders", testCapacityProviders},
+		{"TaskProtection", testTaskProtection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
