@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,5 +187,41 @@ WHERE locktype = 'advisory' AND objid = $1 AND granted`, leaderLock).Scan(&n)
 	}
 	if err := put(t.Context(), a, "api"); err != nil {
 		t.Errorf("unfenced write on the deposed replica: %v", err)
+	}
+}
+
+// BenchmarkFencedWrite measures what the fencing check costs a loop's
+// write: the same one-row Update, from concurrent writers, without an
+// epoch (an API call) and with the lease's (a loop). docs/benchmarks.md has
+// the figures.
+func BenchmarkFencedWrite(b *testing.B) {
+	url := pgtest.Database(b)
+	s := openStore(b, url)
+	defer s.Close()
+	lease, err := s.Lead(b.Context(), LeaseOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lease.Release()
+	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"unfenced", b.Context()}, {"fenced", lease.Context()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var n atomic.Int64
+			b.SetParallelism(2) // 2×GOMAXPROCS writers
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					name := fmt.Sprintf("%s-%d", bc.name, n.Add(1)%64)
+					if err := s.Update(bc.ctx, func(tx store.Tx) error {
+						return tx.PutCluster(store.Cluster{Scope: scope, Name: name, Status: "ACTIVE", Body: []byte(`{}`)})
+					}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
