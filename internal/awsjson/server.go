@@ -124,6 +124,11 @@ type Server struct {
 	// the store's busy timeout), so a committed write is never reported
 	// as failed.
 	Timeout time.Duration
+	// Unavailable, when set, picks out the causes of a ServerException
+	// that mean the state store is out of reach (PostgreSQL down): those
+	// answer ECS's own message for an outage, "Service Unavailable. Please
+	// try again later.", instead of the generic one.
+	Unavailable func(error) bool
 	// ObserveFunc, when set, is told of every request once its answer is
 	// written: the request (Operation is "" for an unknown target), the
 	// error code it answered ("" for success) and how long it took.
@@ -345,6 +350,11 @@ func (s *Server) writeError(w http.ResponseWriter, req *Request, err error, caus
 		if req.API != nil && req.API.FaultCode != "" && e.Code == "ServerException" {
 			c := *e
 			c.Code = req.API.FaultCode
+			e = &c
+		}
+		if s.Unavailable != nil && e.Code == "ServerException" && e.Cause != nil && s.Unavailable(e.Cause) {
+			c := *e
+			c.Message = "Service Unavailable. Please try again later."
 			e = &c
 		}
 	}

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -47,6 +50,48 @@ func openStore(ctx context.Context, cfg Config, onCommit sqlitestore.CommitFunc)
 		return nil, err
 	}
 	return pgStore{st}, nil
+}
+
+// readyTimeout bounds /ready's query: a load balancer's probe wants an
+// answer well within its own timeout, and a database slower than this is
+// not one to send traffic to.
+const readyTimeout = 2 * time.Second
+
+// serveReady answers /ready, the readiness probe for load balancers and
+// orchestrators: 200 when the store answers a query (within readyTimeout)
+// and, on PostgreSQL, its schema is the one this binary runs on; 503 with
+// the reason otherwise. /health stays liveness: it says the process
+// serves, and which replica leads.
+func serveReady(w http.ResponseWriter, r *http.Request, st storeCloser) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	var err error
+	if pg, ok := st.(pgStore); ok {
+		err = pg.Ready(ctx)
+	} else {
+		err = st.Ping(ctx)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "store": st.Name(), "reason": err.Error()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ready", "store": st.Name()})
+}
+
+// storeUnavailable picks out the store errors that mean the database is
+// out of reach, which the API answers with ECS's outage message; nil for
+// SQLite, whose file is always there.
+func storeUnavailable(st storeCloser) func(error) bool {
+	if _, ok := st.(pgStore); !ok {
+		return nil
+	}
+	return func(err error) bool {
+		// A request that ran out of time waiting for the database is as
+		// much an outage to the client.
+		return pgstore.Unavailable(err) || errors.Is(err, context.DeadlineExceeded)
+	}
 }
 
 type sqliteStore struct{ *sqlitestore.Store }

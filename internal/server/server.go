@@ -247,21 +247,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	limits := cfg.Limits.withDefaults()
 	proto.Timeout = limits.RequestTimeout
+	proto.Unavailable = storeUnavailable(st)
 	api.Register(proto, ctl)
 	observeRequests(proto, met)
 	api.RegisterLogs(proto, &control.Logs{Store: logs})
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) { serveReady(w, r, st) })
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if s.leader != nil {
+			// Liveness only: a database outage is /ready's to report, and
+			// restarting replicas would not end it. Which replica runs
+			// the loops, for operators and tests.
+			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
+			return
+		}
 		if err := st.Ping(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
-			return
-		}
-		if s.leader != nil {
-			// Which replica runs the loops, for operators and tests.
-			fmt.Fprintf(w, `{"status":"ok","store":"postgres","leader":%t}`, s.leader.leading.Load())
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))

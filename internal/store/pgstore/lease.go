@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -34,6 +36,7 @@ func (o LeaseOptions) withDefaults() LeaseOptions {
 
 // A Lease is this process's hold on the leader lock.
 type Lease struct {
+	epoch  int64
 	ctx    context.Context
 	cancel context.CancelFunc
 	conn   *sql.Conn
@@ -41,8 +44,55 @@ type Lease struct {
 	once   sync.Once
 }
 
-// Context is canceled once the lease is lost or may have been.
+// Context is canceled once the lease is lost or may have been. It carries
+// the lease's epoch (WithEpoch): every write made with it, or with a
+// context derived from it, is fenced.
 func (l *Lease) Context() context.Context { return l.ctx }
+
+// Epoch is the fencing token this lease took: one more than the previous
+// holder's.
+func (l *Lease) Epoch() int64 { return l.epoch }
+
+// ErrDeposed refuses a write made for a lease that another replica has
+// since taken (WithEpoch).
+var ErrDeposed = errors.New("pgstore: refused a write for a leader lease another replica has taken over")
+
+type epochKey struct{}
+
+// WithEpoch marks ctx's writes as made by the leader holding epoch: the
+// store then commits them only while no replica has taken the lease since
+// (table ecsd_lease), and refuses them with ErrDeposed otherwise. The
+// check is in the write's own transaction and holds a share lock on the
+// lease row until it commits, so a new leader's bump of the epoch waits
+// for a deposed leader's write in flight, and every write the deposed
+// leader begins after the bump is refused: no write of an old leader
+// lands once a new one leads. Lease.Context carries its epoch already.
+func WithEpoch(ctx context.Context, epoch int64) context.Context {
+	return context.WithValue(ctx, epochKey{}, epoch)
+}
+
+func epochFrom(ctx context.Context) (int64, bool) {
+	e, ok := ctx.Value(epochKey{}).(int64)
+	return e, ok
+}
+
+// checkEpoch refuses the transaction tx unless the lease is still at
+// epoch. Run first in the transaction.
+func checkEpoch(ctx context.Context, tx dbtx, epoch int64) error {
+	var cur int64
+	if err := tx.QueryRowContext(ctx, "SELECT epoch FROM ecsd_lease WHERE id = 1 FOR SHARE").Scan(&cur); err != nil {
+		if retryable(err) {
+			// A new leader bumped the epoch after this snapshot: the
+			// retry's fresh snapshot sees it and refuses.
+			return errors.Join(err, errForcedRetry)
+		}
+		return fmt.Errorf("pgstore: lease epoch: %w", err)
+	}
+	if cur != epoch {
+		return fmt.Errorf("%w (this write's epoch %d, the lease's %d)", ErrDeposed, epoch, cur)
+	}
+	return nil
+}
 
 // Release gives the lease up: call it once the work done as leader has
 // stopped, so that no other replica can take over while it still runs.
@@ -64,11 +114,13 @@ func (l *Lease) Release() {
 //
 // PostgreSQL releases the lock when the holding session ends (Release, the
 // process dies, its connection is cut and the server notices), and only
-// then can another replica take it. The lease is not fenced: a holder whose
+// then can another replica take it. A holder whose
 // session the server has already ended keeps acting until its next check
-// fails, at most o.Check + o.Timeout later. Writes stay serializable
-// meanwhile; what the window allows is two replicas' loops acting on the
-// same task or service for that long (docs/operations.md).
+// fails, at most o.Check + o.Timeout later, but its writes are fenced:
+// each lease takes a new epoch, and a write made with the lease's context
+// commits only while the epoch is still the lease's (WithEpoch). What the
+// window still allows is a deposed leader's runtime acting (starting or
+// stopping a container) before its refused write (docs/operations.md).
 func (s *Store) Lead(ctx context.Context, o LeaseOptions) (*Lease, error) {
 	o = o.withDefaults()
 	t := time.NewTicker(o.Check)
@@ -79,9 +131,9 @@ func (s *Store) Lead(ctx context.Context, o LeaseOptions) (*Lease, error) {
 		}
 		// An error (the database unreachable) is tried again at the next
 		// check: a follower has nothing to give up.
-		if conn, ok, _ := s.tryLock(ctx, o.Timeout); ok {
-			l := &Lease{conn: conn, held: make(chan struct{})}
-			l.ctx, l.cancel = context.WithCancel(ctx)
+		if conn, epoch, ok, _ := s.tryLock(ctx, o.Timeout); ok {
+			l := &Lease{epoch: epoch, conn: conn, held: make(chan struct{})}
+			l.ctx, l.cancel = context.WithCancel(WithEpoch(ctx, epoch))
 			go func() {
 				defer close(l.held)
 				defer l.cancel()
@@ -98,24 +150,32 @@ func (s *Store) Lead(ctx context.Context, o LeaseOptions) (*Lease, error) {
 }
 
 // tryLock takes the leader lock on a connection of its own, which it
-// returns while the lock is held.
-func (s *Store) tryLock(ctx context.Context, timeout time.Duration) (*sql.Conn, bool, error) {
+// returns while the lock is held, and with it the lease's next epoch.
+func (s *Store) tryLock(ctx context.Context, timeout time.Duration) (*sql.Conn, int64, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, err := s.db.Conn(cctx)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	var ok bool
 	if err := conn.QueryRowContext(cctx, "SELECT pg_try_advisory_lock($1)", leaderLock).Scan(&ok); err != nil {
 		discard(conn) // it may hold the lock without our knowing
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	if !ok {
 		conn.Close()
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
-	return conn, true, nil
+	// The fencing token. The bump waits for the writes of a deposed
+	// leader that passed their check (checkEpoch's share lock); a timeout
+	// here gives the lock up and campaigns again.
+	var epoch int64
+	if err := conn.QueryRowContext(cctx, "UPDATE ecsd_lease SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch").Scan(&epoch); err != nil {
+		discard(conn)
+		return nil, 0, false, err
+	}
+	return conn, epoch, true, nil
 }
 
 // discard closes conn's session instead of returning it to the pool: the

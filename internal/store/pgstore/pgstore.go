@@ -16,9 +16,12 @@ package pgstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,6 +126,50 @@ func redact(url string) string {
 		return "(unparseable URL)"
 	}
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// Ready reports whether the database answers a query and its schema is
+// the version this binary brings it to: a replica is ready to serve only
+// then. Its error says why not. Bound ctx: a database that does not
+// answer holds Ready until ctx ends.
+func (s *Store) Ready(ctx context.Context) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	var v int
+	if err := s.db.QueryRowContext(ctx, "SELECT version FROM ecsd_schema").Scan(&v); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("the database did not answer in time: %w", err)
+		}
+		return fmt.Errorf("the database does not answer: %w", err)
+	}
+	if v != len(migrations) {
+		return fmt.Errorf("the database's schema is at version %d, this ecsd runs on version %d", v, len(migrations))
+	}
+	return nil
+}
+
+// Unavailable reports whether err means the database could not be reached
+// or went away (connection refused or cut, server shutting down or
+// starting up): the call may succeed once the database is back, and is
+// no fault of the request's.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: admin shutdown,
+		// crash shutdown, cannot connect now.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
 }
 
 // Ping reports whether the store is open and the database answers.
@@ -321,7 +368,7 @@ func (s *Store) writeAt(ctx context.Context, iso sql.IsolationLevel, fn writeFun
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := s.attempt(context.WithoutCancel(ctx), deadline, iso, fn)
+		err := s.attempt(ctx, deadline, iso, fn)
 		if errors.Is(err, errMaybeConflict) {
 			if maybe++; maybe > maxMaybeRetries {
 				return unwrapFirst(err)
@@ -347,10 +394,25 @@ func (s *Store) writeAt(ctx context.Context, iso sql.IsolationLevel, fn writeFun
 
 // attempt runs fn once. Its error is retryable when the attempt should be
 // run again.
-func (s *Store) attempt(ctx context.Context, deadline time.Time, iso sql.IsolationLevel, fn writeFunc) (err error) {
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+//
+// Until the transaction has begun, the caller may still withdraw the write
+// (its ctx ends: a client gone, a request timeout), so that a database that
+// does not answer (down, unreachable) holds no request past its deadline;
+// from BEGIN on the transaction runs detached from the caller, to its
+// commit or rollback.
+func (s *Store) attempt(caller context.Context, deadline time.Time, iso sql.IsolationLevel, fn writeFunc) (err error) {
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(caller), deadline)
 	defer cancel()
+	withdraw := context.AfterFunc(caller, cancel)
 	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: iso})
+	if !withdraw() {
+		// The caller gave up while BEGIN was under way: nothing is
+		// written, and the canceled transaction rolls back.
+		if err == nil {
+			sqlTx.Rollback()
+		}
+		return fmt.Errorf("pgstore: begin: %w", context.Cause(caller))
+	}
 	if err != nil {
 		return fmt.Errorf("pgstore: begin: %w", err)
 	}
@@ -361,6 +423,11 @@ func (s *Store) attempt(ctx context.Context, deadline time.Time, iso sql.Isolati
 		}
 	}()
 	p := &pg{db: sqlTx}
+	if epoch, ok := epochFrom(ctx); ok {
+		if err := checkEpoch(ctx, p, epoch); err != nil {
+			return err
+		}
+	}
 	if err := fn(ctx, p); err != nil {
 		if p.conflict || retryable(err) {
 			return errors.Join(err, errForcedRetry) // run again; the rollback undoes this run

@@ -223,6 +223,16 @@ CREATE INDEX capacity_providers_active ON capacity_providers (account, region, n
 	// unix milliseconds; NULL: not protected (sqlitestore's migration of
 	// the same name).
 	`ALTER TABLE tasks ADD COLUMN protected_until BIGINT;`,
+	// 5: the leader lease's fencing token (lease.go): bumped by every
+	// replica that takes the lease, checked by every write the leader's
+	// loops make.
+	`
+CREATE TABLE ecsd_lease (
+	id    BIGINT PRIMARY KEY CHECK (id = 1),
+	epoch BIGINT NOT NULL
+);
+INSERT INTO ecsd_lease (id, epoch) VALUES (1, 0);
+`,
 }
 
 // migrationLock is the advisory lock key replicas starting together take
