@@ -130,8 +130,8 @@ expect "default account still at web:3" 3 "$(ecs describe-task-definition --task
 	--query taskDefinition.revision --output text)"
 
 step "operations not built yet"
-expect_error UnsupportedFeatureException "ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports." \
-	delete-capacity-provider --capacity-provider asg
+expect_error UnsupportedFeatureException "ecsd does not implement DescribeDaemon yet; see docs/compat.md for the operations it supports." \
+	describe-daemon --daemon-arn arn:aws:ecs:us-east-1:000000000000:daemon/prod/agent
 
 step "restart on the same data directory"
 stop_ecsd

@@ -96,9 +96,9 @@ def lifecycle(ecs, other):
                  ecs.list_tags_for_resource, resourceArn="py:3")
 
     step("operations not built yet")
-    expect_error("delete_capacity_provider", "UnsupportedFeatureException",
-                 "ecsd does not implement DeleteCapacityProvider yet; see docs/compat.md for the operations it supports.",
-                 ecs.delete_capacity_provider, capacityProvider="asg")
+    expect_error("describe_daemon", "UnsupportedFeatureException",
+                 "ecsd does not implement DescribeDaemon yet; see docs/compat.md for the operations it supports.",
+                 ecs.describe_daemon, daemonArn="arn:aws:ecs:us-east-1:000000000000:daemon/prod/agent")
 
 
 def main():

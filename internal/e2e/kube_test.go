@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +23,6 @@ import (
 // The cluster is tier 1 (kubetest: a real etcd, kube-apiserver and
 // kube-scheduler, kwok playing the kubelet on fake nodes); containers'
 // behaviour is scripted through kwok's stages.
-
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(m)) }
 
 // kubeServer starts ecsd on the kubernetes runtime in a namespace of its
 // own.

@@ -1,10 +1,18 @@
 package e2e
 
 import (
+	"os"
 	"testing"
 
+	"github.com/ecsd/ecsd/internal/driver/kubedriver/kubetest"
 	"github.com/ecsd/ecsd/internal/pgtest"
 )
 
-// TestMain stops the PostgreSQL server the postgres_test.go tests start.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain stops the servers tests start on first use and share: the
+// Kubernetes test cluster (kube_test.go) and the PostgreSQL server
+// (postgres_test.go).
+func TestMain(m *testing.M) {
+	code := kubetest.Main(m)
+	pgtest.CloseShared()
+	os.Exit(code)
+}

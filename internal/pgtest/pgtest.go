@@ -338,12 +338,19 @@ var (
 // if any. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	CloseShared()
+	os.Exit(code)
+}
+
+// CloseShared stops the server Database started, if any: for a TestMain
+// that runs m itself (one that also starts other servers).
+func CloseShared() {
 	if shared.srv != nil {
 		if err := shared.srv.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
+		shared.srv = nil
 	}
-	os.Exit(code)
 }
 
 // Available reports whether tests can have a PostgreSQL database, and if

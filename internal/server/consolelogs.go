@@ -18,21 +18,45 @@ import (
 )
 
 // consoleLogs is where the web console reads containers' output: the
-// runtime's LogReader when it has one; on Docker, until the Docker driver
-// implements driver.LogReader itself, the Engine read the way `ecsd logs`
-// reads it; nil on the simulated runtime.
+// runtime's LogReader when it has one, on Docker falling back to the
+// output kept under the data directory once a stopped task's containers
+// are removed (--keep-stopped-containers), as `ecsd logs` does; nil on a
+// runtime without output.
 func consoleLogs(rt *runtime, cfg Config) driver.LogReader {
-	if lr, ok := rt.driver.(driver.LogReader); ok {
-		return lr
-	}
+	lr, ok := rt.driver.(driver.LogReader)
 	if rt.docker == nil {
+		if ok {
+			return lr
+		}
 		return nil
 	}
-	scope, err := DockerScope(cfg.DataDir)
-	if err != nil {
-		return nil
+	if !ok {
+		scope, err := DockerScope(cfg.DataDir)
+		if err != nil {
+			return nil
+		}
+		lr = engineLogs{scope: scope, dataDir: cfg.DataDir}
 	}
-	return engineLogs{scope: scope, dataDir: cfg.DataDir}
+	return keptLogs{LogReader: lr, dataDir: cfg.DataDir}
+}
+
+// keptLogs reads through the runtime and, for a container the runtime no
+// longer has, from the output ecsd kept when it removed it.
+type keptLogs struct {
+	driver.LogReader
+	dataDir string
+}
+
+func (k keptLogs) Logs(ctx context.Context, id, container string, opts driver.LogOptions, fn func(driver.LogLine) error) error {
+	err := k.LogReader.Logs(ctx, id, container, opts, fn)
+	if !errors.Is(err, driver.ErrNotFound) {
+		return err
+	}
+	var stdout, stderr bytes.Buffer
+	if err := StoppedLogs(k.dataDir, id, container, &stdout, &stderr); err != nil {
+		return err
+	}
+	return emitLines(&stdout, &stderr, opts, fn)
 }
 
 // engineLogs reads a task's container output with dockerdriver.Logs, as
@@ -75,7 +99,13 @@ func (e engineLogs) Logs(ctx context.Context, id, container string, opts driver.
 	if err != nil {
 		return err
 	}
-	lines := append(splitLogLines(&stdout, "stdout"), splitLogLines(&stderr, "stderr")...)
+	return emitLines(&stdout, &stderr, opts, fn)
+}
+
+// emitLines hands fn the lines of both streams in time order, the last
+// opts.Tail of them when set.
+func emitLines(stdout, stderr *bytes.Buffer, opts driver.LogOptions, fn func(driver.LogLine) error) error {
+	lines := append(splitLogLines(stdout, "stdout"), splitLogLines(stderr, "stderr")...)
 	// The Engine keeps the two streams apart; the console shows them as
 	// written, in time order.
 	slices.SortStableFunc(lines, func(a, b driver.LogLine) int { return a.Time.Compare(b.Time) })
