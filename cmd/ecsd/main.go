@@ -26,7 +26,8 @@ func main() {
 }
 
 const usage = `ecsd is Amazon ECS on your own machine: the ECS API (AWS CLI, SDKs,
-Terraform) served locally, with tasks on a simulated runtime or on Docker.
+Terraform) served locally, with tasks on a simulated runtime, on Docker or
+as pods on Kubernetes.
 
 usage:
   ecsd [flags]                      serve the ECS API until ^C or SIGTERM
@@ -188,7 +189,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	verifySigV4 := fs.String("verify-sigv4", env("ECSD_VERIFY_SIGV4", ""),
 		"credentials `FILE` in the AWS shared-credentials format: every request must then be SigV4-signed by one of its keys (env ECSD_VERIFY_SIGV4)")
 	insecureRemote := fs.Bool("insecure-allow-remote", envBool("ECSD_INSECURE_ALLOW_REMOTE"),
-		"let the docker runtime serve a non-loopback --listen without --verify-sigv4: anyone who can reach it is root on this host (env ECSD_INSECURE_ALLOW_REMOTE=1)")
+		"let the docker or kubernetes runtime serve a non-loopback --listen without --verify-sigv4: anyone who can reach it is root on this host (env ECSD_INSECURE_ALLOW_REMOTE=1)")
 	maxConns := fs.Int("max-connections", envInt("ECSD_MAX_CONNECTIONS", server.DefaultLimits.MaxConnections),
 		"most client connections open at once; more wait in the listen backlog until one closes (env ECSD_MAX_CONNECTIONS)")
 	requestTimeout := fs.Duration("request-timeout", envDuration("ECSD_REQUEST_TIMEOUT", server.DefaultLimits.RequestTimeout),

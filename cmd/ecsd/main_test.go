@@ -58,7 +58,7 @@ func TestRefusesUnknownCommandsAndStrayArguments(t *testing.T) {
 		{[]string{"--data-dir", "x", "extra"}, `unexpected argument "extra": ecsd takes only flags`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"--log-format", "yaml"}, `--log-format "yaml": want text or json`},
-		{[]string{"--runtime", "podman"}, `--runtime "podman": want fake, docker or auto`},
+		{[]string{"--runtime", "podman"}, `--runtime "podman": want fake, docker, kubernetes or auto`},
 		{[]string{"--keep-stopped-containers", "-1"}, "--keep-stopped-containers -1: must be 0 or more"},
 	} {
 		code, out, errOut := cli(t, tc.args...)
