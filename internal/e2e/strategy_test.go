@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,7 +12,9 @@ import (
 // TestSpreadHostReadsBackAsInstanceID: a spread over "host" is stored and
 // described as a spread over "instanceId", as AWS reads it back (the
 // Terraform AWS provider's ordered_placement_strategy test expects it),
-// on CreateService and UpdateService; other fields are kept as given.
+// and a binpack over memory or cpu as MEMORY or CPU (AWS's recorded
+// describe-services output), on CreateService and UpdateService; other
+// fields are kept as given.
 func TestSpreadHostReadsBackAsInstanceID(t *testing.T) {
 	t.Parallel()
 	e := startServer(t)
@@ -21,12 +24,18 @@ func TestSpreadHostReadsBackAsInstanceID(t *testing.T) {
 	given := []types.PlacementStrategy{
 		{Type: types.PlacementStrategyTypeSpread, Field: aws.String("host")},
 		{Type: types.PlacementStrategyTypeBinpack, Field: aws.String("memory")},
+		{Type: types.PlacementStrategyTypeBinpack, Field: aws.String("cpu")},
+		{Type: types.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")},
 	}
 	want := func(s types.Service, what string) {
 		t.Helper()
 		got := s.PlacementStrategy
-		if len(got) != 2 || *got[0].Field != "instanceId" || got[0].Type != types.PlacementStrategyTypeSpread || *got[1].Field != "memory" {
-			t.Fatalf("%s: placementStrategy %+v, want spread instanceId then binpack memory", what, got)
+		var fields []string
+		for _, s := range got {
+			fields = append(fields, string(s.Type)+":"+aws.ToString(s.Field))
+		}
+		if want := "spread:instanceId binpack:MEMORY binpack:CPU spread:attribute:ecs.availability-zone"; strings.Join(fields, " ") != want {
+			t.Fatalf("%s: placementStrategy %v, want %s", what, fields, want)
 		}
 	}
 	cs, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("s"), TaskDefinition: td.TaskDefinitionArn,

@@ -372,16 +372,25 @@ func EventUnableToStart(service string) string {
 // NormalizePlacementStrategy returns strategies as ECS stores them: a
 // spread over "host" is a spread over "instanceId" (the SDK: "instanceId
 // (or host, which has the same effect)"; AWS reads it back as instanceId,
-// which the Terraform AWS provider's tests expect after apply). The input
-// is not modified.
+// which the Terraform AWS provider's tests expect after apply), and a
+// binpack over cpu or memory reads back upper-cased, CPU or MEMORY (a
+// recorded describe-services in aws/amazon-ecs-cli#586 shows
+// {"field": "MEMORY", "type": "binpack"}; hashicorp/terraform#12998: "these
+// read back as MEMORY and CPU", which is why the provider's
+// flattenPlacementStrategy lower-cases them). The input is not modified.
 func NormalizePlacementStrategy(in []types.PlacementStrategy) []types.PlacementStrategy {
 	if in == nil {
 		return nil
 	}
 	out := make([]types.PlacementStrategy, len(in))
 	for i, s := range in {
-		if s.Type == types.PlacementStrategyTypeSpread && s.Field != nil && *s.Field == "host" {
+		switch {
+		case s.Type == types.PlacementStrategyTypeSpread && s.Field != nil && *s.Field == "host":
 			f := "instanceId"
+			s.Field = &f
+		case s.Type == types.PlacementStrategyTypeBinpack && s.Field != nil &&
+			(strings.EqualFold(*s.Field, "cpu") || strings.EqualFold(*s.Field, "memory")):
+			f := strings.ToUpper(*s.Field)
 			s.Field = &f
 		}
 		out[i] = s
