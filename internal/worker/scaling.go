@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -467,9 +468,14 @@ func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider
 	placer.RandFunc = w.cfg.RandFunc
 	var placed []string
 	for _, wt := range waiting {
+		strategies, constraints, err := waitingRules(tx, scope, cluster, wt)
+		if err != nil {
+			return nil, err
+		}
 		got, _, err := placer.Place(records.PlaceRequest{
 			Requirements: records.TaskPlacementRequirements(wt.td, wt.task.Overrides),
 			Count:        1, Group: deref(wt.task.Group),
+			Strategies: strategies, Constraints: constraints,
 			CandidateFunc: records.OfCapacityProvider(provider),
 		})
 		if err != nil || len(got) == 0 {
@@ -490,6 +496,29 @@ func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider
 		placed = append(placed, deref(t.TaskArn))
 	}
 	return placed, nil
+}
+
+// waitingRules are the placement strategy and constraints a waiting task
+// is placed with once its instance is there: a service's task has its
+// service's (serviceRules, as when it was started), so a distinctInstance
+// or memberOf constraint holds for the tasks managed scaling brings
+// capacity for too; a standalone task has its revision's constraints (a
+// RunTask request's own strategy and constraints are not kept on the task).
+func waitingRules(tx store.ReadTx, scope store.Scope, cluster string, wt waitingTask) ([]placement.Strategy, []placement.Constraint, error) {
+	if name, ok := strings.CutPrefix(deref(wt.task.Group), ecs.ServiceGroup("")); ok {
+		rec, err := tx.Service(scope, cluster, name)
+		if err == nil {
+			svc, err := records.Service(rec)
+			if err != nil {
+				return nil, nil, err
+			}
+			return serviceRules(svc, wt.td)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
+	return records.PlacementRules(nil, wt.td.PlacementConstraints, nil)
 }
 
 func requirementsOf(need ecs.TaskRequirements) placement.Requirements {
