@@ -135,8 +135,10 @@ func terraformPlugins(t *testing.T) (tf, plugins string) {
 
 // TestTerraformCapacityProvider deploys e2e/terraform/capacity/main.tf: a
 // capacity provider with managed scaling, the cluster's capacity
-// providers and an EC2 service on them that waits for a steady state while
-// the simulated group scales out from 0; a second plan shows no drift;
+// providers and an EC2 service on them, with ordered placement strategies
+// and placement constraints, that waits for a steady state while the
+// simulated group scales out from 0; the service reads back its placement
+// as AWS stores it and its tasks obey it; a second plan shows no drift;
 // scaled to 0 the group empties; destroy removes everything.
 func TestTerraformCapacityProvider(t *testing.T) {
 	t.Parallel()
@@ -152,9 +154,10 @@ func TestTerraformCapacityProvider(t *testing.T) {
 	if svc.RunningCount != 3 {
 		t.Fatalf("after apply: runningCount %d, want 3", svc.RunningCount)
 	}
-	if n := len(providerInstances(t, c, "tf-ec2")["tf-asg"]); n < 2 {
-		t.Fatalf("after apply: %d instances of the group, want at least 2 (two 1024-unit tasks an instance)", n)
+	if n := len(providerInstances(t, c, "tf-ec2")["tf-asg"]); n < 3 {
+		t.Fatalf("after apply: %d instances of the group, want at least 3 (distinctInstance: one task an instance)", n)
 	}
+	assertTerraformPlacement(t, c, svc)
 
 	run(0, "apply", "-no-color", "-auto-approve", "-var", "desired_count=0")
 	run(0, "plan", "-no-color", "-detailed-exitcode", "-var", "desired_count=0")
@@ -172,6 +175,60 @@ func TestTerraformCapacityProvider(t *testing.T) {
 	}
 	if len(d.CapacityProviders) != 1 || d.CapacityProviders[0].Status != types.CapacityProviderStatusInactive {
 		t.Fatalf("after destroy: %+v", d)
+	}
+}
+
+// assertTerraformPlacement checks the placement of the capacity example's
+// service: its strategies and constraints as DescribeServices returns them
+// (binpack's memory reads back as MEMORY, as on AWS), and its running
+// tasks each on its own c5 instance.
+func assertTerraformPlacement(t *testing.T, c *ecs.Client, svc types.Service) {
+	t.Helper()
+	var strategies []string
+	for _, s := range svc.PlacementStrategy {
+		strategies = append(strategies, string(s.Type)+" "+aws.ToString(s.Field))
+	}
+	if got, want := strings.Join(strategies, ", "), "spread attribute:ecs.availability-zone, binpack MEMORY"; got != want {
+		t.Errorf("placementStrategy %q, want %q", got, want)
+	}
+	constraints := map[string]bool{}
+	for _, pc := range svc.PlacementConstraints {
+		constraints[string(pc.Type)+" "+aws.ToString(pc.Expression)] = true
+	}
+	if len(constraints) != 2 || !constraints["memberOf attribute:ecs.instance-type =~ c5.*"] || !constraints["distinctInstance "] {
+		t.Errorf("placementConstraints %+v, want memberOf attribute:ecs.instance-type =~ c5.* and distinctInstance", svc.PlacementConstraints)
+	}
+
+	cluster := aws.ToString(svc.ClusterArn)
+	list, err := c.ListTasks(t.Context(), &ecs.ListTasksInput{Cluster: &cluster, ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.TaskArns) != 3 {
+		t.Fatalf("service has %d running tasks, want 3", len(list.TaskArns))
+	}
+	tasks, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: &cluster, Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instanceType := map[string]string{}
+	for _, ci := range providerInstances(t, c, cluster)["tf-asg"] {
+		for _, a := range ci.Attributes {
+			if aws.ToString(a.Name) == "ecs.instance-type" {
+				instanceType[aws.ToString(ci.ContainerInstanceArn)] = aws.ToString(a.Value)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, task := range tasks.Tasks {
+		ci := aws.ToString(task.ContainerInstanceArn)
+		if seen[ci] {
+			t.Errorf("two tasks on %s despite distinctInstance", ci)
+		}
+		seen[ci] = true
+		if it := instanceType[ci]; !strings.HasPrefix(it, "c5.") {
+			t.Errorf("task %s on %s of instance type %q, want c5.*", aws.ToString(task.TaskArn), ci, it)
+		}
 	}
 }
 

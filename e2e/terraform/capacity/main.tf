@@ -2,8 +2,10 @@
 # scaling, deployed with Terraform's AWS provider against ecsd and waiting
 # for a steady state. ecsd has no Auto Scaling API: the group is
 # simulated, sized by the ecsd:asg-* tags on the capacity provider, and
-# managed scaling launches its instances (0 to 2 here) as the service's
-# tasks wait in PROVISIONING. internal/e2e/terraform_test.go applies it,
+# managed scaling launches its instances (0 to 3 here: distinctInstance
+# puts each of the 3 tasks on its own) as the service's
+# tasks wait in PROVISIONING. The service also carries placement
+# strategies and constraints. internal/e2e/terraform_test.go applies it,
 # checks that a second plan shows no drift, scales, and destroys it all.
 
 terraform {
@@ -104,6 +106,28 @@ resource "aws_ecs_service" "web" {
     capacity_provider = aws_ecs_capacity_provider.asg.name
     base              = 1
     weight            = 100
+  }
+
+  # Spread over zones, then pack by memory; each task on its own
+  # instance, and only on c5 instances (ecsd's simulated group instances
+  # report ecs.instance-type c5.large).
+  ordered_placement_strategy {
+    type  = "spread"
+    field = "attribute:ecs.availability-zone"
+  }
+
+  ordered_placement_strategy {
+    type  = "binpack"
+    field = "memory"
+  }
+
+  placement_constraints {
+    type       = "memberOf"
+    expression = "attribute:ecs.instance-type =~ c5.*"
+  }
+
+  placement_constraints {
+    type = "distinctInstance"
   }
 
   # The strategy may only name providers the cluster has.
