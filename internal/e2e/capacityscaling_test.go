@@ -212,3 +212,48 @@ func TestManagedScalingZeroToNAndBack(t *testing.T) {
 		return nil
 	})
 }
+
+// TestManagedScalingKeepsServicePlacement: a service's tasks that wait in
+// PROVISIONING are placed, once managed scaling brings instances, with the
+// service's constraints: distinctInstance gives each of three tasks (two
+// of which would fit one instance) its own instance.
+func TestManagedScalingKeepsServicePlacement(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, withScaling(20*time.Millisecond, time.Millisecond))
+	c := s.defaultClient()
+	createProvider(t, c, "cp-di", "asg-di", &types.ManagedScaling{Status: types.ManagedScalingStatusEnabled, TargetCapacity: aws.Int32(100),
+		InstanceWarmupPeriod: aws.Int32(0)}, tag("ecsd:asg-max-size", "4"))
+	strategy := []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp-di"), Weight: 1}}
+	providerCluster(t, c, "di", []string{"cp-di"}, strategy)
+	registerSized(t, c, "di", 1024, 512) // two an instance by resources
+	if _, err := c.CreateService(t.Context(), &ecs.CreateServiceInput{Cluster: aws.String("di"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String("di"), DesiredCount: aws.Int32(3), CapacityProviderStrategy: strategy,
+		PlacementConstraints: []types.PlacementConstraint{
+			{Type: types.PlacementConstraintTypeDistinctInstance},
+			{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type =~ c5.*")},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "three running tasks", func() error {
+		if n := describeOneService(t, c, "di", "web").RunningCount; n != 3 {
+			return fmt.Errorf("runningCount %d", n)
+		}
+		return nil
+	})
+	list, err := c.ListTasks(t.Context(), &ecs.ListTasksInput{Cluster: aws.String("di"), ServiceName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("di"), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, task := range d.Tasks {
+		ci := aws.ToString(task.ContainerInstanceArn)
+		if ci == "" || seen[ci] {
+			t.Errorf("task %s on instance %q: want each task on its own instance", aws.ToString(task.TaskArn), ci)
+		}
+		seen[ci] = true
+	}
+}
