@@ -234,6 +234,10 @@ func TestRegisterValidation(t *testing.T) {
 			fargate("256", "512")(in)
 			in.IpcMode = types.IpcModeHost
 		}), "ClientException", "Tasks using the Fargate launch type do not support ipcMode."},
+		{"fargate with pidMode host", valid(func(in *ecs.RegisterTaskDefinitionInput) {
+			fargate("256", "512")(in)
+			in.PidMode = types.PidModeHost
+		}), "ClientException", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."},
 		{"fargate awslogs without execution role", valid(func(in *ecs.RegisterTaskDefinitionInput) {
 			fargate("256", "512")(in)
 			in.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{

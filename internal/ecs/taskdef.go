@@ -32,6 +32,7 @@ const (
 	fargateNetworkMessage   = "Fargate only supports network mode \u2018awsvpc\u2019."
 	fargateAwslogsMessage   = "Fargate requires task definition to have execution role ARN to support log driver awslogs."
 	fargateIpcModeMessage   = "Tasks using the Fargate launch type do not support ipcMode."
+	fargatePidModeMessage   = "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."
 	invalidTaskCPUMessage   = "Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
 	invalidTaskMemMessage   = "Invalid 'memory' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
 	awsvpcPortsMessage      = "When networkMode=awsvpc, the host ports and container ports in port mappings must match."
@@ -94,6 +95,8 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 			return td, ClientException("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values.", taskCPU, taskMem)
 		case td.IpcMode != "":
 			return td, ClientException(fargateIpcModeMessage)
+		case td.PidMode == types.PidModeHost:
+			return td, ClientException(fargatePidModeMessage)
 		}
 	}
 
@@ -254,7 +257,7 @@ func compatibilities(td types.TaskDefinition, cpu, mem int) []types.Compatibilit
 	}
 	out = append(out, types.CompatibilityEc2)
 	if td.NetworkMode == types.NetworkModeAwsvpc && td.Cpu != nil && td.Memory != nil &&
-		FargateSizeValid(cpu, mem) && td.IpcMode == "" {
+		FargateSizeValid(cpu, mem) && td.IpcMode == "" && td.PidMode != types.PidModeHost {
 		out = append(out, types.CompatibilityFargate)
 	}
 	if requires(td.RequiresCompatibilities, types.CompatibilityManagedInstances) {

@@ -114,6 +114,8 @@ func TestPrepareTaskDefinitionErrors(t *testing.T) {
 		{"fargate size in vCPU and GB", fargateDef, func(td *types.TaskDefinition) { td.Cpu, td.Memory = ptr("1 vCPU"), ptr("1 GB") },
 			"No Fargate configuration exists for given values: 1024 CPU, 1024 memory. See the Amazon ECS documentation for the valid values."},
 		{"fargate ipcMode", fargateDef, func(td *types.TaskDefinition) { td.IpcMode = types.IpcModeTask }, "Tasks using the Fargate launch type do not support ipcMode."},
+		{"fargate pidMode host", fargateDef, func(td *types.TaskDefinition) { td.PidMode = types.PidModeHost },
+			"Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."},
 		{"fargate awslogs without execution role", fargateDef, func(td *types.TaskDefinition) {
 			td.ContainerDefinitions[0].LogConfiguration = awslogs(fullAwslogsOptions)
 		}, "Fargate requires task definition to have execution role ARN to support log driver awslogs."},
@@ -504,6 +506,10 @@ func TestPrepareTaskDefinitionCompatibilities(t *testing.T) {
 		{"awsvpc with Fargate sizes and ipcMode", ec2Def, func(td *types.TaskDefinition) {
 			td.NetworkMode, td.Cpu, td.Memory, td.IpcMode = types.NetworkModeAwsvpc, ptr("256"), ptr("512"), types.IpcModeHost
 		}, []types.Compatibility{"EC2"}},
+		{"awsvpc with Fargate sizes and pidMode host", ec2Def, func(td *types.TaskDefinition) {
+			td.NetworkMode, td.Cpu, td.Memory, td.PidMode = types.NetworkModeAwsvpc, ptr("256"), ptr("512"), types.PidModeHost
+		}, []types.Compatibility{"EC2"}},
+		{"fargate pidMode task", fargateDef, func(td *types.TaskDefinition) { td.PidMode = types.PidModeTask }, []types.Compatibility{"EC2", "FARGATE"}},
 		{"requires FARGATE", fargateDef, func(*types.TaskDefinition) {}, []types.Compatibility{"EC2", "FARGATE"}},
 		{"requires EC2 and FARGATE", fargateDef, func(td *types.TaskDefinition) {
 			td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityEc2, types.CompatibilityFargate}
