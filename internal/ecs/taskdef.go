@@ -177,6 +177,8 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 	// ECS always returns these lists, empty when the caller sent none.
 	if td.Volumes == nil {
 		td.Volumes = []types.Volume{}
+	} else {
+		td.Volumes = volumeDefaults(td.Volumes)
 	}
 	if td.PlacementConstraints == nil {
 		td.PlacementConstraints = []types.TaskDefinitionPlacementConstraint{}
@@ -184,6 +186,22 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 	td.Compatibilities = compatibilities(td, taskCPU, taskMem)
 	td.RequiresAttributes = requiresAttributes(td, awsvpc)
 	return td, nil
+}
+
+// volumeDefaults returns the volumes as ECS stores them: an EFS volume
+// registered without rootDirectory comes back with "/", the file system's
+// root it mounts. The caller's slice and structs are left alone.
+func volumeDefaults(in []types.Volume) []types.Volume {
+	out := make([]types.Volume, len(in))
+	for i, v := range in {
+		if v.EfsVolumeConfiguration != nil && v.EfsVolumeConfiguration.RootDirectory == nil {
+			efs := *v.EfsVolumeConfiguration
+			efs.RootDirectory = ptr("/")
+			v.EfsVolumeConfiguration = &efs
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // containerDefaults fills the members ECS adds to every container

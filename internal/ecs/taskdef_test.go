@@ -782,3 +782,34 @@ func TestValidateTags(t *testing.T) {
 		})
 	}
 }
+
+// ECS answers an EFS volume registered without rootDirectory with "/"
+// (terraform-provider-aws#26793 shows it read back); one given keeps it.
+func TestPrepareTaskDefinitionEFSRootDirectory(t *testing.T) {
+	mk := func() types.TaskDefinition {
+		td := ec2Def()
+		td.Volumes = []types.Volume{
+			{Name: ptr("bare"), EfsVolumeConfiguration: &types.EFSVolumeConfiguration{FileSystemId: ptr("fs-1")}},
+			{Name: ptr("sub"), EfsVolumeConfiguration: &types.EFSVolumeConfiguration{FileSystemId: ptr("fs-1"), RootDirectory: ptr("/data")}},
+			{Name: ptr("scratch")},
+		}
+		return td
+	}
+	in := mk()
+	got, err := ecs.PrepareTaskDefinition(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Volumes[0].EfsVolumeConfiguration.RootDirectory; r == nil || *r != "/" {
+		t.Errorf("bare volume rootDirectory = %v, want \"/\"", r)
+	}
+	if r := got.Volumes[1].EfsVolumeConfiguration.RootDirectory; r == nil || *r != "/data" {
+		t.Errorf("explicit rootDirectory = %v, want \"/data\"", r)
+	}
+	if got.Volumes[2].EfsVolumeConfiguration != nil {
+		t.Errorf("non-EFS volume gained an EFS configuration")
+	}
+	if diff := cmp.Diff(mk(), in, ignoreUnexported); diff != "" {
+		t.Errorf("input modified (-before +after):\n%s", diff)
+	}
+}
