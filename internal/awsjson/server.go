@@ -43,7 +43,8 @@ type API struct {
 	// server fault (HTTP 500): each service has its own.
 	FaultCode string
 	// InvalidEnum, when set, words a member whose value is outside its
-	// enum; nil answers as ECS does.
+	// enum; nil answers as ECS does: InvalidParameterException "<member>
+	// should be one of [A,B]".
 	InvalidEnum func(e *wire.EnumError) error
 }
 
@@ -323,6 +324,32 @@ func (s *Server) call(ctx context.Context, h Handler, req *Request, in any) (out
 	return h(ctx, req, in)
 }
 
+// enumSubject names a member the way ECS's enum errors do: its dotted
+// path without list or map positions ("include", not "include[1]";
+// "managedScaling.status").
+func enumSubject(path string) string {
+	var b strings.Builder
+	depth := 0
+	inQuote := false
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case depth > 0 && inQuote && c == '\\':
+			i++ // an escaped character inside a quoted map key
+		case depth > 0 && c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // requestError maps a decoding failure onto ECS's vocabulary. A value
 // outside an enum is a parameter problem, not a serialization one.
 func requestError(api *API, err error) error {
@@ -331,7 +358,10 @@ func requestError(api *API, err error) error {
 		return api.InvalidEnum(enumErr)
 	}
 	if errors.As(err, &enumErr) {
-		return ecs.InvalidParameterException("Invalid value '%s' for %s.", enumErr.Value, enumErr.Path)
+		// ECS's own wording, values in the model's order without spaces:
+		// "include should be one of [ATTACHMENTS,SETTINGS,STATISTICS,TAGS]".
+		return ecs.InvalidParameterException("%s should be one of [%s]",
+			enumSubject(enumErr.Path), strings.Join(enumErr.Declared, ","))
 	}
 	var decErr *wire.DecodeError
 	if errors.As(err, &decErr) {

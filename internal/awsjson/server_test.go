@@ -176,7 +176,13 @@ func TestServerRouting(t *testing.T) {
 			"Start of list found where not expected"},
 		{"value outside an enum", func() *http.Request {
 			return request("RegisterTaskDefinition", `{"family":"web","networkMode":"foo"}`)
-		}, "InvalidParameterException", "Invalid value 'foo' for networkMode."},
+		}, "InvalidParameterException", "networkMode should be one of [bridge,host,awsvpc,none]"},
+		{"value outside an enum in a list", func() *http.Request {
+			return request("RegisterTaskDefinition", `{"family":"web","requiresCompatibilities":["EC2","LAMBDA"]}`)
+		}, "InvalidParameterException", "requiresCompatibilities should be one of [EC2,FARGATE,EXTERNAL,MANAGED_INSTANCES]"},
+		{"value outside a nested enum", func() *http.Request {
+			return request("RegisterTaskDefinition", `{"family":"web","containerDefinitions":[{"name":"a","logConfiguration":{"logDriver":"stdout"}}]}`)
+		}, "InvalidParameterException", "containerDefinitions.logConfiguration.logDriver should be one of [json-file,syslog,journald,gelf,fluentd,awslogs,splunk,awsfirelens]"},
 		{"domain error", func() *http.Request { return request("DescribeTaskDefinition", `{"taskDefinition":"missing"}`) }, "ClientException",
 			"Unable to describe task definition."},
 	}

@@ -121,6 +121,9 @@ func TestAccountSettings(t *testing.T) {
 		{"bad wait period", "fargateTaskRetirementWaitPeriod", "3", "InvalidParameterException", "Invalid setting 'value'"},
 		{"read-only", "guardDutyActivate", "on", "InvalidParameterException", "Invalid setting 'name'"},
 		{"no value", "containerInsights", "", "InvalidParameterException", "Invalid setting 'value'"},
+		{"disable service long ARNs", "serviceLongArnFormat", "disabled", "InvalidParameterException", "You can no longer disable Long Arn settings"},
+		{"disable task long ARNs", "taskLongArnFormat", "disabled", "InvalidParameterException", "You can no longer disable Long Arn settings"},
+		{"disable container instance long ARNs", "containerInstanceLongArnFormat", "disabled", "InvalidParameterException", "You can no longer disable Long Arn settings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -107,6 +107,8 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 		return types.Service{}, ecs.InvalidParameterException(MsgDaemonStrategy)
 	case daemon && spec.LaunchType == types.LaunchTypeFargate:
 		return types.Service{}, ecs.InvalidParameterException(MsgDaemonFargate)
+	case spec.LaunchType == types.LaunchTypeEc2 && deref(spec.PlatformVersion) != "":
+		return types.Service{}, ecs.InvalidParameterException(MsgPlatformVersionEC2)
 	case spec.DesiredCount < 0:
 		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
 	}

@@ -143,6 +143,9 @@ func TestCreateServiceErrors(t *testing.T) {
 	extraNetwork.Service.NetworkConfiguration = awsvpc
 	fargateEC2Only := svcReq("x", "web:2", 1)
 	fargateEC2Only.Service.LaunchType = types.LaunchTypeFargate
+	ec2PlatformVersion := svcReq("x", "web:2", 1)
+	ec2PlatformVersion.Service.LaunchType = types.LaunchTypeEc2
+	ec2PlatformVersion.Service.PlatformVersion = ptr("1.4.0")
 	otherCluster := svcReq("x", "web:2", 1)
 	otherCluster.Cluster = "nope"
 	noTD := svcReq("x", "", 1)
@@ -160,6 +163,7 @@ func TestCreateServiceErrors(t *testing.T) {
 		{"unknown family", svcReq("x", "nothing", 1), "ClientException", "TaskDefinition not found."},
 		{"launch type and strategy", withStrategy, "InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."},
 		{"DAEMON with a strategy", daemonStrategy, "InvalidParameterException", "Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy."},
+		{"platformVersion on EC2", ec2PlatformVersion, "InvalidParameterException", "The platform version must be null when specifying an EC2 launch type."},
 		{"DAEMON on Fargate", daemonFargate, "InvalidParameterException", "Fargate does not support the DAEMON scheduling strategy."},
 		{"awsvpc without network", noNetwork, "InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified."},
 		{"network without awsvpc", extraNetwork, "InvalidParameterException", "Network Configuration is not valid for the given networkMode of this task definition."},

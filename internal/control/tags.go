@@ -15,9 +15,10 @@ import (
 // taggable resolves a resource ARN to the store resource it names. ECS
 // answers a string that is not an ECS ARN with InvalidParameterException,
 // and an ARN of another account or region, or of nothing that exists, with
-// ResourceNotFoundException. Service and task ARNs come in the long format
-// (cluster in the ARN) and the short one, which names no cluster: that
-// resolves to the only cluster holding the service or task.
+// ResourceNotFoundException. Task and container-instance ARNs come in the
+// long format (cluster in the ARN) and the short one, which names no
+// cluster: that resolves to the only cluster holding the resource. A
+// short-format service ARN is refused, as ECS refuses it for tagging.
 func (c *Control) taggable(ctx context.Context, who Caller, arn string) (store.Resource, error) {
 	invalid := ecs.InvalidParameterException("The ARN provided is invalid.")
 	parts := strings.SplitN(arn, ":", 6)
@@ -44,6 +45,9 @@ func (c *Control) taggable(ctx context.Context, who Caller, arn string) (store.R
 		ref, ok := ecs.ParseResourceRef(kind, arn)
 		if !ok {
 			return store.Resource{}, invalid
+		}
+		if kind == "service" && ref.Cluster == "" {
+			return store.Resource{}, ecs.InvalidParameterException(ecs.MsgTagLongArnRequired)
 		}
 		r := store.Resource{Scope: who.Scope, ARN: arn, Cluster: ref.Cluster}
 		switch kind {

@@ -133,7 +133,7 @@ func TestTagsOnClustersServicesAndTasks(t *testing.T) {
 		arn, same string // same: another spelling of the same resource
 	}{
 		{"cluster", prefix + "cluster/web", ""},
-		{"service", prefix + "service/web/api", prefix + "service/api"},
+		{"service", prefix + "service/web/api", ""},
 		{"task", prefix + "task/web/" + taskID, prefix + "task/" + taskID},
 	}
 	for _, tt := range tests {
@@ -177,8 +177,6 @@ func TestTagsOnClustersServicesAndTasks(t *testing.T) {
 	missing := []string{
 		prefix + "cluster/nope",
 		prefix + "service/web/nope",
-		prefix + "service/shared", // in two clusters
-		prefix + "service/nope",
 		prefix + "task/web/ffffffffffffffffffffffffffffffff",
 		prefix + "task/batch/" + taskID, // the task is in web
 		"arn:aws:ecs:us-east-1:123456789012:cluster/web",
@@ -189,6 +187,16 @@ func TestTagsOnClustersServicesAndTasks(t *testing.T) {
 			wantError(t, c.TagResource(ctx, alice, a, []types.Tag{tag("k", "v")}), "ResourceNotFoundException", notFound)
 			_, err := c.ListTagsForResource(ctx, alice, a)
 			wantError(t, err, "ResourceNotFoundException", notFound)
+		})
+	}
+	// ECS tags services only by their long ARN, whether or not the short
+	// one would name a single service.
+	for _, a := range []string{prefix + "service/api", prefix + "service/shared", prefix + "service/nope", "arn:aws:ecs:eu-west-2::service/api"} {
+		t.Run(a, func(t *testing.T) {
+			wantError(t, c.TagResource(ctx, alice, a, []types.Tag{tag("k", "v")}), "InvalidParameterException", ecs.MsgTagLongArnRequired)
+			wantError(t, c.UntagResource(ctx, alice, a, []string{"k"}), "InvalidParameterException", ecs.MsgTagLongArnRequired)
+			_, err := c.ListTagsForResource(ctx, alice, a)
+			wantError(t, err, "InvalidParameterException", ecs.MsgTagLongArnRequired)
 		})
 	}
 	wantError(t, c.TagResource(ctx, alice, prefix+"service/a/b/c", []types.Tag{tag("k", "v")}), "InvalidParameterException", "The ARN provided is invalid.")

@@ -30,6 +30,9 @@ const (
 	msgCountTooHigh           = "Task count can not be greater than 10"
 	msgCountTooLow            = "Task count must be greater than 0"
 	msgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
+	// MsgPlatformVersionEC2 answers a platformVersion sent with launchType
+	// EC2 (RunTask and CreateService): platform versions are Fargate's.
+	MsgPlatformVersionEC2     = "The platform version must be null when specifying an EC2 launch type."
 	msgNetworkConfigRequired  = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 	msgNetworkConfigInvalid   = "Network Configuration is not valid for the given networkMode of this task definition."
 	msgSubnetsEmpty           = "subnets can not be empty."
@@ -97,6 +100,9 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 	}
 	if r.LaunchType != "" && len(r.CapacityProviderStrategy) > 0 {
 		return nil, nil, ecs.InvalidParameterException(msgLaunchTypeAndStrategy)
+	}
+	if r.LaunchType == types.LaunchTypeEc2 && r.PlatformVersion != "" {
+		return nil, nil, ecs.InvalidParameterException(MsgPlatformVersionEC2)
 	}
 	if r.PropagateTags == types.PropagateTagsService {
 		return nil, nil, ecs.InvalidParameterException(msgPropagateService)

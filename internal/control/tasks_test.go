@@ -135,6 +135,7 @@ func TestRunTaskRequestChecks(t *testing.T) {
 		{"managed tag over the limit", control.RunTaskRequest{TaskDefinition: "web", Tags: many, EnableECSManagedTags: true}, "InvalidParameterException", "Tags can have at most 50 items."},
 		{"startedBy too long", control.RunTaskRequest{TaskDefinition: "web", StartedBy: string(make([]byte, 129))}, "InvalidParameterException", "startedBy can have at most 128 characters."},
 		{"bad revision", control.RunTaskRequest{TaskDefinition: "web:x"}, "ClientException", "Invalid revision number. Number: x"},
+		{"platformVersion on EC2", control.RunTaskRequest{TaskDefinition: "web", LaunchType: types.LaunchTypeEc2, PlatformVersion: "LATEST"}, "InvalidParameterException", "The platform version must be null when specifying an EC2 launch type."},
 		{"EXTERNAL needs compatibility", control.RunTaskRequest{TaskDefinition: "web", LaunchType: types.LaunchTypeManagedInstances}, "InvalidParameterException", "Task definition does not support launch_type MANAGED_INSTANCES."},
 	}
 	for _, tt := range tests {

@@ -88,6 +88,10 @@ func TestAccountSettings(t *testing.T) {
 	wantAPIError[*types.InvalidParameterException](t, err, "Invalid setting 'value'")
 	_, err = c.PutAccountSettingDefault(ctx, &ecs.PutAccountSettingDefaultInput{Name: types.SettingNameTagResourceAuthorization, Value: aws.String("enabled")})
 	wantAPIError[*types.InvalidParameterException](t, err, "Invalid setting 'value'")
+	_, err = c.PutAccountSetting(ctx, &ecs.PutAccountSettingInput{Name: types.SettingNameServiceLongArnFormat, Value: aws.String("disabled")})
+	wantAPIError[*types.InvalidParameterException](t, err, "You can no longer disable Long Arn settings")
+	_, err = c.PutAccountSettingDefault(ctx, &ecs.PutAccountSettingDefaultInput{Name: types.SettingNameContainerInstanceLongArnFormat, Value: aws.String("disabled")})
+	wantAPIError[*types.InvalidParameterException](t, err, "You can no longer disable Long Arn settings")
 	resp, body := s.post(t, "PutAccountSetting", `{"name":"dualStack","value":"enabled"}`)
 	if resp.StatusCode != 400 || decodeJSON(t, body)["__type"] != "InvalidParameterException" {
 		t.Errorf("unknown setting name: %d %s", resp.StatusCode, body)

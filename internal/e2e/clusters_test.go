@@ -342,3 +342,17 @@ func TestDeleteClusterRefusedWhileBusy(t *testing.T) {
 		})
 	}
 }
+
+// A value outside an enum is answered in ECS's own words, values in the
+// model's order (hashicorp/terraform-provider-aws#23342 records
+// "include should be one of [ATTACHMENTS,SETTINGS,STATISTICS,TAGS]", from
+// before CONFIGURATIONS joined the model).
+func TestEnumValueOutsideModel(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.defaultClient()
+	_, err := c.DescribeClusters(t.Context(), &ecs.DescribeClustersInput{Include: []types.ClusterField{types.ClusterFieldTags, "tags"}})
+	wantAPIError[*types.InvalidParameterException](t, err, "include should be one of [ATTACHMENTS,CONFIGURATIONS,SETTINGS,STATISTICS,TAGS]")
+	_, err = c.ListTasks(t.Context(), &ecs.ListTasksInput{DesiredStatus: "running"})
+	wantAPIError[*types.InvalidParameterException](t, err, "desiredStatus should be one of [RUNNING,PENDING,STOPPED]")
+}

@@ -3,7 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -452,4 +454,135 @@ func TestDaemonServiceFollowsInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(3)
+}
+
+// TestDaemonServiceStopsTaskOnInstanceLeavingConstraints: when an instance
+// stops meeting a DAEMON service's memberOf constraint, the task on THAT
+// instance stops ("will stop tasks that do not meet the placement
+// constraints"), with the scheduler's stop code and reason and the
+// service's stopped event, and the instances that still qualify keep
+// theirs.
+func TestDaemonServiceStopsTaskOnInstanceLeavingConstraints(t *testing.T) {
+	s := startServer(t)
+	c := s.defaultClient()
+	const cluster = "edges"
+	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String(cluster), Tags: []types.Tag{tag("ecsd:sim-instances", "3")}})
+	instances := listInstances(t, c, ecs.ListContainerInstancesInput{Cluster: aws.String(cluster)})
+	if len(instances) != 3 {
+		t.Fatalf("want 3 instances, got %v", instances)
+	}
+	edge := func(arn string) types.Attribute {
+		return types.Attribute{Name: aws.String("role"), Value: aws.String("edge"), TargetId: aws.String(arn)}
+	}
+	var attrs []types.Attribute
+	for _, arn := range instances {
+		attrs = append(attrs, edge(arn))
+	}
+	if _, err := c.PutAttributes(t.Context(), &ecs.PutAttributesInput{Cluster: aws.String(cluster), Attributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	register(t, c, "edge-agent")
+	createService(t, c, &ecs.CreateServiceInput{Cluster: aws.String(cluster), ServiceName: aws.String("edge-agent"),
+		TaskDefinition: aws.String("edge-agent"), SchedulingStrategy: types.SchedulingStrategyDaemon,
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:role == edge")}}})
+
+	// running maps each instance to the ARN of its task that should run.
+	running := func() map[string]string {
+		arns, err := c.ListTasks(t.Context(), &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String("edge-agent"), DesiredStatus: types.DesiredStatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		if len(arns.TaskArns) == 0 {
+			return out
+		}
+		d, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns.TaskArns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range d.Tasks {
+			if prev, ok := out[aws.ToString(task.ContainerInstanceArn)]; ok {
+				t.Fatalf("two tasks on one instance: %s and %s", prev, aws.ToString(task.TaskArn))
+			}
+			out[aws.ToString(task.ContainerInstanceArn)] = aws.ToString(task.TaskArn)
+		}
+		return out
+	}
+	var before map[string]string
+	waitFor(t, 30*time.Second, "a daemon task on each of the 3 edge instances", func() error {
+		before = running()
+		if len(before) != 3 {
+			return fmt.Errorf("tasks on %d instances: %v", len(before), before)
+		}
+		return nil
+	})
+
+	// Take the role from the instance whose task has the greatest ID: a
+	// scale-in that picks by age, then ID, would stop another one.
+	leaving := ""
+	for inst, arn := range before {
+		if leaving == "" || arn > before[leaving] {
+			leaving = inst
+		}
+	}
+	gone := before[leaving]
+	if _, err := c.DeleteAttributes(t.Context(), &ecs.DeleteAttributesInput{Cluster: aws.String(cluster),
+		Attributes: []types.Attribute{{Name: aws.String("role"), TargetId: aws.String(leaving)}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	var stopped types.Task
+	waitFor(t, 30*time.Second, "the task on the instance that left the constraint to stop", func() error {
+		d, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{gone}})
+		if err != nil {
+			return err
+		}
+		if len(d.Tasks) != 1 {
+			return fmt.Errorf("task %s: failures %v", gone, d.Failures)
+		}
+		if st := aws.ToString(d.Tasks[0].LastStatus); st != "STOPPED" {
+			return fmt.Errorf("task %s is %s (desired %s); running tasks %v", gone, st, aws.ToString(d.Tasks[0].DesiredStatus), running())
+		}
+		stopped = d.Tasks[0]
+		return nil
+	})
+	svc := describeService(t, c, cluster, "edge-agent")
+	if stopped.StopCode != types.TaskStopCodeServiceSchedulerInitiated {
+		t.Errorf("stopCode = %q, want %q", stopped.StopCode, types.TaskStopCodeServiceSchedulerInitiated)
+	}
+	if want := "Scaling activity initiated by (deployment " + aws.ToString(svc.Deployments[0].Id) + ")"; aws.ToString(stopped.StoppedReason) != want {
+		t.Errorf("stoppedReason = %q, want %q", aws.ToString(stopped.StoppedReason), want)
+	}
+	id := gone[strings.LastIndexByte(gone, '/')+1:]
+	wantEvent := "(service edge-agent) has stopped 1 running tasks: (task " + id + ")."
+	if !slices.ContainsFunc(svc.Events, func(e types.ServiceEvent) bool { return aws.ToString(e.Message) == wantEvent }) {
+		t.Errorf("no event %q in %v", wantEvent, eventMessages(svc))
+	}
+	waitFor(t, 30*time.Second, "desiredCount 2 with the edge instances' tasks untouched", func() error {
+		svc := describeService(t, c, cluster, "edge-agent")
+		now := running()
+		want := maps.Clone(before)
+		delete(want, leaving)
+		if svc.DesiredCount != 2 || svc.RunningCount != 2 || !maps.Equal(now, want) {
+			return fmt.Errorf("desiredCount %d, runningCount %d, tasks %v, want %v", svc.DesiredCount, svc.RunningCount, now, want)
+		}
+		return nil
+	})
+
+	// The role back: the instance gets a new task, the others keep theirs.
+	if _, err := c.PutAttributes(t.Context(), &ecs.PutAttributesInput{Cluster: aws.String(cluster), Attributes: []types.Attribute{edge(leaving)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a new daemon task on the instance back in the constraint", func() error {
+		now := running()
+		for inst, arn := range before {
+			if inst != leaving && now[inst] != arn {
+				return fmt.Errorf("instance %s runs %q, want %q", inst, now[inst], arn)
+			}
+		}
+		if now[leaving] == "" || now[leaving] == gone {
+			return fmt.Errorf("instance %s runs %q", leaving, now[leaving])
+		}
+		return nil
+	})
 }

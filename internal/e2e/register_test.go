@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,6 +235,10 @@ func TestRegisterValidation(t *testing.T) {
 			fargate("256", "512")(in)
 			in.IpcMode = types.IpcModeHost
 		}), "ClientException", "Tasks using the Fargate launch type do not support ipcMode."},
+		{"fargate with pidMode host", valid(func(in *ecs.RegisterTaskDefinitionInput) {
+			fargate("256", "512")(in)
+			in.PidMode = types.PidModeHost
+		}), "ClientException", "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."},
 		{"fargate awslogs without execution role", valid(func(in *ecs.RegisterTaskDefinitionInput) {
 			fargate("256", "512")(in)
 			in.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{
@@ -335,5 +340,34 @@ func TestEmptyListsOnTheWire(t *testing.T) {
 				t.Errorf("%s %s (-want +got):\n%s", tt.op, tt.body, diff)
 			}
 		})
+	}
+}
+
+// An EFS volume registered without rootDirectory is answered, and described
+// later, with "/" as ECS does (terraform-provider-aws#26793).
+func TestRegisterEFSRootDirectoryDefault(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.defaultClient()
+	ctx := context.Background()
+	out, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:               aws.String("efs"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("busybox"), Memory: aws.Int32(128)}},
+		Volumes:              []types.Volume{{Name: aws.String("data"), EfsVolumeConfiguration: &types.EFSVolumeConfiguration{FileSystemId: aws.String("fs-12345678")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("efs:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, td := range map[string]*types.TaskDefinition{"RegisterTaskDefinition": out.TaskDefinition, "DescribeTaskDefinition": desc.TaskDefinition} {
+		if len(td.Volumes) != 1 || td.Volumes[0].EfsVolumeConfiguration == nil {
+			t.Fatalf("%s volumes = %+v", name, td.Volumes)
+		}
+		if got := aws.ToString(td.Volumes[0].EfsVolumeConfiguration.RootDirectory); got != "/" {
+			t.Errorf("%s rootDirectory = %q, want \"/\"", name, got)
+		}
 	}
 }

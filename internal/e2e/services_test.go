@@ -170,6 +170,9 @@ func TestServiceReachesSteadyState(t *testing.T) {
 	}
 	_, err = c.CreateService(t.Context(), &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1)})
 	wantAPIError[*types.InvalidParameterException](t, err, "Creation of service was not idempotent.")
+	_, err = c.CreateService(t.Context(), &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("ec2pv"), TaskDefinition: aws.String("web"),
+		DesiredCount: aws.Int32(1), LaunchType: types.LaunchTypeEc2, PlatformVersion: aws.String("LATEST")})
+	wantAPIError[*types.InvalidParameterException](t, err, "The platform version must be null when specifying an EC2 launch type.")
 }
 
 func TestServiceRollingUpdate(t *testing.T) {

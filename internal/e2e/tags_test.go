@@ -130,3 +130,19 @@ func TestTagsOnTaskDefinitions(t *testing.T) {
 		wantAPIError[*types.InvalidParameterException](t, err, "TagKeys can not be empty.")
 	})
 }
+
+// ECS tags services only by their long ARN (cluster in the ARN); the short
+// format is refused by all three tagging operations (kayac/ecspresso#297).
+func TestTagsShortServiceARN(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.defaultClient()
+	arn := "arn:aws:ecs:us-east-1:000000000000:service/web"
+	const msg = "Long arn format must be used for tagging operations"
+	_, err := c.TagResource(t.Context(), &ecs.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	wantAPIError[*types.InvalidParameterException](t, err, msg)
+	_, err = c.UntagResource(t.Context(), &ecs.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: []string{"k"}})
+	wantAPIError[*types.InvalidParameterException](t, err, msg)
+	_, err = c.ListTagsForResource(t.Context(), &ecs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	wantAPIError[*types.InvalidParameterException](t, err, msg)
+}

@@ -411,6 +411,8 @@ func TestRunTaskValidation(t *testing.T) {
 		{"launch type and strategy", ecs.RunTaskInput{TaskDefinition: bridge.TaskDefinitionArn, LaunchType: types.LaunchTypeEc2,
 			CapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE")}}},
 			"InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."},
+		{"platformVersion with launch type EC2", ecs.RunTaskInput{TaskDefinition: bridge.TaskDefinitionArn, LaunchType: types.LaunchTypeEc2, PlatformVersion: aws.String("LATEST")},
+			"InvalidParameterException", "The platform version must be null when specifying an EC2 launch type."},
 		{"awsvpc without network configuration", ecs.RunTaskInput{TaskDefinition: fargate.TaskDefinitionArn, LaunchType: types.LaunchTypeFargate},
 			"InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified."},
 		{"network configuration on bridge", ecs.RunTaskInput{TaskDefinition: bridge.TaskDefinitionArn, NetworkConfiguration: bridgeNet},

@@ -16,14 +16,20 @@ type accountSetting struct {
 	// readOnly settings are managed by AWS (guardDutyActivate is controlled
 	// by GuardDuty); Put* refuses them.
 	readOnly bool
+	// longArn settings are the ARN-format opt-ins: ECS made the long
+	// format mandatory, so "disabled" is a known value it now refuses.
+	longArn bool
 }
+
+// MsgLongArnCannotDisable is ECS's answer to turning a long ARN format off.
+const MsgLongArnCannotDisable = "You can no longer disable Long Arn settings"
 
 var (
 	enabledDisabled = []string{"enabled", "disabled"}
 	accountSettings = map[types.SettingName]accountSetting{
-		types.SettingNameServiceLongArnFormat:            {values: enabledDisabled, builtin: "enabled"},
-		types.SettingNameTaskLongArnFormat:               {values: enabledDisabled, builtin: "enabled"},
-		types.SettingNameContainerInstanceLongArnFormat:  {values: enabledDisabled, builtin: "enabled"},
+		types.SettingNameServiceLongArnFormat:            {values: enabledDisabled, builtin: "enabled", longArn: true},
+		types.SettingNameTaskLongArnFormat:               {values: enabledDisabled, builtin: "enabled", longArn: true},
+		types.SettingNameContainerInstanceLongArnFormat:  {values: enabledDisabled, builtin: "enabled", longArn: true},
 		types.SettingNameAwsvpcTrunking:                  {values: enabledDisabled, builtin: "disabled"},
 		types.SettingNameContainerInsights:               {values: []string{"enabled", "disabled", "enhanced"}, builtin: "disabled"},
 		types.SettingNameFargateFipsMode:                 {values: enabledDisabled, builtin: "disabled"},
@@ -55,6 +61,9 @@ func ValidateAccountSetting(name types.SettingName, value string) error {
 	}
 	if !slices.Contains(s.values, value) {
 		return InvalidParameterException(MsgInvalidSettingValue)
+	}
+	if s.longArn && value == "disabled" {
+		return InvalidParameterException(MsgLongArnCannotDisable)
 	}
 	return nil
 }

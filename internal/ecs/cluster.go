@@ -12,7 +12,10 @@ import (
 const (
 	// MsgTagInactiveCluster is what TagResource, UntagResource and
 	// ListTagsForResource answer for an INACTIVE cluster.
-	MsgTagInactiveCluster  = "The specified cluster is inactive. Specify an active cluster and try again."
+	MsgTagInactiveCluster = "The specified cluster is inactive. Specify an active cluster and try again."
+	// MsgTagLongArnRequired answers a tagging operation naming a service
+	// by its short ARN (arn:aws:ecs:REGION:ACCOUNT:service/NAME).
+	MsgTagLongArnRequired  = "Long arn format must be used for tagging operations"
 	MsgInvalidSettingValue = "Invalid setting 'value'"
 	MsgInvalidSettingName  = "Invalid setting 'name'"
 	// MsgCapacityProviderNotFound names a capacity provider that does not

@@ -101,6 +101,10 @@ func TestValidateAccountSetting(t *testing.T) {
 	}{
 		{types.SettingNameServiceLongArnFormat, "enabled", ""},
 		{types.SettingNameServiceLongArnFormat, "Enabled", MsgInvalidSettingValue},
+		{types.SettingNameServiceLongArnFormat, "disabled", MsgLongArnCannotDisable},
+		{types.SettingNameTaskLongArnFormat, "disabled", MsgLongArnCannotDisable},
+		{types.SettingNameContainerInstanceLongArnFormat, "disabled", MsgLongArnCannotDisable},
+		{types.SettingNameAwsvpcTrunking, "disabled", ""},
 		{types.SettingNameContainerInsights, "enhanced", ""},
 		{types.SettingNameTagResourceAuthorization, "on", ""},
 		{types.SettingNameTagResourceAuthorization, "enabled", MsgInvalidSettingValue},

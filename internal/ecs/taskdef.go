@@ -32,6 +32,7 @@ const (
 	fargateNetworkMessage   = "Fargate only supports network mode \u2018awsvpc\u2019."
 	fargateAwslogsMessage   = "Fargate requires task definition to have execution role ARN to support log driver awslogs."
 	fargateIpcModeMessage   = "Tasks using the Fargate launch type do not support ipcMode."
+	fargatePidModeMessage   = "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."
 	invalidTaskCPUMessage   = "Invalid 'cpu' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
 	invalidTaskMemMessage   = "Invalid 'memory' setting for task. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
 	awsvpcPortsMessage      = "When networkMode=awsvpc, the host ports and container ports in port mappings must match."
@@ -94,6 +95,8 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 			return td, ClientException("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values.", taskCPU, taskMem)
 		case td.IpcMode != "":
 			return td, ClientException(fargateIpcModeMessage)
+		case td.PidMode == types.PidModeHost:
+			return td, ClientException(fargatePidModeMessage)
 		}
 	}
 
@@ -174,6 +177,8 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 	// ECS always returns these lists, empty when the caller sent none.
 	if td.Volumes == nil {
 		td.Volumes = []types.Volume{}
+	} else {
+		td.Volumes = volumeDefaults(td.Volumes)
 	}
 	if td.PlacementConstraints == nil {
 		td.PlacementConstraints = []types.TaskDefinitionPlacementConstraint{}
@@ -181,6 +186,22 @@ func PrepareTaskDefinition(in types.TaskDefinition) (types.TaskDefinition, error
 	td.Compatibilities = compatibilities(td, taskCPU, taskMem)
 	td.RequiresAttributes = requiresAttributes(td, awsvpc)
 	return td, nil
+}
+
+// volumeDefaults returns the volumes as ECS stores them: an EFS volume
+// registered without rootDirectory comes back with "/", the file system's
+// root it mounts. The caller's slice and structs are left alone.
+func volumeDefaults(in []types.Volume) []types.Volume {
+	out := make([]types.Volume, len(in))
+	for i, v := range in {
+		if v.EfsVolumeConfiguration != nil && v.EfsVolumeConfiguration.RootDirectory == nil {
+			efs := *v.EfsVolumeConfiguration
+			efs.RootDirectory = ptr("/")
+			v.EfsVolumeConfiguration = &efs
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // containerDefaults fills the members ECS adds to every container
@@ -254,7 +275,7 @@ func compatibilities(td types.TaskDefinition, cpu, mem int) []types.Compatibilit
 	}
 	out = append(out, types.CompatibilityEc2)
 	if td.NetworkMode == types.NetworkModeAwsvpc && td.Cpu != nil && td.Memory != nil &&
-		FargateSizeValid(cpu, mem) && td.IpcMode == "" {
+		FargateSizeValid(cpu, mem) && td.IpcMode == "" && td.PidMode != types.PidModeHost {
 		out = append(out, types.CompatibilityFargate)
 	}
 	if requires(td.RequiresCompatibilities, types.CompatibilityManagedInstances) {

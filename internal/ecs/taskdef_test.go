@@ -114,6 +114,8 @@ func TestPrepareTaskDefinitionErrors(t *testing.T) {
 		{"fargate size in vCPU and GB", fargateDef, func(td *types.TaskDefinition) { td.Cpu, td.Memory = ptr("1 vCPU"), ptr("1 GB") },
 			"No Fargate configuration exists for given values: 1024 CPU, 1024 memory. See the Amazon ECS documentation for the valid values."},
 		{"fargate ipcMode", fargateDef, func(td *types.TaskDefinition) { td.IpcMode = types.IpcModeTask }, "Tasks using the Fargate launch type do not support ipcMode."},
+		{"fargate pidMode host", fargateDef, func(td *types.TaskDefinition) { td.PidMode = types.PidModeHost },
+			"Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."},
 		{"fargate awslogs without execution role", fargateDef, func(td *types.TaskDefinition) {
 			td.ContainerDefinitions[0].LogConfiguration = awslogs(fullAwslogsOptions)
 		}, "Fargate requires task definition to have execution role ARN to support log driver awslogs."},
@@ -504,6 +506,10 @@ func TestPrepareTaskDefinitionCompatibilities(t *testing.T) {
 		{"awsvpc with Fargate sizes and ipcMode", ec2Def, func(td *types.TaskDefinition) {
 			td.NetworkMode, td.Cpu, td.Memory, td.IpcMode = types.NetworkModeAwsvpc, ptr("256"), ptr("512"), types.IpcModeHost
 		}, []types.Compatibility{"EC2"}},
+		{"awsvpc with Fargate sizes and pidMode host", ec2Def, func(td *types.TaskDefinition) {
+			td.NetworkMode, td.Cpu, td.Memory, td.PidMode = types.NetworkModeAwsvpc, ptr("256"), ptr("512"), types.PidModeHost
+		}, []types.Compatibility{"EC2"}},
+		{"fargate pidMode task", fargateDef, func(td *types.TaskDefinition) { td.PidMode = types.PidModeTask }, []types.Compatibility{"EC2", "FARGATE"}},
 		{"requires FARGATE", fargateDef, func(*types.TaskDefinition) {}, []types.Compatibility{"EC2", "FARGATE"}},
 		{"requires EC2 and FARGATE", fargateDef, func(td *types.TaskDefinition) {
 			td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityEc2, types.CompatibilityFargate}
@@ -774,5 +780,36 @@ func TestValidateTags(t *testing.T) {
 			}
 			wantError(t, err, tt.wantCode, tt.wantMsg)
 		})
+	}
+}
+
+// ECS answers an EFS volume registered without rootDirectory with "/"
+// (terraform-provider-aws#26793 shows it read back); one given keeps it.
+func TestPrepareTaskDefinitionEFSRootDirectory(t *testing.T) {
+	mk := func() types.TaskDefinition {
+		td := ec2Def()
+		td.Volumes = []types.Volume{
+			{Name: ptr("bare"), EfsVolumeConfiguration: &types.EFSVolumeConfiguration{FileSystemId: ptr("fs-1")}},
+			{Name: ptr("sub"), EfsVolumeConfiguration: &types.EFSVolumeConfiguration{FileSystemId: ptr("fs-1"), RootDirectory: ptr("/data")}},
+			{Name: ptr("scratch")},
+		}
+		return td
+	}
+	in := mk()
+	got, err := ecs.PrepareTaskDefinition(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Volumes[0].EfsVolumeConfiguration.RootDirectory; r == nil || *r != "/" {
+		t.Errorf("bare volume rootDirectory = %v, want \"/\"", r)
+	}
+	if r := got.Volumes[1].EfsVolumeConfiguration.RootDirectory; r == nil || *r != "/data" {
+		t.Errorf("explicit rootDirectory = %v, want \"/data\"", r)
+	}
+	if got.Volumes[2].EfsVolumeConfiguration != nil {
+		t.Errorf("non-EFS volume gained an EFS configuration")
+	}
+	if diff := cmp.Diff(mk(), in, ignoreUnexported); diff != "" {
+		t.Errorf("input modified (-before +after):\n%s", diff)
 	}
 }

@@ -166,3 +166,38 @@ func TestPropertyDrainingAndProtectionWithinLimits(t *testing.T) {
 		}
 	}
 }
+
+// A DAEMON service stops exactly the tasks the daemon plan names (their
+// instance no longer wants them), with the plan's reason and even below
+// minimumHealthyPercent; its lower desired count never makes scale-in pick
+// another task.
+func TestComputeDaemonStopsNamedTasks(t *testing.T) {
+	primary := deployment(newID, "PRIMARY", tdNew, types.DeploymentRolloutStateCompleted)
+	for _, tc := range []struct {
+		name      string
+		stops     []reconcile.Stop
+		wantStops []string
+	}{
+		{name: "the task on the instance that left", stops: []reconcile.Stop{{TaskID: "c", Reason: "why"}}, wantStops: []string{"c"}},
+		{name: "no plan stops: no scale-in", wantStops: nil},
+		{name: "a task the service no longer has", stops: []reconcile.Stop{{TaskID: "gone", Reason: "why"}}, wantStops: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := service(0, 100, 100, primary)
+			s.SchedulingStrategy = types.SchedulingStrategyDaemon
+			tasks := []reconcile.Task{running("a", newID), running("b", newID), running("c", newID)}
+			p := reconcile.Compute(reconcile.Input{Service: s, Tasks: tasks, Now: t0, DaemonInstances: 2, DaemonStops: tc.stops})
+			if got := stops(p); !slices.Equal(got, tc.wantStops) {
+				t.Fatalf("stopped %v, want %v", got, tc.wantStops)
+			}
+			for _, st := range p.Stops {
+				if st.Reason != "why" {
+					t.Errorf("reason %q, want the plan's", st.Reason)
+				}
+			}
+			if len(p.Starts) != 0 {
+				t.Errorf("started %v", p.Starts)
+			}
+		})
+	}
+}

@@ -71,6 +71,14 @@ type Input struct {
 	// instances meet its placement constraints: its desired count, one
 	// task on each (daemon.Compute counts them).
 	DaemonInstances int
+	// DaemonStops are, for a DAEMON service, the tasks its instances no
+	// longer want (daemon.Compute: an instance that stopped meeting the
+	// placement constraints, one that is gone, a second task on one
+	// instance), with their reasons. They stop whatever the deployment
+	// configuration ("will stop tasks that do not meet the placement
+	// constraints"), and they are the only tasks a DAEMON service scales in:
+	// which task goes is a matter of instance, never of rank or age.
+	DaemonStops []Stop
 	// Throttle is the back-off between launches of a deployment whose
 	// tasks keep failing to start; zero is DefaultBackoff.
 	Throttle Backoff
@@ -384,6 +392,18 @@ func (pl *planner) roll() {
 	maxTotal := max(ecs.MaximumTasks(desired, maxPct), desired)
 
 	tasks := pl.sortedTasks()
+	daemon := pl.svc.SchedulingStrategy == types.SchedulingStrategyDaemon
+	if daemon {
+		byID := make(map[string]Task, len(tasks))
+		for _, t := range tasks {
+			byID[t.ID] = t
+		}
+		for _, s := range pl.in.DaemonStops {
+			if t, ok := byID[s.TaskID]; ok && pl.kept(t) {
+				pl.stop(t, s.Reason)
+			}
+		}
+	}
 	aliveTotal, healthyTotal, keptP := 0, 0, 0
 	for _, t := range tasks {
 		if !managed(t) {
@@ -435,7 +455,9 @@ func (pl *planner) roll() {
 			candidates = append(candidates, t)
 		}
 	}
-	if excess := keptP - desired; excess > 0 {
+	// A DAEMON service's surplus is on instances that no longer want it:
+	// DaemonStops above, never a task chosen by rank or age.
+	if excess := keptP - desired; excess > 0 && !daemon {
 		var own []Task
 		for _, t := range tasks {
 			if pl.kept(t) && t.DeploymentID == pid && !t.Draining && !pl.protected(t) {

@@ -34,6 +34,10 @@ type EnumError struct {
 	Value string
 	// Allowed are the model's values, sorted.
 	Allowed []string
+	// Declared are the model's values in the order the model declares
+	// them, which is the order ECS lists them in ("should be one of
+	// [ENABLED,DISABLED]").
+	Declared []string
 }
 
 func (e *EnumError) Error() string {
@@ -160,7 +164,7 @@ func (d *decoder) value(j any, v reflect.Value, p *plan, path string) error {
 				allowed = append(allowed, v)
 			}
 			sort.Strings(allowed)
-			d.enumErr = &EnumError{Path: path, Value: s, Allowed: allowed}
+			d.enumErr = &EnumError{Path: path, Value: s, Allowed: allowed, Declared: p.enumOrder}
 		}
 		v.SetString(s)
 	case kBool:

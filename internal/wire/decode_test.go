@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,6 +195,22 @@ func TestUnmarshalEnum(t *testing.T) {
 			}
 		})
 	}
+	t.Run("declared order", func(t *testing.T) {
+		// ECS lists the values as the model declares them (ENABLED before
+		// DISABLED); Allowed stays sorted for CloudWatch Logs' wording.
+		in := new(ecs.CreateCapacityProviderInput)
+		err := Unmarshal([]byte(`{"autoScalingGroupProvider":{"managedTerminationProtection":"ON"}}`), in)
+		var ee *EnumError
+		if !errors.As(err, &ee) {
+			t.Fatalf("Unmarshal = %v, want *EnumError", err)
+		}
+		if want := []string{"ENABLED", "DISABLED"}; !slices.Equal(ee.Declared, want) {
+			t.Errorf("Declared = %v, want %v", ee.Declared, want)
+		}
+		if want := []string{"DISABLED", "ENABLED"}; !slices.Equal(ee.Allowed, want) {
+			t.Errorf("Allowed = %v, want %v", ee.Allowed, want)
+		}
+	})
 	t.Run("every model value accepted", func(t *testing.T) {
 		for _, v := range types.NetworkMode("").Values() {
 			in := new(ecs.RegisterTaskDefinitionInput)

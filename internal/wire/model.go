@@ -95,6 +95,9 @@ type plan struct {
 	variants map[string]variantPlan // member name -> variant
 	byType   map[reflect.Type]string
 	enum     map[string]bool // allowed values of an enum string type
+	// enumOrder lists the enum's values in the order the model declares
+	// them, the order ECS names them in its errors.
+	enumOrder []string
 }
 
 type variantPlan struct {
@@ -188,7 +191,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) (*plan, error) {
 	case reflect.String:
 		p.kind = kString
 		if t.PkgPath() != "" {
-			p.enum = enumValues(t)
+			p.enum, p.enumOrder = enumValues(t)
 		}
 	case reflect.Bool:
 		p.kind = kBool
@@ -316,18 +319,20 @@ func memberFor(members map[string]*smithy.Schema, field string) (string, *smithy
 }
 
 // enumValues returns the model's allowed values for an enum string type,
-// from its generated Values method.
-func enumValues(t reflect.Type) map[string]bool {
+// from its generated Values method, as a set and in declared order.
+func enumValues(t reflect.Type) (map[string]bool, []string) {
 	m, ok := t.MethodByName("Values")
 	if !ok || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 {
-		return nil
+		return nil, nil
 	}
 	out := m.Func.Call([]reflect.Value{reflect.Zero(t)})[0]
 	vals := make(map[string]bool, out.Len())
+	order := make([]string, 0, out.Len())
 	for i := range out.Len() {
 		vals[out.Index(i).String()] = true
+		order = append(order, out.Index(i).String())
 	}
-	return vals
+	return vals, order
 }
 
 // schemaRecorder is a smithy.ShapeSerializer that remembers the first

@@ -46,7 +46,7 @@ func (f *filler) fill(v reflect.Value, depth int) {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		if vals := enumValues(t); t.PkgPath() != "" && len(vals) > 0 {
+		if vals, _ := enumValues(t); t.PkgPath() != "" && len(vals) > 0 {
 			keys := make([]string, 0, len(vals))
 			for k := range vals {
 				keys = append(keys, k)

@@ -260,8 +260,10 @@ type snapshot struct {
 	tasks     []reconcile.Task
 	providers map[string]int // capacity provider -> tasks kept on it
 	rollback  *types.Deployment
-	// daemonInstances is a DAEMON service's desired count.
+	// daemonInstances is a DAEMON service's desired count; daemonStops
+	// the tasks its instances no longer want.
 	daemonInstances int
+	daemonStops     []reconcile.Stop
 	// placer places this pass's EC2 tasks on container instances;
 	// unplaced is the event for tasks it could not place.
 	placer   *records.Placer
@@ -283,6 +285,7 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	plan := reconcile.Compute(reconcile.Input{
 		Service: snap.svc, Tasks: snap.tasks, Rollback: snap.rollback, Now: now, HealthyAfter: w.cfg.HealthyAfter,
 		DaemonInstances: snap.daemonInstances,
+		DaemonStops:     snap.daemonStops,
 		Throttle:        w.cfg.Throttle,
 	})
 	pass := ServicePass{Plan: plan, RecheckAfter: plan.RecheckAfter}
@@ -422,6 +425,7 @@ func (w *Services) read(ctx context.Context, scope store.Scope, cluster, name st
 			}
 		}
 		s.daemonInstances = onInstances.daemonInstances
+		s.daemonStops = onInstances.daemonStops
 		if s.rollback, err = w.rollbackTarget(tx, rec, svc); err != nil {
 			return err
 		}
@@ -439,8 +443,10 @@ type instanceFacts struct {
 	// rank orders the service's tasks for scale-in (task ID -> 1, 2...).
 	rank map[string]int
 	// daemonInstances is, for a DAEMON service, how many ACTIVE instances
-	// meet its placement constraints.
+	// meet its placement constraints; daemonStops are the tasks the
+	// daemon plan stops because of their instance.
 	daemonInstances int
+	daemonStops     []reconcile.Stop
 }
 
 // instanceFacts reads the DRAINING instances of the cluster when the
@@ -496,7 +502,10 @@ func (w *Services) instanceFacts(tx store.ReadTx, scope store.Scope, cluster str
 		if err != nil {
 			return f, err
 		}
-		f.daemonInstances = daemonplan.Compute(daemonplan.Input{Group: group, Constraints: constraints, Instances: p.Instances()}).DesiredCount
+		plan := daemonplan.Compute(daemonplan.Input{Group: group, Constraints: constraints, Instances: p.Instances(),
+			Tasks: daemonTasks(scope, cluster, svc, taskRecs)})
+		f.daemonInstances = plan.DesiredCount
+		f.daemonStops = daemonStops(plan.Stops, svc)
 		return f, nil
 	}
 	strategies, err := placement.Strategies(svc.PlacementStrategy)
@@ -511,6 +520,49 @@ func (w *Services) instanceFacts(tx store.ReadTx, scope store.Scope, cluster str
 		f.rank[arn[strings.LastIndexByte(arn, '/')+1:]] = i + 1
 	}
 	return f, nil
+}
+
+// daemonTasks are a DAEMON service's placed tasks that are not stopping,
+// as the daemon plan sees them. Its deployments and health are left to
+// reconcile.Compute, which rolls deployments; the plan is asked only which
+// instance no longer wants its task.
+func daemonTasks(scope store.Scope, cluster string, svc types.Service, taskRecs []store.Task) []daemonplan.Task {
+	var out []daemonplan.Task
+	for _, tr := range taskRecs {
+		if tr.ContainerInstance == "" || !ecs.IsDeploymentID(tr.StartedBy) ||
+			tr.LastStatus == store.TaskStopped || tr.DesiredStatus == store.TaskStopped {
+			continue
+		}
+		out = append(out, daemonplan.Task{
+			ARN:          ecs.TaskARN(scope.Region, scope.Account, cluster, tr.ID),
+			InstanceARN:  ecs.ContainerInstanceARN(scope.Region, scope.Account, cluster, tr.ContainerInstance),
+			DeploymentID: tr.StartedBy,
+		})
+	}
+	return out
+}
+
+// daemonStops are the daemon plan's stops the service scheduler makes
+// because of the task's instance: it no longer meets the placement
+// constraints, it is gone, or it runs a second task. Draining instances
+// and older deployments are reconcile.Compute's (Task.Draining, the
+// rolling update), which keep minimumHealthyPercent. The stoppedReason is
+// the service scheduler's, naming the PRIMARY deployment.
+func daemonStops(stops []daemonplan.Stop, svc types.Service) []reconcile.Stop {
+	primary := ""
+	for _, d := range svc.Deployments {
+		if deref(d.Status) == ecs.DeploymentPrimary {
+			primary = deref(d.Id)
+		}
+	}
+	var out []reconcile.Stop
+	for _, s := range stops {
+		switch s.Cause {
+		case daemonplan.CauseConstraintViolated, daemonplan.CauseInstanceGone, daemonplan.CauseDuplicate:
+			out = append(out, reconcile.Stop{TaskID: s.TaskARN[strings.LastIndexByte(s.TaskARN, '/')+1:], Reason: ecs.StopReasonScaling(primary)})
+		}
+	}
+	return out
 }
 
 // daemonRules are the placement rules of a DAEMON service's PRIMARY
