@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ecsd/ecsd/internal/driver/kubedriver"
+	"github.com/ecsd/ecsd/internal/notify"
 )
 
 // DefaultKubeNamespace holds the kubernetes runtime's pods unless
@@ -53,7 +54,7 @@ func KubeClientConfig(kubeconfig string) (*rest.Config, error) {
 
 // openKube opens the kubernetes runtime: pods in one namespace of an
 // existing cluster.
-func openKube(ctx context.Context, cfg Config) (*runtime, error) {
+func openKube(ctx context.Context, cfg Config, hub *notify.Hub) (*runtime, error) {
 	rc, err := KubeClientConfig(cfg.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
@@ -70,7 +71,7 @@ func openKube(ctx context.Context, cfg Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
 	}
-	rt := &runtime{name: RuntimeKubernetes}
+	rt := &runtime{name: RuntimeKubernetes, hub: hub}
 	openCtx, cancel := context.WithTimeout(ctx, kubeTimeout)
 	defer cancel()
 	if err := kubedriver.EnsureNamespace(openCtx, client, ns); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/cwlogs"
 	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -26,11 +27,15 @@ type LogIngestConfig struct {
 	// a fifth of a second.
 	BatchLines int
 	FlushEvery time.Duration
-	// SweepEvery is how often every live task is looked at again, for
-	// followers that could not start (a container still pulling, a log
-	// group not created yet); default 5s.
+	// SweepEvery is how often the followers that could not start (a
+	// container still pulling, a log group not created yet) are tried
+	// again; default 5s.
 	SweepEvery time.Duration
-	Logger     *slog.Logger
+	// ResyncEvery is how often every live task is looked at although no
+	// notice named it (default 5 minutes); the ingester also looks at
+	// every live task when it starts.
+	ResyncEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // LogIngest copies the output of containers whose task definition names
@@ -53,7 +58,10 @@ type LogIngest struct {
 	mu     sync.Mutex
 	active map[string]bool // task ID + "/" + container: being followed
 	done   map[string]bool // followed to the container's exit
-	kicked map[string]store.Task
+	kicked map[string]bool // task ARNs whose state changed
+	// retry holds the tasks (without their documents) with a follower
+	// that could not start yet, for the next SweepEvery.
+	retry  map[string]store.Task
 	wake   chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -73,20 +81,23 @@ func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, read
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 5 * time.Second
 	}
+	if cfg.ResyncEvery <= 0 {
+		cfg.ResyncEvery = 5 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &LogIngest{
 		cfg: cfg, store: st, logs: logs, reader: reader,
-		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]store.Task{},
+		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]bool{}, retry: map[string]store.Task{},
 		wake: make(chan struct{}, 1), warned: map[string]bool{},
 	}
 }
 
-// Kick tells the ingester a task was written; it never blocks.
-func (w *LogIngest) Kick(t store.Task) {
+// Kick tells the ingester a task (by ARN) changed state; it never blocks.
+func (w *LogIngest) Kick(taskARN string) {
 	w.mu.Lock()
-	w.kicked[t.ID] = t
+	w.kicked[taskARN] = true
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -108,6 +119,8 @@ func (w *LogIngest) Start(ctx context.Context) {
 		defer w.wg.Done()
 		t := time.NewTicker(w.cfg.SweepEvery)
 		defer t.Stop()
+		resync := time.NewTicker(w.cfg.ResyncEvery)
+		defer resync.Stop()
 		w.sweep(ctx)
 		for {
 			select {
@@ -116,12 +129,16 @@ func (w *LogIngest) Start(ctx context.Context) {
 			case <-w.wake:
 				w.mu.Lock()
 				kicked := w.kicked
-				w.kicked = map[string]store.Task{}
+				w.kicked = map[string]bool{}
 				w.mu.Unlock()
-				for _, task := range kicked {
-					w.consider(ctx, task)
-				}
+				w.considerARNs(ctx, kicked)
 			case <-t.C:
+				w.mu.Lock()
+				retry := w.retry
+				w.retry = map[string]store.Task{}
+				w.mu.Unlock()
+				w.retryTasks(ctx, retry)
+			case <-resync.C:
 				w.sweep(ctx)
 			}
 		}
@@ -140,8 +157,77 @@ func (w *LogIngest) Stop() {
 	w.wg.Wait()
 }
 
+// considerARNs looks at the tasks named.
+func (w *LogIngest) considerARNs(ctx context.Context, arns map[string]bool) {
+	var tasks []store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		tasks = tasks[:0]
+		for arn := range arns {
+			ref, ok := ecs.ParseResourceRef("task", arn)
+			if !ok || !ref.IsARN || ref.Cluster == "" {
+				continue
+			}
+			t, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read tasks", "err", err)
+		}
+		return
+	}
+	defs := map[defKey]types.TaskDefinition{}
+	for _, t := range tasks {
+		w.consider(ctx, t, defs)
+	}
+}
+
+// retryTasks looks again at tasks whose followers could not start, as
+// long as they are not STOPPED (as sweep would).
+func (w *LogIngest) retryTasks(ctx context.Context, retry map[string]store.Task) {
+	if len(retry) == 0 {
+		return
+	}
+	var tasks []store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		tasks = tasks[:0]
+		for _, r := range retry {
+			t, err := tx.Task(r.Scope, r.Cluster, r.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if t.LastStatus != store.TaskStopped {
+				tasks = append(tasks, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read tasks", "err", err)
+		}
+		return
+	}
+	defs := map[defKey]types.TaskDefinition{}
+	for _, t := range tasks {
+		w.consider(ctx, t, defs)
+	}
+}
+
 // sweep looks at every task that is not stopped.
 func (w *LogIngest) sweep(ctx context.Context) {
+	defs := map[defKey]types.TaskDefinition{} // one read of each revision per sweep
 	after := ""
 	for ctx.Err() == nil {
 		var page []store.Task
@@ -157,7 +243,7 @@ func (w *LogIngest) sweep(ctx context.Context) {
 			return
 		}
 		for _, t := range page {
-			w.consider(ctx, t)
+			w.consider(ctx, t, defs)
 		}
 		if len(page) < 200 {
 			return
@@ -175,25 +261,29 @@ type awslogsTarget struct {
 }
 
 // consider starts a follower for each awslogs container of t not yet
-// followed.
-func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
+// followed. defs holds the revisions already read by the caller's pass.
+func (w *LogIngest) consider(ctx context.Context, rec store.Task, defs map[defKey]types.TaskDefinition) {
 	if rec.ExternalAgent {
 		return // an agent outside ecsd runs it; ecsd's runtime has no output
 	}
-	var td types.TaskDefinition
-	err := w.store.View(ctx, func(tx store.ReadTx) error {
-		tdRec, err := tx.TaskDefinition(rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision)
-		if err != nil {
+	k := defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}
+	td, ok := defs[k]
+	if !ok {
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			tdRec, err := tx.TaskDefinition(rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision)
+			if err != nil {
+				return err
+			}
+			td, err = records.TaskDefinition(tdRec)
 			return err
+		})
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				w.cfg.Logger.Error("log ingester: read task definition", "task", rec.ID, "err", err)
+			}
+			return
 		}
-		td, err = records.TaskDefinition(tdRec)
-		return err
-	})
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-			w.cfg.Logger.Error("log ingester: read task definition", "task", rec.ID, "err", err)
-		}
-		return
+		defs[k] = td
 	}
 	for _, cd := range td.ContainerDefinitions {
 		lc := cd.LogConfiguration
@@ -231,6 +321,10 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
 			delete(w.active, key)
 			if finished {
 				w.done[key] = true
+			} else if ctx.Err() == nil {
+				retry := rec
+				retry.Body = nil // all consider reads are the indexed fields
+				w.retry[rec.ID] = retry
 			}
 			w.mu.Unlock()
 		}()
@@ -375,6 +469,7 @@ func (w *LogIngest) Reset(ctx context.Context) error {
 	w.mu.Lock()
 	w.done = map[string]bool{}
 	w.warned = map[string]bool{}
+	w.retry = map[string]store.Task{}
 	w.mu.Unlock()
 	return nil
 }

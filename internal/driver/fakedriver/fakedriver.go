@@ -186,6 +186,36 @@ func (d *Driver) Inspect(ctx context.Context, id string) (driver.GroupState, err
 	return g.state(d.now().UTC()), nil
 }
 
+// NextChange says when the group's state, as Inspect reports it, next
+// changes by itself (an image pulled, a container started, healthy or
+// exited); zero if it never will without a Stop. A supervisor can sleep
+// until then instead of inspecting the group again and again.
+func (d *Driver) NextChange(ctx context.Context, id string) (time.Time, error) {
+	d.mu.Lock()
+	g, ok := d.groups[id]
+	d.mu.Unlock()
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+	}
+	now := d.now().UTC()
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, tl := range g.timelines() {
+		consider(tl.pulledAt)
+		consider(tl.failAt)
+		consider(tl.startAt)
+		consider(tl.exitAt)
+		if tl.hasHealth {
+			consider(tl.healthAt)
+		}
+	}
+	return next, nil
+}
+
 // List computes the state of every group carrying all of labels, in ID
 // order.
 func (d *Driver) List(ctx context.Context, labels map[string]string) ([]driver.GroupState, error) {
