@@ -228,13 +228,20 @@ func (r *pgRelay) Send(topic notify.Topic, key string) {
 }
 
 // start sends queued notices and delivers the other replicas' to hub
-// until stop.
-func (r *pgRelay) start(ctx context.Context, hub *notify.Hub) {
+// until stop. resync is called when the LISTEN connection comes back after
+// a drop: what was sent meanwhile is lost, so the loops look at everything.
+func (r *pgRelay) start(ctx context.Context, hub *notify.Hub, resync func()) {
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.wg.Add(2)
+	first := true
 	go func() {
 		defer r.wg.Done()
-		r.st.Listen(ctx, time.Second, nil, func(payload string) {
+		r.st.ListenEach(ctx, time.Second, func() {
+			if !first {
+				resync()
+			}
+			first = false
+		}, func(payload string) {
 			origin, notices, ok := strings.Cut(payload, "\n")
 			if !ok || origin == r.origin {
 				return

@@ -399,7 +399,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// Replicas share the database: only the one holding the leader
 		// lease runs the loops; the others relay their notices to it.
 		s.relay = relay
-		relay.start(ctx, hub)
+		relay.start(ctx, hub, tasks.Resync) // the other loops resync every second or minute
 		s.leader = lead(ctx, pg.Store, s.loops, &leading, cfg.Logger)
 	} else {
 		for _, l := range s.loops {

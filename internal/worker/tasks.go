@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -134,6 +135,8 @@ type Tasks struct {
 	lastTrim  time.Time
 	lastPurge time.Time
 	removals  sync.WaitGroup // Reset's background removals
+	// resync asks the running loop for a resync at once (Resync).
+	resync atomic.Bool
 }
 
 // groupKey marks a queue key that is a runtime group's ID (notify.Group)
@@ -201,6 +204,14 @@ func (w *Tasks) KickGroup(id string) {
 	if id != "" {
 		w.queue.Add(groupKey + id)
 	}
+}
+
+// Resync has the running loop look at every live task at once, as at its
+// periodic resync: for when notices may have been missed (a replica's
+// LISTEN connection was re-established).
+func (w *Tasks) Resync() {
+	w.resync.Store(true)
+	w.queue.signal()
 }
 
 // QueueDepth is how many tasks wait for a look, now or at a later time.
@@ -823,7 +834,7 @@ func (w *Tasks) Start(ctx context.Context) {
 			var err error
 			ran := true
 			switch {
-			case !now.Before(resyncAt):
+			case w.resync.Swap(false) || !now.Before(resyncAt):
 				_, err = w.RunOnce(ctx)
 				resyncAt = now.Add(w.cfg.ResyncInterval)
 				housekeepAt = now.Add(w.cfg.Interval)
