@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile/servicedeployment"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -456,30 +457,7 @@ func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td 
 		}
 	}
 	sdARN := ecs.ServiceDeploymentARN(who.Region, who.Account, ref.Cluster, ref.Name, ecs.NewServiceDeploymentID())
-	if sources == nil {
-		sources = []types.ServiceRevisionSummary{}
-	}
-	sd := types.ServiceDeployment{
-		ServiceDeploymentArn:   ptr(sdARN),
-		ServiceArn:             s.ServiceArn,
-		ClusterArn:             s.ClusterArn,
-		CreatedAt:              timePtr(now),
-		StartedAt:              timePtr(now),
-		UpdatedAt:              timePtr(now),
-		SourceServiceRevisions: sources,
-		TargetServiceRevision: &types.ServiceRevisionSummary{
-			Arn: rev.ServiceRevisionArn, RequestedTaskCount: s.DesiredCount,
-		},
-		Status:                   types.ServiceDeploymentStatusInProgress,
-		DeploymentConfiguration:  s.DeploymentConfiguration,
-		DeploymentCircuitBreaker: circuitBreakerState(s.DeploymentConfiguration, int(s.DesiredCount)),
-	}
-	if s.DeploymentConfiguration != nil && s.DeploymentConfiguration.Alarms != nil && s.DeploymentConfiguration.Alarms.Enable {
-		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
-			AlarmNames: s.DeploymentConfiguration.Alarms.AlarmNames, TriggeredAlarmNames: []string{}}
-	} else {
-		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
-	}
+	sd := servicedeployment.New(sdARN, *s, sources, deref(rev.ServiceRevisionArn), now)
 	if err := putServiceDeployment(tx, who.Scope, sd); err != nil {
 		return d, err
 	}
@@ -501,21 +479,6 @@ func containerImages(td types.TaskDefinition) []types.ContainerImage {
 		out = append(out, types.ContainerImage{ContainerName: cd.Name, Image: cd.Image})
 	}
 	return out
-}
-
-// circuitBreakerState is a service deployment's deploymentCircuitBreaker.
-func circuitBreakerState(dc *types.DeploymentConfiguration, desired int) *types.ServiceDeploymentCircuitBreaker {
-	var cb *types.DeploymentCircuitBreaker
-	if dc != nil {
-		cb = dc.DeploymentCircuitBreaker
-	}
-	if cb == nil || !cb.Enable {
-		return &types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
-	}
-	return &types.ServiceDeploymentCircuitBreaker{
-		Status:    types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
-		Threshold: int32(ecs.CircuitBreakerThreshold(desired, cb)),
-	}
 }
 
 // revisionSummary is one deployment's revision as a service deployment
@@ -544,21 +507,9 @@ func stopServiceDeployment(tx store.Tx, who Caller, arn string, now time.Time, s
 	if err != nil {
 		return ecs.ServerException(err)
 	}
-	if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending {
+	sd, changed := servicedeployment.Stop(sd, status, reason, now)
+	if !changed {
 		return nil
-	}
-	if status == "" {
-		status = types.ServiceDeploymentStatusStopped
-	}
-	sd.Status = status
-	sd.StatusReason = ptr(reason)
-	sd.UpdatedAt = timePtr(now)
-	if status == types.ServiceDeploymentStatusStopped {
-		sd.StoppedAt = timePtr(now)
-		sd.FinishedAt = timePtr(now)
-	}
-	if sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
-		sd.DeploymentCircuitBreaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
 	}
 	return putServiceDeployment(tx, who.Scope, sd)
 }
