@@ -173,7 +173,7 @@ func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td 
 
 	// A deployment still under way when a new one starts is stopped.
 	if prevARN := deref(s.CurrentServiceDeployment); prevARN != "" {
-		if err := stopServiceDeployment(tx, who, prevARN, now, "", "Service deployment was superseded by a new service deployment."); err != nil {
+		if err := stopServiceDeployment(tx, who, prevARN, now, "", servicedeployment.ReasonSuperseded); err != nil {
 			return d, err
 		}
 	}
@@ -363,7 +363,7 @@ func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, servic
 		s.Status = ptr(ecs.ServiceDraining)
 		s.DesiredCount = 0
 		if arn := deref(s.CurrentServiceDeployment); arn != "" {
-			if err := stopServiceDeployment(tx, who, arn, now, "", "Service deployment was stopped because the service was deleted."); err != nil {
+			if err := stopServiceDeployment(tx, who, arn, now, "", servicedeployment.ReasonServiceDeleted); err != nil {
 				return err
 			}
 		}

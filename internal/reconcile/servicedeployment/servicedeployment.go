@@ -167,7 +167,7 @@ func Advance(sd types.ServiceDeployment, svc types.Service, o Outcome, now time.
 // already started is left to finish, and a finished one is left alone. It
 // answers the service deployment and whether it changed.
 func Stop(sd types.ServiceDeployment, status types.ServiceDeploymentStatus, reason string, now time.Time) (types.ServiceDeployment, bool) {
-	if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending {
+	if !Underway(sd.Status) {
 		return sd, false
 	}
 	sd = clone(sd)
@@ -186,6 +186,37 @@ func Stop(sd types.ServiceDeployment, status types.ServiceDeploymentStatus, reas
 	}
 	return sd, true
 }
+
+// Underway reports whether a service deployment is still under way
+// (PENDING or IN_PROGRESS): the ones StopServiceDeployment may stop.
+func Underway(s types.ServiceDeploymentStatus) bool {
+	return s == types.ServiceDeploymentStatusInProgress || s == types.ServiceDeploymentStatusPending
+}
+
+// StopByRollback is StopServiceDeployment with stopType ROLLBACK: a
+// service deployment under way goes ROLLBACK_IN_PROGRESS back to the
+// revision that last completed (revisionARN), and the scheduler's passes
+// finish it (Advance). It answers the service deployment and whether it
+// changed (false when it was no longer under way).
+func StopByRollback(sd types.ServiceDeployment, revisionARN string, now time.Time) (types.ServiceDeployment, bool) {
+	if !Underway(sd.Status) {
+		return sd, false
+	}
+	sd = clone(sd)
+	sd.Status = types.ServiceDeploymentStatusRollbackInProgress
+	sd.StatusReason = ptr(ReasonStoppedByRollback)
+	sd.UpdatedAt = timePtr(now)
+	sd.Rollback = &types.Rollback{Reason: sd.StatusReason, StartedAt: timePtr(now), ServiceRevisionArn: ptr(revisionARN)}
+	return sd, true
+}
+
+// Reasons a service deployment reports when it is stopped.
+const (
+	ReasonStoppedByRequest  = "Service deployment was stopped by a StopServiceDeployment request."
+	ReasonStoppedByRollback = "Service deployment rolled back by a StopServiceDeployment request."
+	ReasonSuperseded        = "Service deployment was superseded by a new service deployment."
+	ReasonServiceDeleted    = "Service deployment was stopped because the service was deleted."
+)
 
 // CircuitBreaker is the deploymentCircuitBreaker a new service deployment
 // starts with: DISABLED, or MONITORING with the threshold the desired

@@ -154,9 +154,27 @@ func TestStop(t *testing.T) {
 	}
 }
 
+func TestStopByRollback(t *testing.T) {
+	sd, changed := StopByRollback(started(true), rev(oldID), t1)
+	if !changed || sd.Status != types.ServiceDeploymentStatusRollbackInProgress || deref(sd.StatusReason) != ReasonStoppedByRollback ||
+		deref(sd.Rollback.ServiceRevisionArn) != rev(oldID) || !sd.Rollback.StartedAt.Equal(t1) || sd.FinishedAt != nil {
+		t.Fatalf("rollback requested: changed %v, %+v", changed, sd)
+	}
+	// The scheduler's pass that brings the old revision back finishes it.
+	done, changed := Advance(sd, service(0), Outcome{Completed: oldID}, t1.Add(time.Minute))
+	if !changed || done.Status != types.ServiceDeploymentStatusRollbackSuccessful || done.FinishedAt == nil {
+		t.Errorf("rollback completed: changed %v, %s", changed, done.Status)
+	}
+	finished, _ := Advance(started(true), service(0), Outcome{Completed: newID}, t0)
+	if _, changed := StopByRollback(finished, rev(oldID), t1); changed {
+		t.Error("a finished service deployment was rolled back")
+	}
+}
+
 // edges are the status changes the state machine may make.
 var edges = map[types.ServiceDeploymentStatus][]types.ServiceDeploymentStatus{
-	types.ServiceDeploymentStatusPending: {types.ServiceDeploymentStatusStopped, types.ServiceDeploymentStatusStopRequested},
+	types.ServiceDeploymentStatusPending: {types.ServiceDeploymentStatusStopped, types.ServiceDeploymentStatusStopRequested,
+		types.ServiceDeploymentStatusRollbackInProgress},
 	types.ServiceDeploymentStatusInProgress: {types.ServiceDeploymentStatusSuccessful, types.ServiceDeploymentStatusStopped,
 		types.ServiceDeploymentStatusStopRequested, types.ServiceDeploymentStatusRollbackInProgress,
 		// a failure and the rollback's completion in one pass
@@ -185,10 +203,13 @@ func TestPropertyStateMachine(t *testing.T) {
 			before := clone(sd)
 			var next types.ServiceDeploymentStatus
 			var got types.ServiceDeployment
-			if rng.IntN(6) == 0 {
+			switch rng.IntN(8) {
+			case 0:
 				status := []types.ServiceDeploymentStatus{"", types.ServiceDeploymentStatusStopRequested}[rng.IntN(2)]
 				got, _ = Stop(sd, status, "stopped", now)
-			} else {
+			case 1:
+				got, _ = StopByRollback(sd, rev(pick()), now)
+			default:
 				o := Outcome{Completed: pick(), Failed: pick(), FailureCount: rng.IntN(10)}
 				if o.Failed != "" && rng.IntN(2) == 0 {
 					o.RolledBackTo = pick()
