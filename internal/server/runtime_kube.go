@@ -80,6 +80,9 @@ func openKube(ctx context.Context, cfg Config) (*runtime, error) {
 		Client: client, Namespace: ns, Scope: scope, Logger: cfg.Logger,
 		// A pod's change reaches the supervisor at once.
 		NotifyFunc: rt.notify,
+		// Nodes are container instances (kubenodes.go).
+		Nodes:            true,
+		HostsChangedFunc: rt.notifyHosts,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("kubernetes runtime: %s", rc.Host), err)
@@ -87,6 +90,9 @@ func openKube(ctx context.Context, cfg Config) (*runtime, error) {
 	cfg.Logger.Info("runtime: tasks run as Kubernetes pods", "runtime", RuntimeKubernetes, "server", rc.Host,
 		"namespace", ns, "scopeLabel", "ecsd.dev/scope="+scope)
 	rt.driver = d
+	if d.WatchesNodes() {
+		rt.hosts = d
+	}
 	rt.close = d.Close
 	return rt, nil
 }
