@@ -134,7 +134,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	case RuntimeFake:
 		return openFake(cfg, "")
 	case RuntimeKubernetes:
-		return openKube(ctx, cfg)
+		return openKube(ctx, cfg, st)
 	case RuntimeDocker, RuntimeAuto:
 	default:
 		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
@@ -179,6 +179,10 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		return nil, err
 	}
 	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
+	// `ecsd logs` reads this data directory's containers from the Engine.
+	if err := writeRuntimeRecord(cfg.DataDir, runtimeRecord{Runtime: RuntimeDocker}); err != nil {
+		cfg.Logger.Warn("runtime: cannot record the runtime for `ecsd logs`", "err", err)
+	}
 	return rt, nil
 }
 

@@ -105,6 +105,14 @@ type Config struct {
 	Kubeconfig string
 	// KubeNamespace holds the kubernetes runtime's pods; "" is "ecsd".
 	KubeNamespace string
+	// KubeMetadataListen is an address ("host:port", e.g. ":51679") the
+	// task metadata and credentials endpoints are served on for the
+	// kubernetes runtime's pods, and KubeMetadataURL the base URL pods are
+	// given for them (a Service in front of that port, e.g.
+	// "http://ecsd-metadata.ecsd.svc:51679"). Without them the endpoints
+	// serve loopback only: reachable from hostNetwork pods on ecsd's own
+	// machine (docs/kubernetes-runtime.md).
+	KubeMetadataListen, KubeMetadataURL string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
