@@ -83,8 +83,8 @@ type Config struct {
 	// credentials URI start with it), instead of the gateway's or
 	// LinkLocal's address: the Service's URL.
 	AdvertiseURL string
-	NowFunc       func() time.Time
-	Logger        *slog.Logger
+	NowFunc      func() time.Time
+	Logger       *slog.Logger
 }
 
 // Server serves the endpoints.
