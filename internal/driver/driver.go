@@ -61,6 +61,13 @@ type LogLine struct {
 // not know.
 var ErrNotFound = errors.New("container group not found")
 
+// ErrRefused is returned (wrapped, with the runtime's words after it) by
+// Start when the runtime refuses the group for good as it stands: a quota
+// it would exceed, a permission ecsd lacks, a spec it rejects. The task
+// supervisor then stops the task as failed to start with those words as
+// the reason, where an unreachable runtime is retried.
+var ErrRefused = errors.New("the runtime refused the group")
+
 // ErrNotRunning is returned (possibly wrapped) by Exec for a container the
 // runtime knows but that is not running: not started yet, or exited.
 var ErrNotRunning = errors.New("container not running")

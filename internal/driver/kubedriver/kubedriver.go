@@ -242,6 +242,11 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 			return fmt.Errorf("kubedriver: pod %s exists and belongs to group %q, not %q", pod.Name, existing.Annotations[annotationGroup], spec.ID)
 		}
 		created = existing
+	} else if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err) {
+		// RBAC, a ResourceQuota or LimitRange, an admission policy, a
+		// spec the API server rejects: retrying the same pod changes
+		// nothing. The API server's message says which.
+		return fmt.Errorf("%w: %s", driver.ErrRefused, err.Error())
 	} else if err != nil {
 		return fmt.Errorf("kubedriver: creating pod %s: %w", pod.Name, err)
 	}
