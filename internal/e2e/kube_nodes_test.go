@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/server"
 )
 
 // kubeInstance is the container instance of a node, once it shows.
@@ -158,4 +162,60 @@ func resourceValue(rs []types.Resource, name string) int32 {
 		}
 	}
 	return -1
+}
+
+// TestKubeMetadataEndpoint: pods are given a metadata URI under
+// --kube-metadata-url, and it answers for the pod's task (read here
+// from the test, as a pod on the pod network would).
+func TestKubeMetadataEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	e, cluster, ns := kubeServer(t, func(cfg *server.Config) {
+		cfg.KubeMetadataListen, cfg.KubeMetadataURL = addr, "http://"+addr
+	})
+	c := e.defaultClient()
+	td := kubeTask(t, c, "kube-md", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String("ecsd-test/app:1"), Memory: aws.Int32(64)})
+	arn := aws.ToString(runKubeTask(t, c, td).TaskArn)
+	waitKubeTask(t, c, arn, "RUNNING")
+	pod, err := podOf(t, cluster, ns, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := ""
+	for _, ev := range pod.Spec.Containers[0].Env {
+		if ev.Name == "ECS_CONTAINER_METADATA_URI_V4" {
+			uri = ev.Value
+		}
+	}
+	if !strings.HasPrefix(uri, "http://"+addr+"/v4/") {
+		t.Fatalf("ECS_CONTAINER_METADATA_URI_V4 = %q, want it under http://%s", uri, addr)
+	}
+	get := func(u string, into any) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s", u, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ctr struct{ Name, DockerName, KnownStatus string }
+	get(uri, &ctr)
+	if ctr.Name != "app" || ctr.KnownStatus != "RUNNING" || !strings.HasPrefix(ctr.DockerName, pod.Name+"/") {
+		t.Errorf("container metadata = %+v, want app RUNNING in pod %s", ctr, pod.Name)
+	}
+	var task struct{ TaskARN, KnownStatus string }
+	get(uri+"/task", &task)
+	if task.TaskARN != arn {
+		t.Errorf("task metadata TaskARN = %q, want %s", task.TaskARN, arn)
+	}
 }
