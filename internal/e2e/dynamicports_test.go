@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -146,4 +150,64 @@ func TestDynamicHostPorts(t *testing.T) {
 	delete(tcp, victim)
 	tcp[next] = got
 	distinct("tcp after the stop", tcp)
+}
+
+// On the Docker runtime the host port placement chose is the one Docker
+// publishes: two tasks of one bridge-mode revision, each serving on
+// container port 8080 with no hostPort, answer on their own host ports
+// from the ephemeral range, the ones DescribeTasks reports.
+func TestDockerDynamicHostPorts(t *testing.T) {
+	t.Parallel()
+	cli, _ := docker(t)
+	e, _ := dockerServer(t, "", withSimInstances(0))
+	c := e.defaultClient()
+	app := tinyContainer("app", true, "serve", ":8080")
+	app.PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(8080)}}
+	registerTD(t, c, &ecs.RegisterTaskDefinitionInput{Family: aws.String("dynport"), NetworkMode: types.NetworkModeBridge,
+		ContainerDefinitions: []types.ContainerDefinition{app}})
+	bodies := []string{"first", "second"}
+	var arns []string
+	for _, body := range bodies {
+		task := runOne(t, c, &ecs.RunTaskInput{TaskDefinition: aws.String("dynport"), Overrides: &types.TaskOverride{
+			ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Environment: []types.KeyValuePair{{Name: aws.String("BODY"), Value: aws.String(body)}}}}}})
+		arns = append(arns, aws.ToString(task.TaskArn))
+	}
+	seen := map[int32]bool{}
+	for i, arn := range arns {
+		task := waitTask(t, c, arn, "running", isRunning)
+		b := containerNamed(task, "app").NetworkBindings
+		if len(b) != 1 {
+			t.Fatalf("task %d bindings %+v", i, b)
+		}
+		port := aws.ToInt32(b[0].HostPort)
+		if port < 49153 || port > 65535 || seen[port] {
+			t.Fatalf("task %d host port %d: want a distinct port in 49153-65535 (seen %v)", i, port, seen)
+		}
+		seen[port] = true
+		// Docker publishes exactly that port.
+		insp, err := cli.ContainerInspect(t.Context(), aws.ToString(containerNamed(task, "app").RuntimeId))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb := insp.HostConfig.PortBindings["8080/tcp"]
+		if len(pb) != 1 || pb[0].HostPort != strconv.Itoa(int(port)) {
+			t.Errorf("task %d: Docker port bindings %+v, want host port %d", i, pb, port)
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		waitFor(t, 30*time.Second, "the container answering on "+url, func() error {
+			resp, err := http.Get(url)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			got, _ := io.ReadAll(resp.Body)
+			if string(got) != bodies[i] {
+				return fmt.Errorf("%s answered %q, want %q", url, got, bodies[i])
+			}
+			return nil
+		})
+	}
+	for _, arn := range arns {
+		stopTask(t, c, arn)
+	}
 }
