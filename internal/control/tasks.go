@@ -517,6 +517,11 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 				failures = append(failures, types.Failure{Arn: ci.ContainerInstanceArn, Reason: ptr(reason)})
 				continue
 			}
+			dynamic, ok := records.DynamicPortsOn(who.Scope, clRec.Name, ci, placed, td, r.Overrides)
+			if !ok {
+				failures = append(failures, types.Failure{Arn: ci.ContainerInstanceArn, Reason: ptr(ecs.FailureResourcePrefix + ecs.ResourcePorts)})
+				continue
+			}
 			got := cand.Remaining.Take(need.Reservation)
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
@@ -528,7 +533,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 			if err != nil {
 				return err
 			}
-			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes)}
+			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes), Dynamic: dynamic}
 			records.ApplyPlacement(&task, td, pl)
 			if err := c.insertTask(tx, who, task, &pl); err != nil {
 				return err
