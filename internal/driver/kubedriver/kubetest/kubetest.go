@@ -374,3 +374,17 @@ func freePorts(n int) ([]int, error) {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// AddKwokNodes adds n more fake nodes kwok manages (named prefix-0...),
+// each Ready before it returns, for tests that need room for more than
+// the two default nodes' 220 pods.
+func (c *Cluster) AddKwokNodes(ctx context.Context, prefix string, n int) error {
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		if err := c.addNode(ctx, name); err != nil {
+			return err
+		}
+		c.Nodes = append(c.Nodes, name)
+	}
+	return nil
+}
