@@ -71,8 +71,10 @@ var hostDirs = []string{"/var/lib/kubelet", "/var/log/containers", "/var/log/pod
 // root or the binaries the test skips (fails under CI=true).
 func StartKubelet(t testing.TB) *Cluster {
 	t.Helper()
-	if os.Getenv("ECSD_KUBE_TESTS") == "later" {
-		t.Skip("ECSD_KUBE_TESTS=later: the Kubernetes tests run after the binaries' build (.ci/run)")
+	for _, v := range []string{"ECSD_KUBE_TESTS", "ECSD_KUBELET_TESTS"} {
+		if os.Getenv(v) == "later" {
+			t.Skipf("%s=later: the tier-2 tests run after the kubelet's build (.ci/run)", v)
+		}
 	}
 	tier2.once.Do(func() {
 		started := time.Now()
