@@ -24,6 +24,9 @@ const (
 	TopicService = notify.Service
 	// TopicCapacityProvider's key is a capacity provider's ARN.
 	TopicCapacityProvider = notify.CapacityProvider
+	// TopicInstance's key is a cluster whose container instances' status
+	// changed (UpdateContainerInstancesState).
+	TopicInstance = notify.Instance
 )
 
 func (c *Control) notify(topic notify.Topic, key string) {

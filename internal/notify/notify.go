@@ -44,11 +44,18 @@ const (
 	// the process whose runtime runs the group hears it: Group notices
 	// are never relayed.
 	Group Topic = "group"
+	// Instance: a cluster's container instances changed status
+	// (UpdateContainerInstancesState). Key: the cluster.
+	Instance Topic = "instance"
+	// Hosts: the runtime's hosts (the kubernetes runtime's nodes)
+	// changed. Key: "". Like Group, only this process's runtime has them:
+	// never relayed.
+	Hosts Topic = "hosts"
 )
 
 // Local reports whether notices of topic stay in the process that gave
 // them.
-func (t Topic) Local() bool { return t == Group }
+func (t Topic) Local() bool { return t == Group || t == Hosts }
 
 // Relay carries notices to other processes. Send must not block for long:
 // it is called by use-cases on their way to answering a request.

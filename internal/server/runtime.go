@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/control"
@@ -56,22 +58,48 @@ type runtime struct {
 	// removed; nil on the simulated runtime, which has none.
 	archive func(ctx context.Context, g driver.GroupState) error
 	// hub hears of every group whose containers changed, as the runtime
-	// reports it (notify.Group).
+	// reports it (notify.Group), and of changes to its hosts
+	// (notify.Hosts).
 	hub *notify.Hub
 	// nextChange says when a group's state next changes by itself, on
 	// the simulated runtime (nil elsewhere: the runtime reports changes).
 	nextChange func(ctx context.Context, id string) (time.Time, error)
+	// hosts are the kubernetes runtime's nodes; nil on other runtimes
+	// (and when ecsd may not list nodes).
+	hosts driver.HostLister
 }
 
 func (rt *runtime) notify(group string) { rt.hub.Notify(notify.Group, group) }
 
+func (rt *runtime) notifyHosts() { rt.hub.Notify(notify.Hosts, "") }
+
 // specFunc completes a task's group before it starts: on Docker, the
 // endpoints' environment variables.
-func (rt *runtime) specFunc() func(*driver.GroupSpec, types.Task, types.TaskDefinition) {
-	if rt.metadata == nil {
+func (rt *runtime) specFunc(ctl *control.Control, logger *slog.Logger) func(*driver.GroupSpec, types.Task, types.TaskDefinition) {
+	var fs []func(*driver.GroupSpec, types.Task, types.TaskDefinition)
+	if rt.metadata != nil {
+		fs = append(fs, rt.metadata.Decorate)
+	}
+	if rt.hosts != nil {
+		// An EC2 task runs on the node the placement engine chose.
+		fs = append(fs, func(spec *driver.GroupSpec, task types.Task, _ types.TaskDefinition) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			node, err := ctl.NodeOfInstance(ctx, aws.ToString(task.ContainerInstanceArn))
+			if err != nil {
+				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", aws.ToString(task.TaskArn), "err", err)
+			}
+			spec.Host = node
+		})
+	}
+	if len(fs) == 0 {
 		return nil
 	}
-	return rt.metadata.Decorate
+	return func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition) {
+		for _, f := range fs {
+			f(spec, task, td)
+		}
+	}
 }
 
 // DockerScope is the label set that scopes the Docker runtime's
@@ -97,7 +125,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hu
 	case RuntimeFake:
 		return openFake(cfg, "", hub)
 	case RuntimeKubernetes:
-		return openKube(ctx, cfg, hub)
+		return openKube(ctx, cfg, st, hub)
 	case RuntimeDocker, RuntimeAuto:
 	default:
 		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
@@ -142,6 +170,10 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hu
 		return nil, err
 	}
 	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
+	// `ecsd logs` reads this data directory's containers from the Engine.
+	if err := writeRuntimeRecord(cfg.DataDir, runtimeRecord{Runtime: RuntimeDocker}); err != nil {
+		cfg.Logger.Warn("runtime: cannot record the runtime for `ecsd logs`", "err", err)
+	}
 	return rt, nil
 }
 

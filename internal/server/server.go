@@ -107,6 +107,14 @@ type Config struct {
 	Kubeconfig string
 	// KubeNamespace holds the kubernetes runtime's pods; "" is "ecsd".
 	KubeNamespace string
+	// KubeMetadataListen is an address ("host:port", e.g. ":51679") the
+	// task metadata and credentials endpoints are served on for the
+	// kubernetes runtime's pods, and KubeMetadataURL the base URL pods are
+	// given for them (a Service in front of that port, e.g.
+	// "http://ecsd-metadata.ecsd.svc:51679"). Without them the endpoints
+	// serve loopback only: reachable from hostNetwork pods on ecsd's own
+	// machine (docs/kubernetes-runtime.md).
+	KubeMetadataListen, KubeMetadataURL string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -237,6 +245,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctl.RandFunc = rand.IntN
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
 	ctl.Notifier = hub
+	var nodes *nodeLoop
+	if rt.hosts != nil {
+		// The kubernetes runtime's nodes are container instances of the
+		// clusters the Docker host would register in (kubenodes.go).
+		ctl.Instances.NodesFunc, ctl.Instances.NodeClusters = nodeInstances(rt.hosts), cfg.DockerHostClusters
+		nodes = newNodeLoop(ctl, rt.hosts, cfg.Logger)
+		hub.Subscribe(notify.Hosts, func(string) { nodes.Kick() })
+	}
 	proto := awsjson.NewServer(cfg.AccountID, cfg.Region, cfg.Logger)
 	if cfg.MaxBodyBytes > 0 {
 		proto.MaxBodyBytes = cfg.MaxBodyBytes
@@ -322,7 +338,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
-		SpecFunc:         rt.specFunc(),
+		SpecFunc:         rt.specFunc(ctl, cfg.Logger),
 		KeepStopped:      rt.keepStopped(cfg),
 		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
@@ -377,6 +393,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.loops = append(s.loops, ingest)
 	}
 	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
+	if nodes != nil {
+		hub.Subscribe(notify.Instance, func(string) { nodes.Kick() })
+		s.loops = append(s.loops, nodes)
+	}
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {

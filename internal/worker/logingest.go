@@ -33,7 +33,9 @@ type LogIngestConfig struct {
 	SweepEvery time.Duration
 	// ResyncEvery is how often every live task is looked at although no
 	// notice named it (default 5 minutes); the ingester also looks at
-	// every live task when it starts.
+	// every live task when it starts. Notices (Kick) name every task
+	// whose state changes, so this is a safety net, and an idle ecsd
+	// with many tasks does not read them all every few seconds.
 	ResyncEvery time.Duration
 	Logger      *slog.Logger
 }
@@ -58,13 +60,27 @@ type LogIngest struct {
 	mu     sync.Mutex
 	active map[string]bool // task ID + "/" + container: being followed
 	done   map[string]bool // followed to the container's exit
-	kicked map[string]bool // task ARNs whose state changed
-	// retry holds the tasks (without their documents) with a follower
-	// that could not start yet, for the next SweepEvery.
+	// again holds the latest record of a task kicked while one of its
+	// containers was being followed: if that follower ends unfinished
+	// (the container was not created yet), the task is looked at again
+	// at once rather than at the next sweep, which a task that stopped
+	// meanwhile never gets.
+	again map[string]store.Task
+	// retry holds, by container key, the tasks whose follower ended
+	// unfinished. The sweep reads only tasks that are not STOPPED; it
+	// looks at these again too, so the lines of a task that stopped
+	// before they were stored (its container followed too early, a
+	// store error, a group created after the task stopped) still land,
+	// as the runtime still has them. An entry goes when its container is
+	// followed to the end or its task is deleted.
 	retry  map[string]store.Task
-	wake   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	kicked map[string]store.Task
+	// kickedARNs are the tasks named by notices (Kick), read when the
+	// loop wakes.
+	kickedARNs map[string]bool
+	wake       chan struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 	// warned remembers the missing groups already logged, so a task
 	// writing to one is reported once, not every sweep.
 	warned map[string]bool
@@ -89,15 +105,28 @@ func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, read
 	}
 	return &LogIngest{
 		cfg: cfg, store: st, logs: logs, reader: reader,
-		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]bool{}, retry: map[string]store.Task{},
+		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]store.Task{},
+		again: map[string]store.Task{}, retry: map[string]store.Task{}, kickedARNs: map[string]bool{},
 		wake: make(chan struct{}, 1), warned: map[string]bool{},
 	}
 }
 
-// Kick tells the ingester a task (by ARN) changed state; it never blocks.
+// Kick tells the ingester a task (by ARN) changed state (notify.TaskStatus);
+// it never blocks.
 func (w *LogIngest) Kick(taskARN string) {
 	w.mu.Lock()
-	w.kicked[taskARN] = true
+	w.kickedARNs[taskARN] = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// kickTask has the loop look at a task it holds the record of.
+func (w *LogIngest) kickTask(t store.Task) {
+	w.mu.Lock()
+	w.kicked[t.ID] = t
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -128,16 +157,16 @@ func (w *LogIngest) Start(ctx context.Context) {
 				return
 			case <-w.wake:
 				w.mu.Lock()
-				kicked := w.kicked
-				w.kicked = map[string]bool{}
+				kicked, arns := w.kicked, w.kickedARNs
+				w.kicked, w.kickedARNs = map[string]store.Task{}, map[string]bool{}
 				w.mu.Unlock()
-				w.considerARNs(ctx, kicked)
+				defs := map[defKey]types.TaskDefinition{}
+				for _, task := range kicked {
+					w.consider(ctx, task, defs)
+				}
+				w.considerARNs(ctx, arns, defs)
 			case <-t.C:
-				w.mu.Lock()
-				retry := w.retry
-				w.retry = map[string]store.Task{}
-				w.mu.Unlock()
-				w.retryTasks(ctx, retry)
+				w.sweepRetries(ctx, true)
 			case <-resync.C:
 				w.sweep(ctx)
 			}
@@ -158,7 +187,10 @@ func (w *LogIngest) Stop() {
 }
 
 // considerARNs looks at the tasks named.
-func (w *LogIngest) considerARNs(ctx context.Context, arns map[string]bool) {
+func (w *LogIngest) considerARNs(ctx context.Context, arns map[string]bool, defs map[defKey]types.TaskDefinition) {
+	if len(arns) == 0 {
+		return
+	}
 	var tasks []store.Task
 	err := w.store.View(ctx, func(tx store.ReadTx) error {
 		tasks = tasks[:0]
@@ -184,42 +216,6 @@ func (w *LogIngest) considerARNs(ctx context.Context, arns map[string]bool) {
 		}
 		return
 	}
-	defs := map[defKey]types.TaskDefinition{}
-	for _, t := range tasks {
-		w.consider(ctx, t, defs)
-	}
-}
-
-// retryTasks looks again at tasks whose followers could not start, as
-// long as they are not STOPPED (as sweep would).
-func (w *LogIngest) retryTasks(ctx context.Context, retry map[string]store.Task) {
-	if len(retry) == 0 {
-		return
-	}
-	var tasks []store.Task
-	err := w.store.View(ctx, func(tx store.ReadTx) error {
-		tasks = tasks[:0]
-		for _, r := range retry {
-			t, err := tx.Task(r.Scope, r.Cluster, r.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if t.LastStatus != store.TaskStopped {
-				tasks = append(tasks, t)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			w.cfg.Logger.Error("log ingester: read tasks", "err", err)
-		}
-		return
-	}
-	defs := map[defKey]types.TaskDefinition{}
 	for _, t := range tasks {
 		w.consider(ctx, t, defs)
 	}
@@ -246,9 +242,52 @@ func (w *LogIngest) sweep(ctx context.Context) {
 			w.consider(ctx, t, defs)
 		}
 		if len(page) < 200 {
-			return
+			break
 		}
 		after = page[len(page)-1].ID
+	}
+	w.sweepRetries(ctx, false)
+}
+
+// sweepRetries looks again at the tasks whose follower ended unfinished,
+// as they are now: with all, every one of them (between sweeps); else
+// only the STOPPED ones (a sweep's pages held the others).
+func (w *LogIngest) sweepRetries(ctx context.Context, all bool) {
+	defs := map[defKey]types.TaskDefinition{}
+	w.mu.Lock()
+	byTask := map[string]store.Task{}
+	for _, t := range w.retry {
+		byTask[t.ID] = t
+	}
+	w.mu.Unlock()
+	for _, old := range byTask {
+		if ctx.Err() != nil {
+			return
+		}
+		var cur store.Task
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			cur, err = tx.Task(old.Scope, old.Cluster, old.ID)
+			return err
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Deleted (retention, a reset): its containers are gone too.
+			w.mu.Lock()
+			for k, t := range w.retry {
+				if t.ID == old.ID {
+					delete(w.retry, k)
+				}
+			}
+			w.mu.Unlock()
+		case err != nil:
+			if ctx.Err() == nil {
+				w.cfg.Logger.Error("log ingester: read task", "task", old.ID, "err", err)
+			}
+			return
+		case all || cur.LastStatus == store.TaskStopped:
+			w.consider(ctx, cur, defs)
+		}
 	}
 }
 
@@ -261,7 +300,7 @@ type awslogsTarget struct {
 }
 
 // consider starts a follower for each awslogs container of t not yet
-// followed. defs holds the revisions already read by the caller's pass.
+// followed. defs holds the revisions the caller's pass has read.
 func (w *LogIngest) consider(ctx context.Context, rec store.Task, defs map[defKey]types.TaskDefinition) {
 	if rec.ExternalAgent {
 		return // an agent outside ecsd runs it; ecsd's runtime has no output
@@ -306,6 +345,9 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task, defs map[defKe
 		key := rec.ID + "/" + *cd.Name
 		w.mu.Lock()
 		skip := w.active[key] || w.done[key]
+		if w.active[key] {
+			w.again[key] = rec
+		}
 		if !skip {
 			w.active[key] = true
 		}
@@ -316,24 +358,32 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task, defs map[defKe
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			finished := w.follow(ctx, rec.ID, *cd.Name, target)
+			finished := w.follow(ctx, rec, *cd.Name, target)
 			w.mu.Lock()
 			delete(w.active, key)
+			again, kicked := w.again[key]
+			delete(w.again, key)
 			if finished {
 				w.done[key] = true
-			} else if ctx.Err() == nil {
-				retry := rec
-				retry.Body = nil // all consider reads are the indexed fields
-				w.retry[rec.ID] = retry
+				delete(w.retry, key)
+			} else {
+				if !kicked {
+					again = rec
+				}
+				w.retry[key] = again
 			}
 			w.mu.Unlock()
+			if !finished && kicked && ctx.Err() == nil {
+				w.kickTask(again)
+			}
 		}()
 	}
 }
 
 // follow copies one container's output until it exits (true) or the
 // follower must try again later (false).
-func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awslogsTarget) bool {
+func (w *LogIngest) follow(ctx context.Context, rec store.Task, container string, t awslogsTarget) bool {
+	taskID := rec.ID
 	// Where to resume: the last event stored and the texts stored in its
 	// millisecond.
 	var since time.Time
@@ -378,7 +428,7 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- w.write(t, lines) }()
 	sinceMs := since.UnixMilli()
-	err = w.reader.Logs(ctx, taskID, container, driver.LogOptions{Follow: true, Since: since}, func(l driver.LogLine) error {
+	emit := func(l driver.LogLine) error {
 		if l.Text == "" {
 			return nil // the awslogs driver skips empty lines; CloudWatch refuses them
 		}
@@ -399,7 +449,24 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 			writeErr <- err
 			return fmt.Errorf("store: %w", err)
 		}
-	})
+	}
+	// A runtime without the containers has either not started them yet
+	// (a sweep or a kick can see a task between RunTask and the
+	// supervisor starting it) or removed them after the task stopped.
+	// The task's state tells which, but only when read after the
+	// runtime answered, and then the runtime must be asked once more:
+	// the task may have started, run and stopped in between. The
+	// supervisor never starts the containers of a STOPPED task, so a
+	// second answer after that state is seen is final.
+	read := func() error {
+		return w.reader.Logs(ctx, taskID, container, driver.LogOptions{Follow: true, Since: since}, emit)
+	}
+	final := false
+	err = read()
+	if errors.Is(err, driver.ErrNotFound) && w.gone(ctx, rec) {
+		final = true
+		err = read()
+	}
 	close(lines)
 	werr := <-writeErr
 	switch {
@@ -413,13 +480,31 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 	case errors.Is(err, driver.ErrNotRunning):
 		return false // not created yet: the next kick or sweep tries again
 	case errors.Is(err, driver.ErrNotFound):
-		return true // the runtime no longer has it: nothing more will come
+		return final // seen after STOPPED: removed or never started; before, not started yet
 	default:
 		if ctx.Err() == nil {
 			w.cfg.Logger.Error("log ingester: read container output", "task", taskID, "container", container, "err", err)
 		}
 		return false
 	}
+}
+
+// gone says whether a task whose containers the runtime does not have
+// will never have them: it is STOPPED or deleted.
+func (w *LogIngest) gone(ctx context.Context, rec store.Task) bool {
+	var cur store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		cur, err = tx.Task(rec.Scope, rec.Cluster, rec.ID)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		return false // try again later
+	}
+	return cur.LastStatus == store.TaskStopped
 }
 
 // write stores lines in batches until lines is closed.
