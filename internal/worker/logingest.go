@@ -32,7 +32,7 @@ type LogIngestConfig struct {
 	// again; default 5s.
 	SweepEvery time.Duration
 	// ResyncEvery is how often every live task is looked at although no
-	// notice named it (default 5 minutes); the ingester also looks at
+	// notice named it (default 10 minutes); the ingester also looks at
 	// every live task when it starts. Notices (Kick) name every task
 	// whose state changes, so this is a safety net, and an idle ecsd
 	// with many tasks does not read them all every few seconds.
@@ -98,7 +98,7 @@ func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, read
 		cfg.SweepEvery = 5 * time.Second
 	}
 	if cfg.ResyncEvery <= 0 {
-		cfg.ResyncEvery = 5 * time.Minute
+		cfg.ResyncEvery = 10 * time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
