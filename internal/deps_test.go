@@ -93,7 +93,7 @@ var layers = map[string][]string{
 	"internal/api":     {"internal/awsjson", "internal/control", ecs, wire, sdk + "/service/ecs", sdkTypes},
 
 	// Floor 7.
-	"internal/server": {"internal/...", docker, "k8s.io/client-go/...", sdkTypes, netHTTP},
+	"internal/server": {"internal/...", docker, "k8s.io/client-go/...", sdk + "/aws", sdkTypes, netHTTP},
 	"cmd/ecsd":        {"internal/control", "internal/server", store, "internal/store/sqlitestore", driver, "internal/driver/dockerdriver", docker, netHTTP},
 
 	// Test support.
