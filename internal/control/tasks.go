@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
+	"github.com/ecsd/ecsd/internal/reconcile/service"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -32,7 +33,7 @@ const (
 	msgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
 	// MsgPlatformVersionEC2 answers a platformVersion sent with launchType
 	// EC2 (RunTask and CreateService): platform versions are Fargate's.
-	MsgPlatformVersionEC2     = "The platform version must be null when specifying an EC2 launch type."
+	MsgPlatformVersionEC2     = service.MsgPlatformVersionEC2
 	msgNetworkConfigRequired  = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 	msgNetworkConfigInvalid   = "Network Configuration is not valid for the given networkMode of this task definition."
 	msgSubnetsEmpty           = "subnets can not be empty."

@@ -94,6 +94,9 @@ const (
 	// InstanceSourceDockerHost: the Docker host ecsd runs tasks on,
 	// registered by ecsd itself.
 	InstanceSourceDockerHost = "docker-host"
+	// InstanceSourceKubeNode: a node of the kubernetes runtime's
+	// cluster, registered by ecsd itself.
+	InstanceSourceKubeNode = "kube-node"
 )
 
 // ContainerInstance is one container instance, keyed by cluster and ID.

@@ -453,7 +453,11 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 			if w.cfg.SpecFunc != nil {
 				w.cfg.SpecFunc(&spec, task, td)
 			}
-			if err := w.driver.Start(ctx, spec); err != nil {
+			if err := w.driver.Start(ctx, spec); errors.Is(err, driver.ErrRefused) {
+				// The runtime will never run this group: the task fails to
+				// start, in ECS's words, with the runtime's reason.
+				return refused(spec, err), nil
+			} else if err != nil {
 				return ecs.Observation{}, err
 			}
 			if g, err = w.driver.Inspect(ctx, id); err != nil {
@@ -477,6 +481,20 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 		return ecs.Observation{}, nil
 	}
 	return observation(g), nil
+}
+
+// refused is what a group the runtime refused looks like: every container
+// gave up starting, with the runtime's words as the reason.
+func refused(spec driver.GroupSpec, err error) ecs.Observation {
+	msg := strings.TrimPrefix(err.Error(), driver.ErrRefused.Error()+": ")
+	obs := ecs.Observation{Present: true}
+	for _, c := range spec.Containers {
+		obs.Containers = append(obs.Containers, ecs.ObservedContainer{
+			Name: c.Name, State: ecs.ObservedExited, Health: types.HealthStatusUnknown,
+			Reason: "CannotCreateContainerError: " + msg,
+		})
+	}
+	return obs
 }
 
 // observation translates the runtime's report into the domain's terms.
