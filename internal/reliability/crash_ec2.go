@@ -62,8 +62,8 @@ type ec2Model struct {
 	final     map[string]bool      // EC2 tasks seen STOPPED
 	// Counts for the report.
 	instanceChecks, tasksOnInstances, resourceAssertions int
-	asgMin, asgMax                                      int
-	asgSeen                                             bool
+	asgMin, asgMax                                       int
+	asgSeen                                              bool
 }
 
 type ec2Task struct{ arn, cluster string }
