@@ -761,17 +761,32 @@ func (c *crash) verifyFamily(ctx context.Context, cl *ecs.Client, f *family) {
 	c.report.Assertions += ok
 }
 
-// listTasks lists every task of the cluster, whatever its desired status.
+// listTasks lists every task of the cluster with one of the desired
+// statuses. One status's pages must not repeat a task; across statuses a
+// task may appear twice, since the scheduler keeps working between the
+// listings (a task asked to stop after the RUNNING listing shows up again in
+// the STOPPED one), and is returned once.
 func listTasks(ctx context.Context, cl *ecs.Client, statuses ...types.DesiredStatus) ([]string, error) {
 	var arns []string
+	seen := map[string]bool{}
 	for _, st := range statuses {
+		mine := map[string]bool{}
 		p := ecs.NewListTasksPaginator(cl, &ecs.ListTasksInput{Cluster: aws.String(crashCluster), DesiredStatus: st, MaxResults: aws.Int32(100)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
-			arns = append(arns, page.TaskArns...)
+			for _, arn := range page.TaskArns {
+				if mine[arn] {
+					return nil, fmt.Errorf("ListTasks(desiredStatus %s) listed %s twice", st, arn)
+				}
+				mine[arn] = true
+				if !seen[arn] {
+					seen[arn] = true
+					arns = append(arns, arn)
+				}
+			}
 		}
 	}
 	return arns, nil
