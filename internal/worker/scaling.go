@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/reconcile/placement"
 	"github.com/ecsd/ecsd/internal/records"
@@ -32,13 +33,12 @@ type ScalingConfig struct {
 	ScaleInWait time.Duration
 	NowFunc     func() time.Time
 	Logger      *slog.Logger
-	// TaskChangedFunc is told the ARN of every waiting task the loop
-	// places, once committed, so the task supervisor starts it at once.
-	TaskChangedFunc func(taskARN string)
-	// ServiceChangedFunc is told the ARN of every service of a cluster
-	// whose instances the loop registered or removed, so the scheduler
-	// looks again (tasks it could not place may fit now).
-	ServiceChangedFunc func(serviceARN string)
+	// Notifier is told, once committed, of every waiting task the loop
+	// places (notify.Task), so the task supervisor starts it at once, and
+	// of every service of a cluster whose instances the loop registered or
+	// removed (notify.Service), so the scheduler looks again (tasks it
+	// could not place may fit now).
+	Notifier Notifier
 	// RandFunc breaks the ties of placement (see records.Placer); nil
 	// places on the first instance in ARN order.
 	RandFunc func(n int) int
@@ -199,14 +199,12 @@ func (w *Scaling) provider(ctx context.Context, scope store.Scope, name string) 
 	if err != nil {
 		return ScalingResult{}, err
 	}
-	for _, arn := range pass.placed {
-		if w.cfg.TaskChangedFunc != nil {
-			w.cfg.TaskChangedFunc(arn)
+	if n := w.cfg.Notifier; n != nil {
+		for _, arn := range pass.placed {
+			n.Notify(notify.Task, arn)
 		}
-	}
-	for _, arn := range pass.services {
-		if w.cfg.ServiceChangedFunc != nil {
-			w.cfg.ServiceChangedFunc(arn)
+		for _, arn := range pass.services {
+			n.Notify(notify.Service, arn)
 		}
 	}
 	return pass.ScalingResult, nil
