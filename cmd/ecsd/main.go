@@ -19,7 +19,6 @@ import (
 
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/server"
-	"github.com/ecsd/ecsd/internal/worker"
 )
 
 func main() {
@@ -210,7 +209,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"how often managed scaling evaluates each capacity provider's simulated Auto Scaling group; ECS: every minute (env ECSD_MANAGED_SCALING_INTERVAL)")
 	scaleInWait := fs.Duration("scale-in-wait", envDuration("ECSD_SCALE_IN_WAIT", 0),
 		"replace ECS's 15-minute managed scale-in waits (below target, and after a scale-out) with this, e.g. 1s for local work; 0 keeps ECS's (env ECSD_SCALE_IN_WAIT)")
-	provisioningTimeout := fs.Duration("provisioning-timeout", envDuration("ECSD_PROVISIONING_TIMEOUT", worker.DefaultProvisioningTimeout),
+	provisioningTimeout := fs.Duration("provisioning-timeout", envDuration("ECSD_PROVISIONING_TIMEOUT", server.DefaultProvisioningTimeout),
 		"how long a task may wait in PROVISIONING for its capacity provider's capacity before it is stopped; ECS: up to 30 minutes (env ECSD_PROVISIONING_TIMEOUT)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")

@@ -124,6 +124,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultProvisioningTimeout is ECS's longest wait for capacity, the
+// default of --provisioning-timeout.
+const DefaultProvisioningTimeout = worker.DefaultProvisioningTimeout
+
 // loop is a background worker: level-triggered, started once, stopped on
 // shutdown.
 type loop interface {
