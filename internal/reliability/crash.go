@@ -740,17 +740,31 @@ func (c *crash) verifyFamily(ctx context.Context, cl *ecs.Client, f *family) {
 }
 
 // listTasks lists every task of the cluster, whatever its desired status.
+// A task listed twice by one status's pages is returned twice (the caller
+// reports the duplicate); one that shows up under two statuses is returned
+// once: its desired status changed between the two listings (the
+// scheduler stopping a task while the verifier lists), which is no fault.
 func listTasks(ctx context.Context, cl *ecs.Client, statuses ...types.DesiredStatus) ([]string, error) {
 	var arns []string
+	earlier := map[string]bool{} // listed under an earlier status
 	for _, st := range statuses {
+		var these []string
 		p := ecs.NewListTasksPaginator(cl, &ecs.ListTasksInput{Cluster: aws.String(crashCluster), DesiredStatus: st, MaxResults: aws.Int32(100)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
-			arns = append(arns, page.TaskArns...)
+			for _, arn := range page.TaskArns {
+				if !earlier[arn] {
+					these = append(these, arn)
+				}
+			}
 		}
+		for _, arn := range these {
+			earlier[arn] = true
+		}
+		arns = append(arns, these...)
 	}
 	return arns, nil
 }
