@@ -91,6 +91,9 @@ type Config struct {
 	ScalingInterval time.Duration
 	// ScaleInWait, when positive, replaces ECS's 15-minute scale-in waits.
 	ScaleInWait time.Duration
+	// ProvisioningTimeout, when positive, replaces ECS's 30 minutes a task
+	// waits in PROVISIONING for capacity before it is stopped.
+	ProvisioningTimeout time.Duration
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
@@ -368,11 +371,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)
 	scaling := worker.NewScaling(worker.ScalingConfig{
-		Interval:    cfg.ScalingInterval,
-		ScaleInWait: cfg.ScaleInWait,
-		Logger:      cfg.Logger,
-		Notifier:    hub,
-		RandFunc:    rand.IntN,
+		Interval:            cfg.ScalingInterval,
+		ScaleInWait:         cfg.ScaleInWait,
+		ProvisioningTimeout: cfg.ProvisioningTimeout,
+		Logger:              cfg.Logger,
+		Notifier:            hub,
+		RandFunc:            rand.IntN,
 	}, st)
 	// A new task may wait for capacity; a provider or a cluster's
 	// providers changed.
