@@ -59,7 +59,7 @@ func main() {
 }
 
 func run(ctx context.Context, endpoint, pprof string, pid, nTasks, workers int, settle, window time.Duration) error {
-	idle := func(label string) (cpu float64, heap float64, err error) {
+	idle := func(label string, window time.Duration) (cpu float64, heap float64, err error) {
 		if cpu, err = idleCPU(ctx, pid, window); err != nil {
 			return 0, 0, err
 		}
@@ -69,7 +69,8 @@ func run(ctx context.Context, endpoint, pprof string, pid, nTasks, workers int, 
 		fmt.Printf("%s: idle CPU %.2f%% of one CPU over %s, live heap %.1f MB\n", label, cpu*100, window, heap/1e6)
 		return cpu, heap, nil
 	}
-	_, heap0, err := idle("empty")
+	// Empty, nothing is scheduled: a short window says as much.
+	_, heap0, err := idle("empty", min(window, 30*time.Second))
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ feed:
 		return ctx.Err()
 	case <-time.After(settle):
 	}
-	cpu, heap, err := idle(fmt.Sprintf("%d tasks", nTasks))
+	cpu, heap, err := idle(fmt.Sprintf("%d tasks", nTasks), window)
 	if err != nil {
 		return err
 	}
