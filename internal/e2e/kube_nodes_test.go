@@ -61,6 +61,9 @@ func ciAttr(ci types.ContainerInstance, name string) string {
 func TestKubeNodesAsContainerInstances(t *testing.T) {
 	e, cluster, ns := kubeServer(t, withSimInstances(0))
 	c := e.defaultClient()
+	if _, err := c.CreateCluster(t.Context(), &ecs.CreateClusterInput{}); err != nil { // "default"
+		t.Fatal(err)
+	}
 	// The shared nodes show with their allocatable resources and labels.
 	shared := kubeInstance(t, c, cluster.Nodes[0], nil)
 	if cpu := resourceValue(shared.RegisteredResources, "CPU"); cpu != 8*1024 {
