@@ -373,6 +373,13 @@ type PortMapping struct {
 	ContainerPort int
 	HostPort      int
 	Protocol      string // "tcp" or "udp"
+	// Dynamic says HostPort was chosen by ecsd from the instance's
+	// ephemeral range rather than asked for by the task: a runtime that
+	// finds it taken on its host (by something outside ecsd) may publish
+	// the container port elsewhere, as the ECS agent checks a port it
+	// picked before passing it to Docker and picks another when it is in
+	// use.
+	Dynamic bool
 }
 
 // HealthCheck is a container health check, as Docker runs it.
