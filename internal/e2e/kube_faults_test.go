@@ -101,7 +101,12 @@ func TestKubeRBACForbidsCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(strings.Replace(string(raw), "  user:\n", fmt.Sprintf("  user:\n    as: %q\n", user), 1)), 0o600); err != nil {
+	// The harness writes its user inline: `user: {token: ...}`.
+	impersonating := strings.Replace(string(raw), "user: {token: ", fmt.Sprintf("user: {as: %q, token: ", user), 1)
+	if impersonating == string(raw) {
+		t.Fatalf("cannot find the user in the harness's kubeconfig:\n%s", raw)
+	}
+	if err := os.WriteFile(kubeconfig, []byte(impersonating), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// The role's binding is in effect once the API server says so.

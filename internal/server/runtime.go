@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/control"
@@ -85,9 +84,9 @@ func (rt *runtime) specFunc(ctl *control.Control, logger *slog.Logger) func(*dri
 		fs = append(fs, func(spec *driver.GroupSpec, task types.Task, _ types.TaskDefinition) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			node, err := ctl.NodeOfInstance(ctx, aws.ToString(task.ContainerInstanceArn))
+			node, err := ctl.NodeOfInstance(ctx, strPtr(task.ContainerInstanceArn))
 			if err != nil {
-				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", aws.ToString(task.TaskArn), "err", err)
+				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", strPtr(task.TaskArn), "err", err)
 			}
 			spec.Host = node
 		})
@@ -251,3 +250,10 @@ func (rt *runtime) keepStopped(cfg Config) int {
 // (3 hours); ecsd removes them sooner, once more than this many stopped
 // tasks have containers, keeping their output for `ecsd logs`.
 const DefaultKeepStoppedContainers = 50
+
+func strPtr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
