@@ -59,8 +59,8 @@ expect "tasks RUNNING on FARGATE, group service:web" "RUNNING	FARGATE	service:we
 RUNNING	FARGATE	service:web" "$(ecs describe-tasks --cluster kube --tasks $tasks --query 'tasks[].[lastStatus,launchType,group]' --output text)"
 # shellcheck disable=SC2086
 ips=$(ecs describe-tasks --cluster kube --tasks $tasks --query 'tasks[].containers[0].networkInterfaces[0].privateIpv4Address' --output text)
-[[ $(wc -w <<<"$ips") == 2 && $ips != *None* ]] || fail "each task's container has its pod's address: got [$ips]"
-pass "pod addresses as the tasks' private IPv4 addresses: $ips"
+[[ $(wc -w <<<"$ips") == 2 && $ips != *None* ]] || fail "each task's container has its network interface's address: got [$ips]"
+pass "awsvpc tasks have their network interface's private IPv4 address: $ips"
 
 step "roll out kube-web:2"
 expect "register kube-web:2" "$td_arn/kube-web:2" "$(web 2)"

@@ -33,9 +33,10 @@ import (
 // deployManifests decodes deploy/kubernetes/*.yaml into typed objects.
 func deployManifests(t *testing.T) []runtime.Object {
 	t.Helper()
-	files, err := filepath.Glob("../../deploy/kubernetes/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("deploy/kubernetes: %v (%d files)", err, len(files))
+	// In the order docs/kubernetes-runtime.md applies them.
+	files := []string{"../../deploy/kubernetes/namespace.yaml", "../../deploy/kubernetes/rbac.yaml", "../../deploy/kubernetes/ecsd.yaml"}
+	if all, err := filepath.Glob("../../deploy/kubernetes/*.yaml"); err != nil || len(all) != len(files) {
+		t.Fatalf("deploy/kubernetes holds %v (%v): this test applies %v", all, err, files)
 	}
 	var objs []runtime.Object
 	for _, f := range files {
@@ -80,6 +81,14 @@ func applyDeploy(t *testing.T, client kubernetes.Interface, ns string) string {
 		case *corev1.Namespace:
 			o.Name = ns
 			_, err = client.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+			if err == nil {
+				// What a cluster's controller-manager would create (tier
+				// 1 runs none): the pods' default ServiceAccount.
+				no := false
+				_, err = client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{
+					ObjectMeta: metav1.ObjectMeta{Name: "default"}, AutomountServiceAccountToken: &no,
+				}, metav1.CreateOptions{})
+			}
 		case *corev1.ServiceAccount:
 			o.Namespace = ns
 			sa = "system:serviceaccount:" + ns + ":" + o.Name
@@ -176,7 +185,19 @@ func TestKubeDeployRBAC(t *testing.T) {
 		Name: aws.String("web"), Image: aws.String("ecsd-test/web:1"), Memory: aws.Int32(64),
 	})
 	arn := aws.ToString(runKubeTask(t, api, td).TaskArn)
-	waitKubeTask(t, api, arn, "RUNNING")
+	waitFor(t, time.Minute, arn+" RUNNING", func() error {
+		out, err := api.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: []string{arn}})
+		if err != nil || len(out.Tasks) != 1 {
+			return fmt.Errorf("%v %+v", err, out)
+		}
+		task := out.Tasks[0]
+		if s := aws.ToString(task.LastStatus); s == "STOPPED" {
+			t.Fatalf("the task stopped as the ServiceAccount: %s %s", task.StopCode, aws.ToString(task.StoppedReason))
+		} else if s != "RUNNING" {
+			return fmt.Errorf("lastStatus %s", s)
+		}
+		return nil
+	})
 	if _, err := api.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}

@@ -154,6 +154,9 @@ type hostState struct {
 	NetNS    []string `json:"netns"`
 	HostDirs []string `json:"hostDirs"`
 	Cgroups  []string `json:"cgroups"`
+	// Chains are the KUBE-* iptables chains ("iptables filter KUBE-X"):
+	// the kubelet makes its own (KUBE-FIREWALL, KUBE-KUBELET-CANARY...).
+	Chains []string `json:"chains"`
 }
 
 func (n *kubeletNode) sock() string { return filepath.Join(tier2Base, "containerd.sock") }
@@ -168,7 +171,7 @@ func (n *kubeletNode) start(c *Cluster) error {
 			return fmt.Errorf("cleaning up a previous tier-2 run: %w", err)
 		}
 	}
-	n.state = hostState{NetNS: netnsNames(), Cgroups: kubepodsCgroups()}
+	n.state = hostState{NetNS: netnsNames(), Cgroups: kubepodsCgroups(), Chains: kubeChains()}
 	for _, d := range hostDirs {
 		if _, err := os.Stat(d); err == nil {
 			n.state.HostDirs = append(n.state.HostDirs, d)
@@ -488,7 +491,8 @@ func (n *kubeletNode) removeContainers() error {
 		return err
 	}
 	for _, id := range strings.Fields(string(out)) {
-		if _, err := n.ctr("tasks", "rm", "-f", id); err != nil {
+		// A task may end and go by itself meanwhile (its pod's teardown).
+		if _, err := n.ctr("tasks", "rm", "-f", id); err != nil && !strings.Contains(err.Error(), "not found") {
 			errs = append(errs, err)
 		}
 	}
@@ -528,6 +532,7 @@ func (n *kubeletNode) cleanHost() error {
 	for _, cg := range n.newCgroups() {
 		errs = append(errs, removeCgroup(cg))
 	}
+	errs = append(errs, n.removeChains())
 	// The kubelet's links to its pods' logs.
 	if links, err := os.ReadDir("/var/log/containers"); err == nil {
 		for _, l := range links {
@@ -567,6 +572,9 @@ func (n *kubeletNode) leftovers() []string {
 	}
 	for _, cg := range n.newCgroups() {
 		left = append(left, "cgroup "+cg)
+	}
+	for _, ch := range n.newChains() {
+		left = append(left, ch)
 	}
 	for _, d := range hostDirs {
 		if _, err := os.Stat(d); err == nil && !contains(n.state.HostDirs, d) {
@@ -702,4 +710,95 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+var iptablesTables = []string{"filter", "nat", "mangle"}
+
+// kubeChains lists the KUBE-* chains of iptables and ip6tables, as
+// "iptables TABLE CHAIN".
+func kubeChains() []string {
+	var out []string
+	for _, ipt := range []string{"iptables", "ip6tables"} {
+		for _, table := range iptablesTables {
+			b, err := exec.Command(ipt, "-t", table, "-S").Output()
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				if len(f) >= 2 && f[0] == "-N" && strings.HasPrefix(f[1], "KUBE-") {
+					out = append(out, ipt+" "+table+" "+f[1])
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (n *kubeletNode) newChains() []string {
+	var out []string
+	for _, ch := range kubeChains() {
+		if !contains(n.state.Chains, ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// removeChains removes the KUBE-* chains the kubelet made: first the
+// rules of other chains that jump to them (deleted by number, highest
+// first), then their own rules, then the chains.
+func (n *kubeletNode) removeChains() error {
+	fresh := n.newChains()
+	if len(fresh) == 0 {
+		return nil
+	}
+	mine := map[string]bool{}
+	for _, ch := range fresh {
+		mine[ch] = true
+	}
+	var errs []error
+	run := func(args ...string) {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out)))
+		}
+	}
+	for _, ipt := range []string{"iptables", "ip6tables"} {
+		for _, table := range iptablesTables {
+			b, err := exec.Command(ipt, "-t", table, "-S").Output()
+			if err != nil {
+				continue
+			}
+			// Rules jumping to a fresh chain, counted per chain as -S
+			// lists them (in order: the rule number is the count).
+			num := map[string]int{}
+			var jumps [][2]string
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 2 || f[0] != "-A" {
+					continue
+				}
+				num[f[1]]++
+				for i := 2; i+1 < len(f); i++ {
+					if (f[i] == "-j" || f[i] == "-g") && mine[ipt+" "+table+" "+f[i+1]] && !mine[ipt+" "+table+" "+f[1]] {
+						jumps = append(jumps, [2]string{f[1], strconv.Itoa(num[f[1]])})
+					}
+				}
+			}
+			for i := len(jumps) - 1; i >= 0; i-- {
+				run(ipt, "-t", table, "-D", jumps[i][0], jumps[i][1])
+			}
+			for _, ch := range fresh {
+				if f := strings.Fields(ch); f[0] == ipt && f[1] == table {
+					run(ipt, "-t", table, "-F", f[2])
+				}
+			}
+			for _, ch := range fresh {
+				if f := strings.Fields(ch); f[0] == ipt && f[1] == table {
+					run(ipt, "-t", table, "-X", f[2])
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
