@@ -100,7 +100,7 @@ var layers = map[string][]string{
 
 	// Floor 7.
 	"internal/server": {"internal/...", docker, "k8s.io/client-go/...", sdk + "/aws", sdkTypes, netHTTP},
-	"cmd/ecsd":        {"internal/control", "internal/server", store, "internal/store/sqlitestore", driver, "internal/driver/dockerdriver", docker, netHTTP},
+	"cmd/ecsd":        {"internal/control", "internal/server", "internal/worker", store, "internal/store/sqlitestore", driver, "internal/driver/dockerdriver", docker, netHTTP},
 
 	// Test support.
 	"internal/store/storetest":                {store, goCmp},
