@@ -99,7 +99,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	}
 	switch want {
 	case RuntimeFake:
-		return openFake(cfg, "")
+		return openFake(cfg, st, "")
 	case RuntimeKubernetes:
 		return openKube(ctx, cfg)
 	case RuntimeDocker, RuntimeAuto:
@@ -121,7 +121,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		NotifyFunc: rt.notify,
 	})
 	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
-		return openFake(cfg, err.Error())
+		return openFake(cfg, st, err.Error())
 	}
 	if err != nil {
 		return nil, err
@@ -150,14 +150,19 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 }
 
 // openFake opens the simulated runtime. It keeps its containers beside
-// the store, so they outlive ecsd as a Docker daemon's would. fallback is
+// the store, so they outlive ecsd as a Docker daemon's would: in the data
+// directory on SQLite, in the database when replicas share PostgreSQL (so
+// that the replica that takes the lease supervises the tasks the previous
+// leader started, instead of finding their containers gone). fallback is
 // why auto chose it ("" when asked for).
-func openFake(cfg Config, fallback string) (*runtime, error) {
-	dir := ""
-	if cfg.DataDir != "" {
-		dir = filepath.Join(cfg.DataDir, "simulated")
+func openFake(cfg Config, st store.Store, fallback string) (*runtime, error) {
+	fc := fakedriver.Config{}
+	if pg, ok := st.(pgStore); ok {
+		fc.Keeper = pg.Store
+	} else if cfg.DataDir != "" {
+		fc.Dir = filepath.Join(cfg.DataDir, "simulated")
 	}
-	sim, err := fakedriver.New(fakedriver.Config{Dir: dir})
+	sim, err := fakedriver.New(fc)
 	if err != nil {
 		return nil, err
 	}

@@ -233,6 +233,15 @@ CREATE TABLE ecsd_lease (
 );
 INSERT INTO ecsd_lease (id, epoch) VALUES (1, 0);
 `,
+	// 6: the simulated runtime's container groups (simgroups.go), which
+	// every replica must see: whichever leads supervises the tasks
+	// another one started. The group as the simulated runtime's JSON.
+	`
+CREATE TABLE ecsd_sim_groups (
+	id   TEXT COLLATE "C" PRIMARY KEY,
+	body BYTEA NOT NULL
+);
+`,
 }
 
 // migrationLock is the advisory lock key replicas starting together take
