@@ -287,17 +287,17 @@ func (f *fleet) runCampaign(ctx context.Context, c *crash, cfg FailoverConfig, r
 	}
 	rep.CutTakeover = time.Since(cutAt)
 	f.step("%s leads, %s after the cut", f.replicas[next].name, rep.CutTakeover.Round(time.Millisecond))
-	if rep.CutStepDown = <-stepDown; rep.CutStepDown < 0 {
-		c.failf("%s, cut from the database, still reports leading %s later", cut.name, cfg.Takeover)
-	} else {
-		f.step("%s stepped down %s after the cut", cut.name, rep.CutStepDown.Round(time.Millisecond))
-	}
 	survivor = f.replicas[(lead+1)%len(f.replicas)]
 	running, err = probeTask(ctx, survivor.cl, cfg.Converge)
 	if err != nil {
 		c.failf("after the cut, a task run through %s: %v", survivor.name, err)
 	}
 	rep.CutFirstTask = running.Sub(cutAt)
+	if rep.CutStepDown = <-stepDown; rep.CutStepDown < 0 {
+		c.failf("%s, cut from the database, still reports leading %s later", cut.name, cfg.Takeover)
+	} else {
+		f.step("%s stepped down %s after the cut", cut.name, rep.CutStepDown.Round(time.Millisecond))
+	}
 	if err := f.unready(ctx, cut, cfg.Takeover); err != nil {
 		c.failf("%v", err)
 	}
