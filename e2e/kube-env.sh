@@ -3,15 +3,20 @@
 # proxy (no prebuilt downloads exist on these machines) and caches them in a
 # versioned folder, rebuilding only what is missing:
 #
-#   e2e/kube-env.sh build     build into $(e2e/kube-env.sh dir) if missing
-#   e2e/kube-env.sh dir       print the cache folder
+#   e2e/kube-env.sh build          build tier 1 into $(e2e/kube-env.sh dir) if missing
+#   e2e/kube-env.sh build-kubelet  build the kubelet (tier 2) into the same folder if missing
+#   e2e/kube-env.sh dir            print the cache folder
 #
 # The Kubernetes tests (internal/driver/kubedriver, internal/e2e) start etcd,
 # kube-apiserver, kube-scheduler and kwok from that folder (tier 1: fake
 # nodes, no root). They find it through ECSD_KUBE_BIN or the same default as
-# this script. Each binary is built in a throwaway module of its own, never in
-# the project's go.mod (k8s.io/kubernetes is not meant to be depended on: its
-# go.mod replaces 31 staging modules, see ../shared/kubernetes-test-env.md).
+# this script. Tier 2 (kubetest.StartKubelet: a real kubelet running real
+# containers, root only) also needs the kubelet, built by its own step so
+# that tier 1 is not kept waiting for it, and Debian's
+# containernetworking-plugins (/usr/lib/cni). Each binary is built in a
+# throwaway module of its own, never in the project's go.mod
+# (k8s.io/kubernetes is not meant to be depended on: its go.mod replaces 31
+# staging modules, see ../shared/kubernetes-test-env.md).
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -21,10 +26,11 @@ KWOK_VERSION=v0.8.0
 
 dir="${ECSD_KUBE_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/ecsd-test/k8s-${K8S_VERSION}}"
 
-case "${1:-build}" in
+cmd="${1:-build}"
+case "$cmd" in
 dir) echo "$dir"; exit 0 ;;
-build) ;;
-*) echo "usage: $0 build|dir" >&2; exit 2 ;;
+build | build-kubelet) ;;
+*) echo "usage: $0 build|build-kubelet|dir" >&2; exit 2 ;;
 esac
 
 mkdir -p "$dir"
@@ -33,20 +39,16 @@ trap 'rm -rf "$work"' EXIT
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 start=$SECONDS
 
+# build_kube CMD... builds k8s.io/kubernetes/cmd/CMD for each CMD into $dir.
 build_kube() {
-	local m="$work/kube"
+	local m="$work/kube-$1"
 	mkdir -p "$m" && cd "$m"
 	go mod init ecsd-kube-env >/dev/null 2>&1
-	cat >tools.go <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-)
-EOF
+	{
+		printf '//go:build tools\n\npackage tools\n\nimport (\n'
+		for c in "$@"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
+		printf ')\n'
+	} >tools.go
 	# k8s.io/kubernetes replaces its staging modules with ./staging/...,
 	# which dependents ignore: pin each to the matching release.
 	local staging="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
@@ -62,10 +64,11 @@ EOF
 	local v=k8s.io/component-base/version
 	# Without the version stamp the server reports v0.0.0-master+$Format:%H$,
 	# which clients cannot parse.
-	go build -trimpath -o "$work/out/" \
-		-ldflags "-s -w -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=37" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler
-	mv "$work/out/kube-apiserver" "$work/out/kube-scheduler" "$dir/"
+	local pkgs=() c
+	for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+	go build -trimpath -o "$work/out-$1/" \
+		-ldflags "-s -w -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=37" "${pkgs[@]}"
+	for c in "$@"; do mv "$work/out-$1/$c" "$dir/"; done
 }
 
 build_etcd() {
@@ -104,8 +107,13 @@ build_kwok() {
 	mv "$work/kwokbin/kwok" "$dir/kwok"
 }
 
+if [ "$cmd" = build-kubelet ]; then
+	[ -x "$dir/kubelet" ] || (build_kube kubelet) || { echo "kube-env: kubelet build failed" >&2; exit 1; }
+	echo "kube-env: kubelet ready in $dir ($((SECONDS - start))s)"
+	exit 0
+fi
 [ -x "$dir/etcd" ] || (build_etcd) || { echo "kube-env: etcd build failed" >&2; exit 1; }
 [ -x "$dir/kwok" ] && [ -s "$dir/kwok-stages.yaml" ] || (build_kwok) || { echo "kube-env: kwok build failed" >&2; exit 1; }
-[ -x "$dir/kube-apiserver" ] && [ -x "$dir/kube-scheduler" ] || (build_kube) ||
+[ -x "$dir/kube-apiserver" ] && [ -x "$dir/kube-scheduler" ] || (build_kube kube-apiserver kube-scheduler) ||
 	{ echo "kube-env: kube-apiserver build failed" >&2; exit 1; }
 echo "kube-env: binaries ready in $dir ($((SECONDS - start))s)"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,10 +26,12 @@ Prints what the containers of a task wrote to stdout and stderr. TASK is a
 task ID or ARN; CONTAINER a container name (by default, every container of
 the task in turn). Containers that use the awslogs log driver are read
 from the CloudWatch Logs events ecsd stored (logs.db in the data
-directory, on either runtime, also after the containers are gone); the
-others from the local Docker Engine, found by the data directory of the
-ecsd that runs them, whether or not it is running. On the simulated
-runtime only awslogs containers have output (ECSD_SIM_LOG).
+directory, on every runtime, also after the containers are gone); the
+others, on the kubernetes runtime, through the pod log API of the cluster
+the data directory records; on Docker from the local Docker Engine, found
+by the data directory of the ecsd that runs them, whether or not it is
+running. On the simulated runtime only awslogs containers have output
+(ECSD_SIM_LOG).
 
 flags:
 `
@@ -77,6 +80,14 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	}
+	rd, closeReader, isKube, err := server.OpenLogReader(ctx, *dataDir)
+	if err != nil {
+		return fmt.Errorf("logs: the kubernetes runtime of %s: %w", *dataDir, err)
+	}
+	if isKube {
+		defer closeReader()
+		return driverLogs(ctx, rd, task, name, *follow, *timestamps, *tail, *since, stdout)
+	}
 	scope, err := server.DockerScope(*dataDir)
 	if err != nil {
 		return err
@@ -116,4 +127,64 @@ func logsMain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return runLogs(ctx, args, stdout, stderr)
+}
+
+// driverLogs prints a task's output through the runtime's driver (the
+// kubernetes runtime: the pod log API), every container in turn unless
+// name picks one.
+func driverLogs(ctx context.Context, d driver.Driver, task, name string, follow, timestamps bool, tail, since string, stdout io.Writer) error {
+	lr, ok := d.(driver.LogReader)
+	if !ok {
+		return errors.New("logs: the runtime keeps no output")
+	}
+	g, err := d.Inspect(ctx, task)
+	if errors.Is(err, driver.ErrNotFound) {
+		return fmt.Errorf("logs: the kubernetes runtime has no task %s", task)
+	}
+	if err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
+	opts := driver.LogOptions{Follow: follow}
+	if tail != "" && tail != "all" {
+		n, err := strconv.Atoi(tail)
+		if err != nil || n < 0 {
+			return fmt.Errorf("logs: --tail %q: want a number or all", tail)
+		}
+		opts.Tail = n
+	}
+	if since != "" {
+		if t, err := time.Parse(time.RFC3339Nano, since); err == nil {
+			opts.Since = t
+		} else if d, err := time.ParseDuration(since); err == nil {
+			opts.Since = time.Now().Add(-d)
+		} else {
+			return fmt.Errorf("logs: --since %q: want an RFC 3339 time or a duration", since)
+		}
+	}
+	var names []string
+	for _, c := range g.Containers {
+		if name == "" || c.Name == name {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("logs: task %s has no container %s", task, name)
+	}
+	if follow && len(names) > 1 {
+		return errors.New("logs: --follow reads one container: name it")
+	}
+	for _, n := range names {
+		err := lr.Logs(ctx, task, n, opts, func(l driver.LogLine) error {
+			if timestamps && !l.Time.IsZero() {
+				_, err := fmt.Fprintf(stdout, "%s %s\n", l.Time.UTC().Format(time.RFC3339Nano), l.Text)
+				return err
+			}
+			_, err := fmt.Fprintln(stdout, l.Text)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("logs: %w", err)
+		}
+	}
+	return nil
 }

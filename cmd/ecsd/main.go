@@ -144,6 +144,7 @@ type flagValues struct {
 	maxConns, simInstances, keepStoppedContainers                   *int
 	scalingInterval, scaleInWait                                    *time.Duration
 	kubeconfig, kubeNamespace                                       *string
+	kubeMetadataListen, kubeMetadataURL                             *string
 }
 
 // serveFlags declares the flags of ecsd itself; its Usage prints the
@@ -184,6 +185,10 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"where tasks run: fake (the simulated runtime), docker (containers on the local Docker Engine), kubernetes (pods on the cluster --kubeconfig names) or auto (docker when an Engine answers, else fake) (env ECSD_RUNTIME)")
 	kubeconfig := fs.String("kubeconfig", env("ECSD_KUBECONFIG", ""),
 		"with --runtime kubernetes, the kubeconfig `FILE` of the cluster; empty: $KUBECONFIG, ~/.kube/config, or the in-cluster service account (env ECSD_KUBECONFIG)")
+	kubeMetadataListen := fs.String("kube-metadata-listen", env("ECSD_KUBE_METADATA_LISTEN", ""),
+		"with --runtime kubernetes, an `ADDR` (host:port, e.g. :51679) the task metadata and credentials endpoints are also served on, for pods (env ECSD_KUBE_METADATA_LISTEN)")
+	kubeMetadataURL := fs.String("kube-metadata-url", env("ECSD_KUBE_METADATA_URL", ""),
+		"with --runtime kubernetes, the base `URL` pods reach the metadata endpoints at (a Service in front of --kube-metadata-listen, e.g. http://ecsd-metadata.ecsd.svc:51679); it starts ECS_CONTAINER_METADATA_URI_V4 (env ECSD_KUBE_METADATA_URL)")
 	kubeNamespace := fs.String("kube-namespace", env("ECSD_KUBE_NAMESPACE", server.DefaultKubeNamespace),
 		"with --runtime kubernetes, the namespace all tasks' pods run in, created if missing (env ECSD_KUBE_NAMESPACE)")
 	verifySigV4 := fs.String("verify-sigv4", env("ECSD_VERIFY_SIGV4", ""),
@@ -197,7 +202,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 	simInstances := fs.Int("sim-instances", envInt("ECSD_SIM_INSTANCES", 0),
 		"give every cluster N simulated container instances (c5.large, in distinct availability zones) for EC2 tasks; the cluster tag ecsd:sim-instances overrides it (env ECSD_SIM_INSTANCES)")
 	dockerHostClusters := fs.String("docker-host-clusters", env("ECSD_DOCKER_HOST_CLUSTERS", ""),
-		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance; empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
+		"with --runtime docker, the comma-separated clusters the Docker host registers in as a container instance (with --runtime kubernetes, those every node registers in); empty: every cluster (env ECSD_DOCKER_HOST_CLUSTERS)")
 	keepStoppedContainers := fs.Int("keep-stopped-containers", envInt("ECSD_KEEP_STOPPED_CONTAINERS", server.DefaultKeepStoppedContainers),
 		"with --runtime docker, how many stopped tasks keep their containers (the newest); older ones are removed sooner than ECS's 3 hours, their output kept for ecsd logs (env ECSD_KEEP_STOPPED_CONTAINERS)")
 	scalingInterval := fs.Duration("managed-scaling-interval", envDuration("ECSD_MANAGED_SCALING_INTERVAL", time.Minute),
@@ -215,6 +220,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
 		scalingInterval: scalingInterval, scaleInWait: scaleInWait,
 		kubeconfig: kubeconfig, kubeNamespace: kubeNamespace,
+		kubeMetadataListen: kubeMetadataListen, kubeMetadataURL: kubeMetadataURL,
 	}
 }
 
@@ -302,6 +308,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		ScaleInWait:           *f.scaleInWait,
 		Kubeconfig:            *f.kubeconfig,
 		KubeNamespace:         *f.kubeNamespace,
+		KubeMetadataListen:    *f.kubeMetadataListen,
+		KubeMetadataURL:       *f.kubeMetadataURL,
 		Logger:                logger,
 	})
 	if err != nil {

@@ -578,6 +578,7 @@ func (c *Control) UpdateContainerInstancesState(ctx context.Context, who Caller,
 	}
 	if changed {
 		c.kickClusterServices(ctx, who, clusterName)
+		c.notify(TopicInstance, store.ClusterARN(who.Scope, clusterName))
 	}
 	return out, failures, nil
 }

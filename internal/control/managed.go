@@ -53,6 +53,11 @@ type ManagedInstances struct {
 	// DockerHostClusters when that names any.
 	DockerHost         *HostInstance
 	DockerHostClusters []string
+	// NodesFunc, when set, reports the kubernetes runtime's nodes now;
+	// each is a container instance of every cluster, or only of
+	// NodeClusters when that names any (nodes.go).
+	NodesFunc    func() []NodeInstance
+	NodeClusters []string
 }
 
 // HostInstance describes the Docker host as a container instance.
@@ -126,6 +131,15 @@ func (c *Control) provisionInstances(tx store.Tx, scope store.Scope, cluster str
 			ecs.AgentAttributes("linux", "LINUX")); err != nil {
 			return err
 		}
+	}
+	var nodes []NodeInstance
+	if c.Instances.NodesFunc != nil {
+		nodes = c.Instances.NodesFunc()
+	}
+	// Tasks of nodes that went away while ecsd was down stop here; the
+	// supervisor's next pass acts on them.
+	if _, err := c.provisionNodes(tx, scope, cluster, nodes); err != nil {
+		return err
 	}
 	if !c.dockerHostIn(cluster) {
 		return nil

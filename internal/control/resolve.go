@@ -15,6 +15,9 @@ const (
 	TopicService = "service"
 	// TopicCapacityProvider's key is a capacity provider's ARN.
 	TopicCapacityProvider = "capacity-provider"
+	// TopicInstance's key is a cluster whose container instances' status
+	// changed (UpdateContainerInstancesState).
+	TopicInstance = "instance"
 )
 
 func (c *Control) notify(topic, key string) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/servicedeployment"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -296,8 +297,7 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 		if !found {
 			return ecs.ServiceDeploymentNotFoundException("The service deployment does not exist.")
 		}
-		if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending ||
-			svcRec.Status != store.ServiceActive {
+		if !servicedeployment.Underway(sd.Status) || svcRec.Status != store.ServiceActive {
 			return ecs.ConflictException("The service deployment is not in progress and cannot be stopped.")
 		}
 		svc, err := records.Service(svcRec)
@@ -319,7 +319,7 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			p.RolloutState = types.DeploymentRolloutStateFailed
 			p.RolloutStateReason = ptr("ECS deployment " + target + " stopped.")
 			p.UpdatedAt = timePtr(now)
-			if err := stopServiceDeployment(tx, who, arn, now, "", "Service deployment was stopped by a StopServiceDeployment request."); err != nil {
+			if err := stopServiceDeployment(tx, who, arn, now, "", servicedeployment.ReasonStoppedByRequest); err != nil {
 				return err
 			}
 		} else {
@@ -336,11 +336,8 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			p.RolloutState = types.DeploymentRolloutStateFailed
 			p.RolloutStateReason = ptr("ECS deployment " + target + " rolled back.")
 			reconcile.RollBack(&svc, *rb, int(svc.DesiredCount), now, "ECS deployment rolling back to deploymentId "+deref(rb.Id)+".")
-			sd.Status = types.ServiceDeploymentStatusRollbackInProgress
-			sd.StatusReason = ptr("Service deployment rolled back by a StopServiceDeployment request.")
-			sd.UpdatedAt = timePtr(now)
-			sd.Rollback = &types.Rollback{Reason: sd.StatusReason, StartedAt: timePtr(now),
-				ServiceRevisionArn: ptr(ecs.ServiceRevisionARN(who.Region, who.Account, svcRec.Cluster, svcRec.Name, ecs.RevisionID(deref(rb.Id))))}
+			sd, _ = servicedeployment.StopByRollback(sd,
+				ecs.ServiceRevisionARN(who.Region, who.Account, svcRec.Cluster, svcRec.Name, ecs.RevisionID(deref(rb.Id))), now)
 			if err := putServiceDeployment(tx, who.Scope, sd); err != nil {
 				return err
 			}

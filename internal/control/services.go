@@ -3,7 +3,6 @@ package control
 import (
 	"context"
 	"errors"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile/service"
+	"github.com/ecsd/ecsd/internal/reconcile/servicedeployment"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -19,23 +20,21 @@ import (
 // most ("You may specify up to 10 services").
 const MaxDescribeServices = 10
 
-// Messages of service errors; sources in docs/compat.md.
+// Messages of service errors; sources in docs/compat.md. The refusals
+// of service construction are the service package's.
 const (
-	MsgServiceNotIdempotent   = "Creation of service was not idempotent."
-	MsgServiceNotActive       = "Service was not ACTIVE."
-	MsgServiceScaledAbove0    = "The service cannot be stopped while it is scaled above 0."
-	MsgTaskDefinitionInactive = "TaskDefinition is inactive"
-	MsgTaskDefinitionNotFound = "TaskDefinition not found."
-	MsgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
-	MsgDaemonStrategy         = "Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy."
-	MsgAwsvpcNeedsNetwork     = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
-	MsgNetworkNotAwsvpc       = "Network Configuration is not valid for the given networkMode of this task definition."
-	MsgDaemonFargate          = "Fargate does not support the DAEMON scheduling strategy."
-	// The DAEMON refusals of placement strategies and of maximumPercent
-	// above 100, as recorded in tool logs (kayac/ecspresso#402,
-	// hashicorp/terraform-provider-aws#4825).
-	MsgDaemonPlacementStrategy = "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
-	MsgDaemonMaximumPercent    = "The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again"
+	MsgServiceNotIdempotent    = "Creation of service was not idempotent."
+	MsgServiceNotActive        = "Service was not ACTIVE."
+	MsgServiceScaledAbove0     = "The service cannot be stopped while it is scaled above 0."
+	MsgTaskDefinitionInactive  = "TaskDefinition is inactive"
+	MsgTaskDefinitionNotFound  = "TaskDefinition not found."
+	MsgLaunchTypeAndStrategy   = service.MsgLaunchTypeAndStrategy
+	MsgDaemonStrategy          = service.MsgDaemonStrategy
+	MsgAwsvpcNeedsNetwork      = service.MsgAwsvpcNeedsNetwork
+	MsgNetworkNotAwsvpc        = service.MsgNetworkNotAwsvpc
+	MsgDaemonFargate           = service.MsgDaemonFargate
+	MsgDaemonPlacementStrategy = service.MsgDaemonPlacementStrategy
+	MsgDaemonMaximumPercent    = service.MsgDaemonMaximumPercent
 	MsgTaskDefinitionRequired  = "TaskDefinition must be specified."
 )
 
@@ -62,21 +61,13 @@ type CreateServiceRequest struct {
 
 // DeploymentExtras are the settings a deployment runs with that live on
 // the deployment, not on the service.
-type DeploymentExtras struct {
-	ServiceConnectConfiguration *types.ServiceConnectConfiguration
-	VolumeConfigurations        []types.ServiceVolumeConfiguration
-	VpcLatticeConfigurations    []types.VpcLatticeConfiguration
-}
+type DeploymentExtras = service.Extras
 
-// extrasOf returns the deployment settings of a service's PRIMARY
-// deployment.
-func extrasOf(s types.Service) DeploymentExtras {
-	for _, d := range s.Deployments {
-		if deref(d.Status) == ecs.DeploymentPrimary {
-			return DeploymentExtras{d.ServiceConnectConfiguration, d.VolumeConfigurations, d.VpcLatticeConfigurations}
-		}
-	}
-	return DeploymentExtras{}
+// checkPlacement validates a service's placement rules as placing its
+// tasks will read them (memberOf expressions compile).
+func checkPlacement(strategy []types.PlacementStrategy, constraints []types.PlacementConstraint) error {
+	_, _, err := records.PlacementRules(strategy, nil, constraints)
+	return err
 }
 
 // CreateService creates a service and its first deployment, service
@@ -93,41 +84,10 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 			return types.Service{}, err
 		}
 	}
-	if spec.SchedulingStrategy == "" {
-		spec.SchedulingStrategy = types.SchedulingStrategyReplica
-	}
-	if spec.DeploymentController == nil || spec.DeploymentController.Type == "" {
-		spec.DeploymentController = &types.DeploymentController{Type: types.DeploymentControllerTypeEcs}
-	}
-	daemon := spec.SchedulingStrategy == types.SchedulingStrategyDaemon
-	switch {
-	case spec.LaunchType != "" && len(spec.CapacityProviderStrategy) > 0:
-		return types.Service{}, ecs.InvalidParameterException(MsgLaunchTypeAndStrategy)
-	case daemon && len(spec.CapacityProviderStrategy) > 0:
-		return types.Service{}, ecs.InvalidParameterException(MsgDaemonStrategy)
-	case daemon && spec.LaunchType == types.LaunchTypeFargate:
-		return types.Service{}, ecs.InvalidParameterException(MsgDaemonFargate)
-	case spec.LaunchType == types.LaunchTypeEc2 && deref(spec.PlatformVersion) != "":
-		return types.Service{}, ecs.InvalidParameterException(MsgPlatformVersionEC2)
-	case spec.DesiredCount < 0:
-		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
-	}
-	if daemon && len(spec.PlacementStrategy) > 0 {
-		return types.Service{}, ecs.InvalidParameterException(MsgDaemonPlacementStrategy)
-	}
-	if _, _, err := records.PlacementRules(spec.PlacementStrategy, nil, spec.PlacementConstraints); err != nil {
-		return types.Service{}, err
-	}
-	if daemon {
-		// A DAEMON service runs one task per ACTIVE container instance
-		// that meets its constraints: the scheduler sets desiredCount.
-		spec.DesiredCount = 0
-	}
-	dc, err := deploymentConfiguration(nil, spec.DeploymentConfiguration, spec.SchedulingStrategy)
+	spec, err := service.Defaults(spec, checkPlacement)
 	if err != nil {
 		return types.Service{}, err
 	}
-	spec.DeploymentConfiguration = dc
 
 	now := c.now()
 	var out types.Service
@@ -148,29 +108,10 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 		if err != nil {
 			return ecs.ServerException(err)
 		}
-		svc := spec
-		svc.ServiceArn = ptr(arn)
-		svc.ClusterArn = ptr(ecs.ClusterARN(who.Region, who.Account, cl.Name))
-		svc.Status = ptr(ecs.ServiceActive)
-		svc.CreatedAt = timePtr(now)
-		svc.CreatedBy = ptr(who.ARN)
-		svc.RunningCount, svc.PendingCount = 0, 0
-		svc.Events = []types.ServiceEvent{}
-		svc.Deployments = []types.Deployment{}
-		svc.TaskSets = nil
-		svc.Tags = nil
-		svc.RoleArn = ptr(roleARN(who, r.Role))
-		if svc.PropagateTags == "" {
-			svc.PropagateTags = types.PropagateTagsNone
-		}
-		if svc.HealthCheckGracePeriodSeconds == nil {
-			svc.HealthCheckGracePeriodSeconds = ptr(int32(0))
-		}
-		if svc.AvailabilityZoneRebalancing == "" && !daemon {
-			svc.AvailabilityZoneRebalancing = types.AvailabilityZoneRebalancingEnabled
-		}
-		emptyLists(&svc)
-
+		svc := service.New(spec, service.Identity{
+			ARN: arn, ClusterARN: ecs.ClusterARN(who.Region, who.Account, cl.Name),
+			CreatedAt: now, CreatedBy: who.ARN, RoleARN: service.RoleARN(who.Region, who.Account, r.Role),
+		})
 		ecsController := svc.DeploymentController.Type == types.DeploymentControllerTypeEcs
 		ident := deref(svc.TaskDefinition)
 		var td types.TaskDefinition
@@ -187,7 +128,7 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 		case svc.DeploymentController.Type != types.DeploymentControllerTypeExternal:
 			return ecs.InvalidParameterException(MsgTaskDefinitionRequired)
 		}
-		if err := placement(&svc, cluster, td); err != nil {
+		if err := service.ResolveLaunch(&svc, cluster, td); err != nil {
 			return err
 		}
 		if ecsController {
@@ -213,176 +154,6 @@ func (c *Control) CreateService(ctx context.Context, who Caller, r CreateService
 	return c.logDeployment(now)(out, nil)
 }
 
-// roleARN is the roleArn a service reports: the role the request named
-// (a bare name is a role of the caller's account), else the Amazon ECS
-// service-linked role.
-func roleARN(who Caller, role string) string {
-	switch {
-	case role == "":
-		return ecs.ServiceLinkedRoleARN(who.Region, who.Account)
-	case strings.HasPrefix(role, "arn:"):
-		return role
-	}
-	return "arn:" + ecs.Partition(who.Region) + ":iam::" + who.Account + ":role/" + strings.TrimPrefix(role, "/")
-}
-
-// emptyLists gives a service the empty lists ECS always writes.
-func emptyLists(s *types.Service) {
-	if s.LoadBalancers == nil {
-		s.LoadBalancers = []types.LoadBalancer{}
-	}
-	if s.ServiceRegistries == nil {
-		s.ServiceRegistries = []types.ServiceRegistry{}
-	}
-	if s.PlacementConstraints == nil {
-		s.PlacementConstraints = []types.PlacementConstraint{}
-	}
-	if s.PlacementStrategy == nil {
-		s.PlacementStrategy = []types.PlacementStrategy{}
-	}
-	s.PlacementStrategy = ecs.NormalizePlacementStrategy(s.PlacementStrategy)
-}
-
-// deploymentConfiguration merges an update into the current deployment
-// configuration (nil for a new service) and applies ECS's defaults: 100 %
-// minimum healthy and 200 % maximum for REPLICA services, 0 % and 100 %
-// for DAEMON ones, and a disabled circuit breaker.
-func deploymentConfiguration(cur, in *types.DeploymentConfiguration, strategy types.SchedulingStrategy) (*types.DeploymentConfiguration, error) {
-	out := types.DeploymentConfiguration{}
-	if cur != nil {
-		out = *cur
-	}
-	if in != nil {
-		if in.MinimumHealthyPercent != nil {
-			out.MinimumHealthyPercent = in.MinimumHealthyPercent
-		}
-		if in.MaximumPercent != nil {
-			out.MaximumPercent = in.MaximumPercent
-		}
-		if in.DeploymentCircuitBreaker != nil {
-			out.DeploymentCircuitBreaker = in.DeploymentCircuitBreaker
-		}
-		if in.Alarms != nil {
-			out.Alarms = in.Alarms
-		}
-		if in.Strategy != "" {
-			out.Strategy = in.Strategy
-		}
-		if in.BakeTimeInMinutes != nil {
-			out.BakeTimeInMinutes = in.BakeTimeInMinutes
-		}
-		if in.LifecycleHooks != nil {
-			out.LifecycleHooks = in.LifecycleHooks
-		}
-		if in.CanaryConfiguration != nil {
-			out.CanaryConfiguration = in.CanaryConfiguration
-		}
-		if in.LinearConfiguration != nil {
-			out.LinearConfiguration = in.LinearConfiguration
-		}
-		if in.EarlySuccessCriteria != nil {
-			out.EarlySuccessCriteria = in.EarlySuccessCriteria
-		}
-	}
-	minPct, maxPct := int32(ecs.DefaultMinimumHealthyPercent), int32(ecs.DefaultMaximumPercent)
-	if strategy == types.SchedulingStrategyDaemon {
-		minPct, maxPct = ecs.DaemonDefaultMinimumHealthyPercent, ecs.DaemonDefaultMaximumPercent
-	}
-	if out.MinimumHealthyPercent == nil {
-		out.MinimumHealthyPercent = ptr(minPct)
-	}
-	if out.MaximumPercent == nil {
-		out.MaximumPercent = ptr(maxPct)
-	}
-	if strategy == types.SchedulingStrategyDaemon && *out.MaximumPercent > 100 {
-		return nil, ecs.InvalidParameterException(MsgDaemonMaximumPercent)
-	}
-	if out.DeploymentCircuitBreaker == nil {
-		out.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{}
-	}
-	switch {
-	case *out.MinimumHealthyPercent < 0 || *out.MinimumHealthyPercent > 100:
-		return nil, ecs.InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
-	case *out.MaximumPercent < 0:
-		return nil, ecs.InvalidParameterException("maximumPercent must be greater than or equal to 0.")
-	}
-	return &out, nil
-}
-
-// placement resolves where a service's tasks run (launch type or capacity
-// provider strategy, the cluster's default strategy when the request
-// names neither, else EC2) and checks the revision and network
-// configuration against it.
-func placement(s *types.Service, cluster types.Cluster, td types.TaskDefinition) error {
-	if s.LaunchType == "" && len(s.CapacityProviderStrategy) == 0 {
-		if len(cluster.DefaultCapacityProviderStrategy) > 0 && s.SchedulingStrategy != types.SchedulingStrategyDaemon {
-			s.CapacityProviderStrategy = cluster.DefaultCapacityProviderStrategy
-		} else {
-			s.LaunchType = types.LaunchTypeEc2
-		}
-	}
-	if len(s.CapacityProviderStrategy) > 0 {
-		if err := ecs.ValidateStrategy(s.CapacityProviderStrategy, cluster.CapacityProviders); err != nil {
-			return err
-		}
-		s.CapacityProviderStrategy = ecs.NormalizeStrategy(s.CapacityProviderStrategy)
-	}
-	fargate := s.LaunchType == types.LaunchTypeFargate || usesFargateProvider(s.CapacityProviderStrategy)
-	if td.TaskDefinitionArn != nil {
-		if s.LaunchType == types.LaunchTypeFargate && !slices.Contains(td.Compatibilities, types.CompatibilityFargate) {
-			return ecs.InvalidParameterException("Task definition does not support launch_type FARGATE.")
-		}
-		if err := checkNetwork(td, s.NetworkConfiguration); err != nil {
-			return err
-		}
-	}
-	if fargate {
-		if s.PlatformVersion == nil || *s.PlatformVersion == "" {
-			s.PlatformVersion = ptr("LATEST")
-		}
-		if s.PlatformFamily == nil {
-			s.PlatformFamily = ptr(platformFamilyOf(td))
-		}
-	} else {
-		s.PlatformVersion, s.PlatformFamily = nil, nil
-	}
-	return nil
-}
-
-func usesFargateProvider(strategy []types.CapacityProviderStrategyItem) bool {
-	for _, item := range strategy {
-		if ecs.IsBuiltinCapacityProvider(deref(item.CapacityProvider)) {
-			return true
-		}
-	}
-	return false
-}
-
-// platformFamilyOf is the Fargate platform family of a revision: its
-// operating system family, Linux by default.
-func platformFamilyOf(td types.TaskDefinition) string {
-	if td.RuntimePlatform != nil && td.RuntimePlatform.OperatingSystemFamily != "" && td.RuntimePlatform.OperatingSystemFamily != types.OSFamilyLinux {
-		return string(td.RuntimePlatform.OperatingSystemFamily)
-	}
-	return "Linux"
-}
-
-// checkNetwork applies ECS's rule that awsvpc revisions need a network
-// configuration and other network modes take none.
-func checkNetwork(td types.TaskDefinition, nc *types.NetworkConfiguration) error {
-	awsvpc := td.NetworkMode == types.NetworkModeAwsvpc
-	has := nc != nil && nc.AwsvpcConfiguration != nil
-	switch {
-	case awsvpc && !has:
-		return ecs.InvalidParameterException(MsgAwsvpcNeedsNetwork)
-	case !awsvpc && has:
-		return ecs.InvalidParameterException(MsgNetworkNotAwsvpc)
-	case has && len(nc.AwsvpcConfiguration.Subnets) == 0:
-		return ecs.InvalidParameterException("subnets can not be empty.")
-	}
-	return nil
-}
-
 // startDeployment makes a new PRIMARY deployment of the service's current
 // configuration: the deployments[] entry (IN_PROGRESS; the scheduler sets
 // its desired count), the service revision it deploys and the service
@@ -390,57 +161,8 @@ func checkNetwork(td types.TaskDefinition, nc *types.NetworkConfiguration) error
 // drains as the new one comes up.
 func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td types.TaskDefinition, x DeploymentExtras, now time.Time) (types.Deployment, error) {
 	ref, _ := ecs.ParseResourceRef("service", deref(s.ServiceArn))
-	id := ecs.NewDeploymentID()
-	d := types.Deployment{
-		Id:                          ptr(id),
-		Status:                      ptr(ecs.DeploymentPrimary),
-		TaskDefinition:              s.TaskDefinition,
-		CreatedAt:                   timePtr(now),
-		UpdatedAt:                   timePtr(now),
-		LaunchType:                  s.LaunchType,
-		CapacityProviderStrategy:    s.CapacityProviderStrategy,
-		NetworkConfiguration:        s.NetworkConfiguration,
-		RolloutState:                types.DeploymentRolloutStateInProgress,
-		RolloutStateReason:          ptr(ecs.RolloutInProgress(id)),
-		ServiceConnectConfiguration: x.ServiceConnectConfiguration,
-		VolumeConfigurations:        x.VolumeConfigurations,
-		VpcLatticeConfigurations:    x.VpcLatticeConfigurations,
-	}
-	if s.PlatformVersion != nil {
-		// A deployment runs a concrete platform version.
-		d.PlatformVersion = ptr(resolvePlatformVersion(*s.PlatformVersion))
-		d.PlatformFamily = s.PlatformFamily
-	}
-	var sources []types.ServiceRevisionSummary
-	for i := range s.Deployments {
-		prev := &s.Deployments[i]
-		if deref(prev.Status) == ecs.DeploymentPrimary {
-			prev.Status = ptr(ecs.DeploymentActive)
-			prev.UpdatedAt = timePtr(now)
-		}
-		sources = append(sources, revisionSummary(who, ref.Cluster, ref.Name, *prev))
-	}
-	s.Deployments = append([]types.Deployment{d}, s.Deployments...)
-
-	rev := types.ServiceRevision{
-		ServiceRevisionArn:          ptr(ecs.ServiceRevisionARN(who.Region, who.Account, ref.Cluster, ref.Name, ecs.RevisionID(id))),
-		ServiceArn:                  s.ServiceArn,
-		ClusterArn:                  s.ClusterArn,
-		TaskDefinition:              s.TaskDefinition,
-		CapacityProviderStrategy:    s.CapacityProviderStrategy,
-		LaunchType:                  s.LaunchType,
-		PlatformVersion:             d.PlatformVersion,
-		PlatformFamily:              d.PlatformFamily,
-		LoadBalancers:               s.LoadBalancers,
-		ServiceRegistries:           s.ServiceRegistries,
-		NetworkConfiguration:        s.NetworkConfiguration,
-		ContainerImages:             containerImages(td),
-		GuardDutyEnabled:            false,
-		ServiceConnectConfiguration: x.ServiceConnectConfiguration,
-		VolumeConfigurations:        x.VolumeConfigurations,
-		VpcLatticeConfigurations:    x.VpcLatticeConfigurations,
-		CreatedAt:                   timePtr(now),
-	}
+	d, sources := service.StartDeployment(s, ecs.NewDeploymentID(), x, now)
+	rev := service.Revision(*s, d, td, x, now)
 	revRec, err := records.FromServiceRevision(who.Scope, rev)
 	if err != nil {
 		return d, ecs.ServerException(err)
@@ -451,82 +173,17 @@ func (c *Control) startDeployment(tx store.Tx, who Caller, s *types.Service, td 
 
 	// A deployment still under way when a new one starts is stopped.
 	if prevARN := deref(s.CurrentServiceDeployment); prevARN != "" {
-		if err := stopServiceDeployment(tx, who, prevARN, now, "", "Service deployment was superseded by a new service deployment."); err != nil {
+		if err := stopServiceDeployment(tx, who, prevARN, now, "", servicedeployment.ReasonSuperseded); err != nil {
 			return d, err
 		}
 	}
 	sdARN := ecs.ServiceDeploymentARN(who.Region, who.Account, ref.Cluster, ref.Name, ecs.NewServiceDeploymentID())
-	if sources == nil {
-		sources = []types.ServiceRevisionSummary{}
-	}
-	sd := types.ServiceDeployment{
-		ServiceDeploymentArn:   ptr(sdARN),
-		ServiceArn:             s.ServiceArn,
-		ClusterArn:             s.ClusterArn,
-		CreatedAt:              timePtr(now),
-		StartedAt:              timePtr(now),
-		UpdatedAt:              timePtr(now),
-		SourceServiceRevisions: sources,
-		TargetServiceRevision: &types.ServiceRevisionSummary{
-			Arn: rev.ServiceRevisionArn, RequestedTaskCount: s.DesiredCount,
-		},
-		Status:                   types.ServiceDeploymentStatusInProgress,
-		DeploymentConfiguration:  s.DeploymentConfiguration,
-		DeploymentCircuitBreaker: circuitBreakerState(s.DeploymentConfiguration, int(s.DesiredCount)),
-	}
-	if s.DeploymentConfiguration != nil && s.DeploymentConfiguration.Alarms != nil && s.DeploymentConfiguration.Alarms.Enable {
-		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
-			AlarmNames: s.DeploymentConfiguration.Alarms.AlarmNames, TriggeredAlarmNames: []string{}}
-	} else {
-		sd.Alarms = &types.ServiceDeploymentAlarms{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
-	}
+	sd := servicedeployment.New(sdARN, *s, sources, deref(rev.ServiceRevisionArn), now)
 	if err := putServiceDeployment(tx, who.Scope, sd); err != nil {
 		return d, err
 	}
 	s.CurrentServiceDeployment = ptr(sdARN)
 	return d, nil
-}
-
-// resolvePlatformVersion is the Fargate platform version LATEST stands for.
-func resolvePlatformVersion(v string) string {
-	if v == "" || v == "LATEST" {
-		return ecs.DefaultFargatePlatform
-	}
-	return v
-}
-
-func containerImages(td types.TaskDefinition) []types.ContainerImage {
-	out := make([]types.ContainerImage, 0, len(td.ContainerDefinitions))
-	for _, cd := range td.ContainerDefinitions {
-		out = append(out, types.ContainerImage{ContainerName: cd.Name, Image: cd.Image})
-	}
-	return out
-}
-
-// circuitBreakerState is a service deployment's deploymentCircuitBreaker.
-func circuitBreakerState(dc *types.DeploymentConfiguration, desired int) *types.ServiceDeploymentCircuitBreaker {
-	var cb *types.DeploymentCircuitBreaker
-	if dc != nil {
-		cb = dc.DeploymentCircuitBreaker
-	}
-	if cb == nil || !cb.Enable {
-		return &types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
-	}
-	return &types.ServiceDeploymentCircuitBreaker{
-		Status:    types.ServiceDeploymentRollbackMonitorsStatusMonitoring,
-		Threshold: int32(ecs.CircuitBreakerThreshold(desired, cb)),
-	}
-}
-
-// revisionSummary is one deployment's revision as a service deployment
-// lists it, with the deployment's counts.
-func revisionSummary(who Caller, cluster, service string, d types.Deployment) types.ServiceRevisionSummary {
-	return types.ServiceRevisionSummary{
-		Arn:                ptr(ecs.ServiceRevisionARN(who.Region, who.Account, cluster, service, ecs.RevisionID(deref(d.Id)))),
-		RequestedTaskCount: d.DesiredCount,
-		RunningTaskCount:   d.RunningCount,
-		PendingTaskCount:   d.PendingCount,
-	}
 }
 
 // stopServiceDeployment ends a service deployment that is still under way
@@ -544,21 +201,9 @@ func stopServiceDeployment(tx store.Tx, who Caller, arn string, now time.Time, s
 	if err != nil {
 		return ecs.ServerException(err)
 	}
-	if sd.Status != types.ServiceDeploymentStatusInProgress && sd.Status != types.ServiceDeploymentStatusPending {
+	sd, changed := servicedeployment.Stop(sd, status, reason, now)
+	if !changed {
 		return nil
-	}
-	if status == "" {
-		status = types.ServiceDeploymentStatusStopped
-	}
-	sd.Status = status
-	sd.StatusReason = ptr(reason)
-	sd.UpdatedAt = timePtr(now)
-	if status == types.ServiceDeploymentStatusStopped {
-		sd.StoppedAt = timePtr(now)
-		sd.FinishedAt = timePtr(now)
-	}
-	if sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
-		sd.DeploymentCircuitBreaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
 	}
 	return putServiceDeployment(tx, who.Scope, sd)
 }
@@ -606,6 +251,32 @@ type UpdateServiceRequest struct {
 	AvailabilityZoneRebalancing   types.AvailabilityZoneRebalancing
 }
 
+// update is the change r asks of the service, as service.Apply takes it
+// (the revision it names is looked up apart).
+func (r UpdateServiceRequest) update() service.Update {
+	return service.Update{
+		DesiredCount:                  r.DesiredCount,
+		ForceNewDeployment:            r.ForceNewDeployment,
+		DeploymentConfiguration:       r.DeploymentConfiguration,
+		DeploymentController:          r.DeploymentController,
+		NetworkConfiguration:          r.NetworkConfiguration,
+		CapacityProviderStrategy:      r.CapacityProviderStrategy,
+		PlatformVersion:               r.PlatformVersion,
+		HealthCheckGracePeriodSeconds: r.HealthCheckGracePeriodSeconds,
+		EnableExecuteCommand:          r.EnableExecuteCommand,
+		EnableECSManagedTags:          r.EnableECSManagedTags,
+		PropagateTags:                 r.PropagateTags,
+		PlacementConstraints:          r.PlacementConstraints,
+		PlacementStrategy:             r.PlacementStrategy,
+		LoadBalancers:                 r.LoadBalancers,
+		ServiceRegistries:             r.ServiceRegistries,
+		ServiceConnectConfiguration:   r.ServiceConnectConfiguration,
+		VolumeConfigurations:          r.VolumeConfigurations,
+		VpcLatticeConfigurations:      r.VpcLatticeConfigurations,
+		AvailabilityZoneRebalancing:   r.AvailabilityZoneRebalancing,
+	}
+}
+
 // UpdateService changes a service. A change to what its tasks run (task
 // definition, network configuration, capacity provider strategy, platform
 // version, load balancers, service registries, Service Connect, volumes)
@@ -615,7 +286,7 @@ type UpdateServiceRequest struct {
 // newly named revision must be ACTIVE.
 func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateServiceRequest) (types.Service, error) {
 	if r.DesiredCount != nil && *r.DesiredCount < 0 {
-		return types.Service{}, ecs.InvalidParameterException("desiredCount must be greater than or equal to 0.")
+		return types.Service{}, ecs.InvalidParameterException(service.MsgNegativeDesiredCount)
 	}
 	now := c.now()
 	return c.logDeployment(now)(c.changeService(ctx, who, r.Cluster, r.Service, func(tx store.Tx, rec store.Service, s *types.Service) error {
@@ -623,15 +294,10 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 		if err != nil {
 			return err
 		}
-		controller := types.DeploymentControllerTypeEcs
-		if s.DeploymentController != nil && s.DeploymentController.Type != "" {
-			controller = s.DeploymentController.Type
+		u := r.update()
+		if err := service.CheckController(*s, u, r.TaskDefinition != nil); err != nil {
+			return err
 		}
-		if controller != types.DeploymentControllerTypeEcs && (r.TaskDefinition != nil || r.NetworkConfiguration != nil || r.PlatformVersion != nil || r.LoadBalancers != nil || r.ForceNewDeployment) {
-			return ecs.InvalidParameterException("Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy to trigger a new deployment.", controller)
-		}
-
-		deploy := r.ForceNewDeployment
 		var td types.TaskDefinition
 		if r.TaskDefinition != nil {
 			tdRec, err := c.usableTaskDefinition(tx, who, *r.TaskDefinition, serviceTaskDefinitionUse)
@@ -641,83 +307,12 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 			if td, err = materialize(tdRec); err != nil {
 				return err
 			}
-			if deref(td.TaskDefinitionArn) != deref(s.TaskDefinition) {
-				s.TaskDefinition = td.TaskDefinitionArn
-				deploy = true
-			}
+			u.TaskDefinition = td
 		}
-		changed := func(cur, next any) bool { return !reflect.DeepEqual(cur, next) }
-		if r.NetworkConfiguration != nil && changed(s.NetworkConfiguration, r.NetworkConfiguration) {
-			s.NetworkConfiguration, deploy = r.NetworkConfiguration, true
-		}
-		if r.CapacityProviderStrategy != nil {
-			strategy := ecs.NormalizeStrategy(r.CapacityProviderStrategy)
-			if changed(s.CapacityProviderStrategy, strategy) {
-				if err := ecs.ValidateStrategy(strategy, cluster.CapacityProviders); err != nil {
-					return err
-				}
-				s.CapacityProviderStrategy, deploy = strategy, true
-				if len(strategy) > 0 {
-					s.LaunchType = ""
-				}
-			}
-		}
-		if r.PlatformVersion != nil && *r.PlatformVersion != deref(s.PlatformVersion) {
-			s.PlatformVersion, deploy = r.PlatformVersion, true
-		}
-		if r.LoadBalancers != nil && changed(s.LoadBalancers, r.LoadBalancers) {
-			s.LoadBalancers, deploy = r.LoadBalancers, true
-		}
-		if r.ServiceRegistries != nil && changed(s.ServiceRegistries, r.ServiceRegistries) {
-			s.ServiceRegistries, deploy = r.ServiceRegistries, true
-		}
-		x := extrasOf(*s)
-		if r.ServiceConnectConfiguration != nil && changed(x.ServiceConnectConfiguration, r.ServiceConnectConfiguration) {
-			x.ServiceConnectConfiguration, deploy = r.ServiceConnectConfiguration, true
-		}
-		if r.VolumeConfigurations != nil && changed(x.VolumeConfigurations, r.VolumeConfigurations) {
-			x.VolumeConfigurations, deploy = r.VolumeConfigurations, true
-		}
-		if r.VpcLatticeConfigurations != nil && changed(x.VpcLatticeConfigurations, r.VpcLatticeConfigurations) {
-			x.VpcLatticeConfigurations, deploy = r.VpcLatticeConfigurations, true
-		}
-		if r.DesiredCount != nil && s.SchedulingStrategy != types.SchedulingStrategyDaemon {
-			s.DesiredCount = *r.DesiredCount
-		}
-		dc, err := deploymentConfiguration(s.DeploymentConfiguration, r.DeploymentConfiguration, s.SchedulingStrategy)
+		controller := service.Controller(*s)
+		deploy, x, err := service.Apply(s, u, cluster, checkPlacement)
 		if err != nil {
 			return err
-		}
-		s.DeploymentConfiguration = dc
-		if r.DeploymentController != nil && r.DeploymentController.Type != "" {
-			s.DeploymentController = r.DeploymentController
-		}
-		if r.HealthCheckGracePeriodSeconds != nil {
-			s.HealthCheckGracePeriodSeconds = r.HealthCheckGracePeriodSeconds
-		}
-		if r.EnableExecuteCommand != nil {
-			s.EnableExecuteCommand = *r.EnableExecuteCommand
-		}
-		if r.EnableECSManagedTags != nil {
-			s.EnableECSManagedTags = *r.EnableECSManagedTags
-		}
-		if r.PropagateTags != "" {
-			s.PropagateTags = r.PropagateTags
-		}
-		if r.PlacementConstraints != nil {
-			s.PlacementConstraints = r.PlacementConstraints
-		}
-		if r.PlacementStrategy != nil {
-			if s.SchedulingStrategy == types.SchedulingStrategyDaemon && len(r.PlacementStrategy) > 0 {
-				return ecs.InvalidParameterException(MsgDaemonPlacementStrategy)
-			}
-			s.PlacementStrategy = r.PlacementStrategy
-		}
-		if _, _, err := records.PlacementRules(s.PlacementStrategy, nil, s.PlacementConstraints); err != nil {
-			return err
-		}
-		if r.AvailabilityZoneRebalancing != "" {
-			s.AvailabilityZoneRebalancing = r.AvailabilityZoneRebalancing
 		}
 		if deploy && controller == types.DeploymentControllerTypeEcs {
 			if td.TaskDefinitionArn == nil {
@@ -727,14 +322,14 @@ func (c *Control) UpdateService(ctx context.Context, who Caller, r UpdateService
 					return err
 				}
 			}
-			if err := placement(s, cluster, td); err != nil {
+			if err := service.ResolveLaunch(s, cluster, td); err != nil {
 				return err
 			}
 			if _, err := c.startDeployment(tx, who, s, td, x, now); err != nil {
 				return err
 			}
 		}
-		emptyLists(s)
+		service.EmptyLists(s)
 		return nil
 	}))
 }
@@ -768,7 +363,7 @@ func (c *Control) DeleteService(ctx context.Context, who Caller, cluster, servic
 		s.Status = ptr(ecs.ServiceDraining)
 		s.DesiredCount = 0
 		if arn := deref(s.CurrentServiceDeployment); arn != "" {
-			if err := stopServiceDeployment(tx, who, arn, now, "", "Service deployment was stopped because the service was deleted."); err != nil {
+			if err := stopServiceDeployment(tx, who, arn, now, "", servicedeployment.ReasonServiceDeleted); err != nil {
 				return err
 			}
 		}
@@ -921,9 +516,8 @@ func serviceView(tx store.ReadTx, rec store.Service, withTags bool) (types.Servi
 	s.CurrentServiceRevisions = nil
 	if len(s.Deployments) > 0 {
 		ref, _ := ecs.ParseResourceRef("service", deref(s.ServiceArn))
-		who := Caller{Scope: rec.Scope}
 		for _, d := range s.Deployments {
-			sum := revisionSummary(who, ref.Cluster, ref.Name, d)
+			sum := service.RevisionSummary(rec.Region, rec.Account, ref.Cluster, ref.Name, d)
 			s.CurrentServiceRevisions = append(s.CurrentServiceRevisions, types.ServiceCurrentRevisionSummary{
 				Arn: sum.Arn, RequestedTaskCount: sum.RequestedTaskCount, RunningTaskCount: sum.RunningTaskCount, PendingTaskCount: sum.PendingTaskCount,
 			})
@@ -1055,7 +649,7 @@ func (c *Control) ListServicesByNamespace(ctx context.Context, who Caller, names
 				if err != nil {
 					return ecs.ServerException(err)
 				}
-				sc := extrasOf(s).ServiceConnectConfiguration
+				sc := service.ExtrasOf(s).ServiceConnectConfiguration
 				if sc == nil || !sameNamespace(deref(sc.Namespace), namespace) {
 					continue
 				}

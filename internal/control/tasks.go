@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
+	"github.com/ecsd/ecsd/internal/reconcile/service"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -32,7 +33,7 @@ const (
 	msgLaunchTypeAndStrategy  = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
 	// MsgPlatformVersionEC2 answers a platformVersion sent with launchType
 	// EC2 (RunTask and CreateService): platform versions are Fargate's.
-	MsgPlatformVersionEC2     = "The platform version must be null when specifying an EC2 launch type."
+	MsgPlatformVersionEC2     = service.MsgPlatformVersionEC2
 	msgNetworkConfigRequired  = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 	msgNetworkConfigInvalid   = "Network Configuration is not valid for the given networkMode of this task definition."
 	msgSubnetsEmpty           = "subnets can not be empty."
@@ -516,6 +517,11 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 				failures = append(failures, types.Failure{Arn: ci.ContainerInstanceArn, Reason: ptr(reason)})
 				continue
 			}
+			dynamic, ok := records.DynamicPortsOn(who.Scope, clRec.Name, ci, placed, td, r.Overrides)
+			if !ok {
+				failures = append(failures, types.Failure{Arn: ci.ContainerInstanceArn, Reason: ptr(ecs.FailureResourcePrefix + ecs.ResourcePorts)})
+				continue
+			}
 			got := cand.Remaining.Take(need.Reservation)
 			task, err := ecs.NewTask(ecs.TaskParams{
 				Region: who.Region, Account: who.Account, Cluster: clRec.Name,
@@ -527,7 +533,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 			if err != nil {
 				return err
 			}
-			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes)}
+			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes), Dynamic: dynamic}
 			records.ApplyPlacement(&task, td, pl)
 			if err := c.insertTask(tx, who, task, &pl); err != nil {
 				return err

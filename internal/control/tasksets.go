@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/reconcile/service"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -70,7 +71,7 @@ func (c *Control) CreateTaskSet(ctx context.Context, who Caller, r CreateTaskSet
 		if r.PlatformVersion != "" {
 			spec.PlatformVersion = ptr(r.PlatformVersion)
 		}
-		if err := placement(&spec, cluster, td); err != nil {
+		if err := service.ResolveLaunch(&spec, cluster, td); err != nil {
 			return err
 		}
 		ref, _ := ecs.ParseResourceRef("service", deref(s.ServiceArn))
@@ -103,7 +104,7 @@ func (c *Control) CreateTaskSet(ctx context.Context, who Caller, r CreateTaskSet
 			ts.ExternalId = ptr(r.ExternalID)
 		}
 		if spec.PlatformVersion != nil {
-			ts.PlatformVersion = ptr(resolvePlatformVersion(*spec.PlatformVersion))
+			ts.PlatformVersion = ptr(service.PlatformVersion(*spec.PlatformVersion))
 			ts.PlatformFamily = spec.PlatformFamily
 		}
 		s.TaskSets = append(s.TaskSets, ts)

@@ -61,6 +61,13 @@ type LogLine struct {
 // not know.
 var ErrNotFound = errors.New("container group not found")
 
+// ErrRefused is returned (wrapped, with the runtime's words after it) by
+// Start when the runtime refuses the group for good as it stands: a quota
+// it would exceed, a permission ecsd lacks, a spec it rejects. The task
+// supervisor then stops the task as failed to start with those words as
+// the reason, where an unreachable runtime is retried.
+var ErrRefused = errors.New("the runtime refused the group")
+
 // ErrNotRunning is returned (possibly wrapped) by Exec for a container the
 // runtime knows but that is not running: not started yet, or exited.
 var ErrNotRunning = errors.New("container not running")
@@ -120,6 +127,46 @@ type ExecProcess interface {
 	Close() error
 }
 
+// Host is a machine of a runtime with several (a Kubernetes node), as
+// the placement engine sees it: a container instance.
+type Host struct {
+	// Name is the runtime's name for it (GroupSpec.Host).
+	Name string
+	// Ready says the host runs groups now (the node's Ready condition);
+	// a host that is not is an instance whose agent disconnected.
+	Ready bool
+	// Unschedulable says the host takes no new groups (cordoned), and
+	// Draining that this driver cordoned it through SetDraining.
+	Unschedulable, Draining bool
+	// CPU (units, 1024 a core) and MemoryMiB are what groups may use
+	// (the node's allocatable resources).
+	CPU, MemoryMiB int
+	// Architecture and OS as the runtime names them ("amd64", "linux").
+	Architecture, OS string
+	// Zone and InstanceType, when the runtime knows them.
+	Zone, InstanceType string
+	// Address is the host's internal address, when it has one.
+	Address string
+	// Version is the host agent's version (the kubelet's).
+	Version string
+	// Labels are the host's labels as the runtime keeps them.
+	Labels map[string]string
+}
+
+// HostLister is implemented by runtimes whose groups run on several hosts
+// that come and go (Kubernetes nodes). ecsd registers each host as a
+// container instance, places EC2 tasks on one (GroupSpec.Host), and
+// drains an instance by cordoning its host.
+type HostLister interface {
+	// Hosts reports the hosts now, sorted by name, from a watch (never a
+	// request per call).
+	Hosts() []Host
+	// SetDraining cordons a host (draining) so that no new groups land on
+	// it, or lifts a cordon this driver set. A cordon set by someone else
+	// is left alone. An unknown host is ErrNotFound.
+	SetDraining(ctx context.Context, name string, draining bool) error
+}
+
 // Driver runs groups of containers. Every method is safe for concurrent
 // use. Calls are idempotent where the name says so, because the
 // supervisor is level-triggered and repeats itself after a crash.
@@ -167,6 +214,11 @@ type GroupSpec struct {
 	Labels map[string]string
 	// NetworkMode is one of the Network* constants; "" is bridge.
 	NetworkMode string
+	// Host is the runtime host the group must run on (a Kubernetes
+	// node's name), as the placement engine chose it among the runtime's
+	// Hosts; "" lets the runtime choose (Fargate tasks, single-host
+	// runtimes).
+	Host string `json:",omitempty"`
 	// Volumes are what the containers' MountPoints name.
 	Volumes    []Volume
 	Containers []ContainerSpec

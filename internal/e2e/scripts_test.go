@@ -105,11 +105,17 @@ func scriptTimeout(t *testing.T) time.Duration {
 // shutdown run) rather than leaving a server behind.
 func runScript(t *testing.T, root, bin string, argv ...string) {
 	t.Helper()
+	runScriptEnv(t, root, bin, nil, argv...)
+}
+
+// runScriptEnv is runScript with more environment variables.
+func runScriptEnv(t *testing.T, root, bin string, env []string, argv ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout(t))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "ECSD_BIN="+bin)
+	cmd.Env = append(append(os.Environ(), "ECSD_BIN="+bin), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 15 * time.Second

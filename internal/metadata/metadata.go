@@ -74,8 +74,17 @@ type Config struct {
 	Gateway netip.Addr
 	// LinkLocalPort is the port tried on LinkLocal (ECS: 80); 0 is 80.
 	LinkLocalPort int
-	NowFunc       func() time.Time
-	Logger        *slog.Logger
+	// Listen, when set, is one more address ("host:port") the endpoints
+	// are served on: where pods of the kubernetes runtime, on other
+	// machines, reach ecsd (a Service in front of it, or a node address).
+	Listen string
+	// AdvertiseURL, when set, is the base URL containers of every network
+	// mode but host are given (ECS_CONTAINER_METADATA_URI_V4 and the
+	// credentials URI start with it), instead of the gateway's or
+	// LinkLocal's address: the Service's URL.
+	AdvertiseURL string
+	NowFunc      func() time.Time
+	Logger       *slog.Logger
 }
 
 // Server serves the endpoints.
@@ -191,6 +200,16 @@ func (s *Server) listen(want int) ([]listener, int, error) {
 				continue // the port is taken there: try another
 			}
 		}
+		if s.cfg.Listen != "" {
+			l, err := net.Listen("tcp", s.cfg.Listen)
+			if err != nil {
+				for _, l := range lns {
+					l.ln.Close()
+				}
+				return nil, 0, fmt.Errorf("metadata endpoint: %w", err)
+			}
+			lns = append(lns, listener{ln: l, requireAuth: true})
+		}
 		if l, err := net.Listen("tcp", netip.AddrPortFrom(LinkLocal, uint16(s.cfg.LinkLocalPort)).String()); err == nil {
 			lns = append(lns, listener{ln: l})
 			s.linkLocal = s.cfg.LinkLocalPort
@@ -265,6 +284,8 @@ func (s *Server) Port() int { return s.port }
 // endpoints.
 func (s *Server) BaseURL(networkMode string) string {
 	switch {
+	case s.cfg.AdvertiseURL != "":
+		return strings.TrimSuffix(s.cfg.AdvertiseURL, "/")
 	case networkMode == driver.NetworkHost:
 		return "http://127.0.0.1:" + strconv.Itoa(s.port)
 	case s.linkLocal == 80:
@@ -298,7 +319,7 @@ func (s *Server) Decorate(spec *driver.GroupSpec, task types.Task, td types.Task
 			continue
 		}
 		path := "/v2/credentials/" + s.credentialsToken(arn)
-		if s.linkLocal == 80 && spec.NetworkMode != driver.NetworkHost {
+		if s.linkLocal == 80 && spec.NetworkMode != driver.NetworkHost && s.cfg.AdvertiseURL == "" {
 			c.Env = append(c.Env, driver.EnvVar{Name: EnvCredentialsRelative, Value: path})
 			continue
 		}

@@ -175,21 +175,7 @@ func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, now time.Time
 		if err != nil {
 			return nil, err
 		}
-		tasks := make([]placement.Task, 0, len(mine))
-		for _, t := range mine {
-			pt := placement.Task{
-				ARN:   ecs.TaskARN(scope.Region, scope.Account, cluster, t.ID),
-				Group: t.Group, CPU: t.Reservation.CPU, Memory: t.Reservation.Memory,
-			}
-			for _, port := range t.Reservation.Ports {
-				pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.TCP})
-			}
-			for _, port := range t.Reservation.PortsUDP {
-				pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.UDP})
-			}
-			tasks = append(tasks, pt)
-		}
-		in := placement.InstanceFromECS(ci, tasks)
+		in := placement.InstanceFromECS(ci, placementTasks(scope, cluster, mine))
 		p.byARN[in.ARN] = len(p.insts)
 		p.recs = append(p.recs, rec)
 		p.views = append(p.views, ci)
@@ -200,6 +186,87 @@ func NewPlacer(tx store.ReadTx, scope store.Scope, cluster string, now time.Time
 		}
 	}
 	return p, nil
+}
+
+// placementTasks are the tasks placed on an instance as the placement
+// engine sees them.
+func placementTasks(scope store.Scope, cluster string, placed []store.PlacedTask) []placement.Task {
+	tasks := make([]placement.Task, 0, len(placed))
+	for _, t := range placed {
+		pt := placement.Task{
+			ARN:   ecs.TaskARN(scope.Region, scope.Account, cluster, t.ID),
+			Group: t.Group, CPU: t.Reservation.CPU, Memory: t.Reservation.Memory,
+		}
+		for _, port := range t.Reservation.Ports {
+			pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.TCP})
+		}
+		for _, port := range t.Reservation.PortsUDP {
+			pt.HostPorts = append(pt.HostPorts, placement.HostPort{Port: port, Protocol: placement.UDP})
+		}
+		pt.HostPorts = appendDynamic(pt.HostPorts, t.Reservation.Dynamic)
+		tasks = append(tasks, pt)
+	}
+	return tasks
+}
+
+// DynamicPortsOn chooses the dynamic host ports of a task of td (with
+// overrides) on one container instance, as StartTask places a task on the
+// instance it names: ci is the instance's view and placed the tasks on it.
+// ok is false when the instance's ephemeral range has no room left (ECS's
+// RESOURCE:PORTS).
+func DynamicPortsOn(scope store.Scope, cluster string, ci types.ContainerInstance, placed []store.PlacedTask, td types.TaskDefinition, ov *types.TaskOverride) (ds []store.DynamicPort, ok bool) {
+	req := TaskPlacementRequirements(td, ov)
+	var dyn []placement.PortMapping
+	for _, m := range req.Ports {
+		if m.Dynamic() {
+			dyn = append(dyn, m)
+		}
+	}
+	if len(dyn) == 0 {
+		return nil, true
+	}
+	// Only the ports are in question here: StartTask checked the rest.
+	in := placement.InstanceFromECS(ci, placementTasks(scope, cluster, placed))
+	in.Status, in.AgentConnected = placement.StatusActive, true
+	res := placement.Place(placement.Input{Instances: []placement.Instance{in}, Requirements: placement.Requirements{Ports: dyn}, Count: 1})
+	p := res.Outcomes[0].Placement
+	if p == nil {
+		return nil, false
+	}
+	return DynamicPorts(p.Bindings), true
+}
+
+// appendDynamic adds the dynamic host ports a task holds, so that the
+// placement engine never hands them out again while the task holds them.
+func appendDynamic(hps []placement.HostPort, ds []store.DynamicPort) []placement.HostPort {
+	for _, d := range ds {
+		p := placement.TCP
+		if d.UDP {
+			p = placement.UDP
+		}
+		for k := range max(d.Count, 1) {
+			hps = append(hps, placement.HostPort{Port: d.HostPort + k, Protocol: p})
+		}
+	}
+	return hps
+}
+
+// DynamicPorts are the dynamic host ports of a placement's bindings, as the
+// store keeps them with the task.
+func DynamicPorts(bs []placement.Binding) []store.DynamicPort {
+	var out []store.DynamicPort
+	for _, b := range bs {
+		if !b.Dynamic {
+			continue
+		}
+		d := store.DynamicPort{Container: b.Container, ContainerPort: b.ContainerPort, HostPort: b.HostPort, Count: max(b.Count, 1), UDP: b.Protocol == placement.UDP}
+		if b.ContainerPortRange != "" {
+			fmt.Sscanf(b.ContainerPortRange, "%d-", &d.ContainerPort)
+			fmt.Sscanf(b.HostPortRange, "%d-", &d.HostPort)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // queryTarget is what the cluster query language sees of an instance,
@@ -229,6 +296,10 @@ type Placement struct {
 	ExternalAgent bool
 	// Bindings are the task's host ports, dynamic ones chosen.
 	Bindings []placement.Binding
+	// Dynamic are the host ports chosen from the instance's ephemeral
+	// range (DynamicPorts of Bindings): stored with the task, passed to the
+	// runtime, reported in its networkBindings.
+	Dynamic []store.DynamicPort
 }
 
 // PlaceRequest is Count tasks with the same requirements, rules and group.
@@ -336,6 +407,7 @@ func (p *Placer) place(r PlaceRequest, report bool) ([]Placement, *placement.Fai
 			},
 			ExternalAgent: HasExternalAgent(p.views[i].Attributes),
 			Bindings:      pl.Bindings,
+			Dynamic:       DynamicPorts(pl.Bindings),
 		})
 	}
 	return out, failure, reasons, nil
@@ -462,6 +534,7 @@ func ApplyPlacement(t *types.Task, td types.TaskDefinition, pl Placement) {
 func PlacementRecord(rec *store.Task, pl Placement) {
 	rec.ContainerInstance = pl.ID
 	rec.Reservation = ToReservation(pl.Reservation)
+	rec.Reservation.Dynamic = pl.Dynamic
 	rec.ExternalAgent = pl.ExternalAgent
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/control"
@@ -58,6 +60,17 @@ type runtime struct {
 	// changed is told of a group whose containers changed (the task
 	// supervisor's Kick), once the supervisor exists.
 	changed atomic.Pointer[func(group string)]
+	// hosts are the kubernetes runtime's nodes; nil on other runtimes
+	// (and when ecsd may not list nodes).
+	hosts driver.HostLister
+	// hostsChanged is told when a node changes (the node loop's Kick).
+	hostsChanged atomic.Pointer[func()]
+}
+
+func (rt *runtime) notifyHosts() {
+	if f := rt.hostsChanged.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // onChange sets what is told when the runtime reports a change.
@@ -71,11 +84,31 @@ func (rt *runtime) notify(group string) {
 
 // specFunc completes a task's group before it starts: on Docker, the
 // endpoints' environment variables.
-func (rt *runtime) specFunc() func(*driver.GroupSpec, types.Task, types.TaskDefinition) {
-	if rt.metadata == nil {
+func (rt *runtime) specFunc(ctl *control.Control, logger *slog.Logger) func(*driver.GroupSpec, types.Task, types.TaskDefinition) {
+	var fs []func(*driver.GroupSpec, types.Task, types.TaskDefinition)
+	if rt.metadata != nil {
+		fs = append(fs, rt.metadata.Decorate)
+	}
+	if rt.hosts != nil {
+		// An EC2 task runs on the node the placement engine chose.
+		fs = append(fs, func(spec *driver.GroupSpec, task types.Task, _ types.TaskDefinition) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			node, err := ctl.NodeOfInstance(ctx, aws.ToString(task.ContainerInstanceArn))
+			if err != nil {
+				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", aws.ToString(task.TaskArn), "err", err)
+			}
+			spec.Host = node
+		})
+	}
+	if len(fs) == 0 {
 		return nil
 	}
-	return rt.metadata.Decorate
+	return func(spec *driver.GroupSpec, task types.Task, td types.TaskDefinition) {
+		for _, f := range fs {
+			f(spec, task, td)
+		}
+	}
 }
 
 // DockerScope is the label set that scopes the Docker runtime's
@@ -101,7 +134,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	case RuntimeFake:
 		return openFake(cfg, st, "")
 	case RuntimeKubernetes:
-		return openKube(ctx, cfg)
+		return openKube(ctx, cfg, st)
 	case RuntimeDocker, RuntimeAuto:
 	default:
 		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
@@ -146,6 +179,10 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		return nil, err
 	}
 	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
+	// `ecsd logs` reads this data directory's containers from the Engine.
+	if err := writeRuntimeRecord(cfg.DataDir, runtimeRecord{Runtime: RuntimeDocker}); err != nil {
+		cfg.Logger.Warn("runtime: cannot record the runtime for `ecsd logs`", "err", err)
+	}
 	return rt, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,7 +15,10 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/kubedriver"
+	"github.com/ecsd/ecsd/internal/metadata"
+	"github.com/ecsd/ecsd/internal/store"
 )
 
 // DefaultKubeNamespace holds the kubernetes runtime's pods unless
@@ -53,7 +58,7 @@ func KubeClientConfig(kubeconfig string) (*rest.Config, error) {
 
 // openKube opens the kubernetes runtime: pods in one namespace of an
 // existing cluster.
-func openKube(ctx context.Context, cfg Config) (*runtime, error) {
+func openKube(ctx context.Context, cfg Config, st store.Store) (*runtime, error) {
 	rc, err := KubeClientConfig(cfg.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
@@ -80,6 +85,9 @@ func openKube(ctx context.Context, cfg Config) (*runtime, error) {
 		Client: client, Namespace: ns, Scope: scope, Logger: cfg.Logger,
 		// A pod's change reaches the supervisor at once.
 		NotifyFunc: rt.notify,
+		// Nodes are container instances (kubenodes.go).
+		Nodes:            true,
+		HostsChangedFunc: rt.notifyHosts,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("kubernetes runtime: %s", rc.Host), err)
@@ -87,6 +95,94 @@ func openKube(ctx context.Context, cfg Config) (*runtime, error) {
 	cfg.Logger.Info("runtime: tasks run as Kubernetes pods", "runtime", RuntimeKubernetes, "server", rc.Host,
 		"namespace", ns, "scopeLabel", "ecsd.dev/scope="+scope)
 	rt.driver = d
-	rt.close = d.Close
+	if d.WatchesNodes() {
+		rt.hosts = d
+	}
+	// The task metadata and credentials endpoints, served as on Docker
+	// (the driver's Inspect behind them), on the address pods reach.
+	if cfg.KubeMetadataURL == "" {
+		cfg.Logger.Warn("metadata endpoint: no --kube-metadata-url; pods get a loopback URL only hostNetwork pods on this machine reach")
+	}
+	md, err := metadata.Start(ctx, metadata.Config{
+		Store: st, Driver: d, Dir: cfg.DataDir, Logger: cfg.Logger,
+		Listen: cfg.KubeMetadataListen, AdvertiseURL: cfg.KubeMetadataURL,
+	})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	rt.metadata = md
+	rt.close = func() error { return errors.Join(md.Close(), d.Close()) }
+	if err := writeRuntimeRecord(cfg.DataDir, runtimeRecord{
+		Runtime: RuntimeKubernetes, Kubeconfig: cfg.Kubeconfig, Namespace: ns, Scope: scope,
+	}); err != nil {
+		cfg.Logger.Warn("runtime: cannot record the runtime for `ecsd logs`", "err", err)
+	}
 	return rt, nil
+}
+
+// runtimeRecord is what the data directory keeps of the runtime that runs
+// its tasks, so `ecsd logs` reads their output through the same driver
+// without the server.
+type runtimeRecord struct {
+	Runtime    string `json:"runtime"`
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Scope      string `json:"scope,omitempty"`
+}
+
+const runtimeRecordFile = "runtime.json"
+
+func writeRuntimeRecord(dir string, r runtimeRecord) error {
+	if dir == "" {
+		return nil
+	}
+	if r.Kubeconfig != "" {
+		if abs, err := filepath.Abs(r.Kubeconfig); err == nil {
+			r.Kubeconfig = abs
+		}
+	}
+	b, _ := json.Marshal(r)
+	tmp := filepath.Join(dir, runtimeRecordFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, runtimeRecordFile))
+}
+
+// OpenLogReader opens a reader of the output of the tasks the ecsd with
+// data directory dir runs, for `ecsd logs`: on the kubernetes runtime the
+// pod log API through the driver; ok is false for the other runtimes
+// (Docker is read through its Engine by label, the simulated runtime has
+// no output).
+func OpenLogReader(ctx context.Context, dir string) (r driver.Driver, closeFunc func() error, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, runtimeRecordFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var rec runtimeRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", runtimeRecordFile, err)
+	}
+	if rec.Runtime != RuntimeKubernetes {
+		return nil, nil, false, nil
+	}
+	rc, err := KubeClientConfig(rec.Kubeconfig)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	openCtx, cancel := context.WithTimeout(ctx, kubeTimeout)
+	defer cancel()
+	d, err := kubedriver.New(openCtx, kubedriver.Config{Client: client, Namespace: rec.Namespace, Scope: rec.Scope})
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return d, d.Close, true, nil
 }

@@ -105,6 +105,14 @@ type Config struct {
 	Kubeconfig string
 	// KubeNamespace holds the kubernetes runtime's pods; "" is "ecsd".
 	KubeNamespace string
+	// KubeMetadataListen is an address ("host:port", e.g. ":51679") the
+	// task metadata and credentials endpoints are served on for the
+	// kubernetes runtime's pods, and KubeMetadataURL the base URL pods are
+	// given for them (a Service in front of that port, e.g.
+	// "http://ecsd-metadata.ecsd.svc:51679"). Without them the endpoints
+	// serve loopback only: reachable from hostNetwork pods on ecsd's own
+	// machine (docs/kubernetes-runtime.md).
+	KubeMetadataListen, KubeMetadataURL string
 	// Limits bound connections and request times (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
@@ -224,6 +232,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// are decided at random, as on ECS.
 	ctl.RandFunc = rand.IntN
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
+	var nodes *nodeLoop
+	if rt.hosts != nil {
+		// The kubernetes runtime's nodes are container instances of the
+		// clusters the Docker host would register in (kubenodes.go).
+		ctl.Instances.NodesFunc, ctl.Instances.NodeClusters = nodeInstances(rt.hosts), cfg.DockerHostClusters
+		nodes = newNodeLoop(ctl, rt.hosts, cfg.Logger)
+		f := nodes.Kick
+		rt.hostsChanged.Store(&f)
+	}
 	// kick routes a use-case's change notice to the loops that act on it.
 	kick := map[string][]func(key string){}
 	ctl.NotifyFunc = func(topic, key string) {
@@ -321,7 +338,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
-		SpecFunc:         rt.specFunc(),
+		SpecFunc:         rt.specFunc(ctl, cfg.Logger),
 		KeepStopped:      rt.keepStopped(cfg),
 		ArchiveFunc:      rt.archive,
 		Logger:           cfg.Logger,
@@ -376,6 +393,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.loops = append(s.loops, ingest)
 	}
 	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
+	if nodes != nil {
+		kick[control.TopicInstance] = append(kick[control.TopicInstance], func(string) { nodes.Kick() })
+		s.loops = append(s.loops, nodes)
+	}
 	// Every cluster gets the instances ecsd registers itself before the
 	// first request can place a task.
 	if err := ctl.EnsureManagedInstances(ctx); err != nil {

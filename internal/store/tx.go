@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -91,6 +94,9 @@ const (
 	// InstanceSourceDockerHost: the Docker host ecsd runs tasks on,
 	// registered by ecsd itself.
 	InstanceSourceDockerHost = "docker-host"
+	// InstanceSourceKubeNode: a node of the kubernetes runtime's
+	// cluster, registered by ecsd itself.
+	InstanceSourceKubeNode = "kube-node"
 )
 
 // ContainerInstance is one container instance, keyed by cluster and ID.
@@ -128,9 +134,68 @@ type ContainerInstancesQuery struct {
 // Reservation is what a task holds on its container instance while it is
 // not STOPPED: CPU units, MiB of memory, host ports and GPU IDs.
 type Reservation struct {
-	CPU, Memory     int
+	CPU, Memory int
+	// Ports and PortsUDP are the static host ports: the ones the instance's
+	// remainingResources list.
 	Ports, PortsUDP []int
 	GPUIDs          []string
+	// Dynamic are the host ports chosen from the instance's ephemeral range
+	// for bridge-mode port mappings without a hostPort. ECS does not list
+	// them in remainingResources, but no other task may have them while
+	// this one holds them.
+	Dynamic []DynamicPort
+}
+
+// DynamicPort is a run of host ports chosen for one port mapping: Count
+// ports from HostPort (1 for a containerPort, the range's length for a
+// containerPortRange whose first port is ContainerPort).
+type DynamicPort struct {
+	Container     string
+	ContainerPort int
+	HostPort      int
+	Count         int
+	UDP           bool
+}
+
+// FormatDynamicPorts encodes dynamic ports as the stores keep them in one
+// column: "container:containerPort:hostPort:count:tcp|udp", comma-separated
+// (container names are letters, digits, hyphens and underscores).
+func FormatDynamicPorts(ds []DynamicPort) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		proto := "tcp"
+		if d.UDP {
+			proto = "udp"
+		}
+		fmt.Fprintf(&b, "%s:%d:%d:%d:%s", d.Container, d.ContainerPort, d.HostPort, d.Count, proto)
+	}
+	return b.String()
+}
+
+// ParseDynamicPorts decodes FormatDynamicPorts; malformed entries are
+// skipped.
+func ParseDynamicPorts(s string) []DynamicPort {
+	if s == "" {
+		return nil
+	}
+	var out []DynamicPort
+	for _, e := range strings.Split(s, ",") {
+		f := strings.Split(e, ":")
+		if len(f) != 5 {
+			continue
+		}
+		cp, err1 := strconv.Atoi(f[1])
+		hp, err2 := strconv.Atoi(f[2])
+		n, err3 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		out = append(out, DynamicPort{Container: f[0], ContainerPort: cp, HostPort: hp, Count: n, UDP: f[4] == "udp"})
+	}
+	return out
 }
 
 // PlacedTask is a task that holds resources on a container instance.

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/store"
 )
 
 // GroupSpec is the container group that runs a task: the revision's
@@ -154,6 +155,37 @@ func GroupSpec(id string, task types.Task, td types.TaskDefinition) driver.Group
 		spec.Containers = append(spec.Containers, c)
 	}
 	return spec
+}
+
+// ApplyDynamicPorts gives the port mappings without a host port the host
+// ports placement chose for them from the container instance's ephemeral
+// range, as the ECS agent (1.70.0 and later) picks a host port itself and
+// passes it to Docker rather than leaving the choice to Docker. A mapping
+// placement did not choose for (a task without an instance) keeps host port
+// 0 and the runtime picks.
+func ApplyDynamicPorts(spec *driver.GroupSpec, ports []store.DynamicPort) {
+	for _, d := range ports {
+		proto := "tcp"
+		if d.UDP {
+			proto = "udp"
+		}
+		for ci := range spec.Containers {
+			c := &spec.Containers[ci]
+			if c.Name != d.Container {
+				continue
+			}
+			for pi := range c.PortMappings {
+				pm := &c.PortMappings[pi]
+				p := pm.Protocol
+				if p == "" {
+					p = "tcp"
+				}
+				if pm.HostPort == 0 && pm.ContainerPort == d.ContainerPort && p == proto {
+					pm.HostPort = d.HostPort
+				}
+			}
+		}
+	}
 }
 
 // volumes maps a revision's volumes. A volume with neither a host path

@@ -53,6 +53,20 @@ type LogIngest struct {
 	mu     sync.Mutex
 	active map[string]bool // task ID + "/" + container: being followed
 	done   map[string]bool // followed to the container's exit
+	// again holds the latest record of a task kicked while one of its
+	// containers was being followed: if that follower ends unfinished
+	// (the container was not created yet), the task is looked at again
+	// at once rather than at the next sweep, which a task that stopped
+	// meanwhile never gets.
+	again map[string]store.Task
+	// retry holds, by container key, the tasks whose follower ended
+	// unfinished. The sweep reads only tasks that are not STOPPED; it
+	// looks at these again too, so the lines of a task that stopped
+	// before they were stored (its container followed too early, a
+	// store error, a group created after the task stopped) still land,
+	// as the runtime still has them. An entry goes when its container is
+	// followed to the end or its task is deleted.
+	retry  map[string]store.Task
 	kicked map[string]store.Task
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -79,6 +93,7 @@ func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, read
 	return &LogIngest{
 		cfg: cfg, store: st, logs: logs, reader: reader,
 		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]store.Task{},
+		again: map[string]store.Task{}, retry: map[string]store.Task{},
 		wake: make(chan struct{}, 1), warned: map[string]bool{},
 	}
 }
@@ -160,9 +175,50 @@ func (w *LogIngest) sweep(ctx context.Context) {
 			w.consider(ctx, t)
 		}
 		if len(page) < 200 {
-			return
+			break
 		}
 		after = page[len(page)-1].ID
+	}
+	w.sweepRetries(ctx)
+}
+
+// sweepRetries looks again at the tasks whose follower ended unfinished,
+// as they are now: the sweep's pages hold only tasks not STOPPED.
+func (w *LogIngest) sweepRetries(ctx context.Context) {
+	w.mu.Lock()
+	byTask := map[string]store.Task{}
+	for _, t := range w.retry {
+		byTask[t.ID] = t
+	}
+	w.mu.Unlock()
+	for _, old := range byTask {
+		if ctx.Err() != nil {
+			return
+		}
+		var cur store.Task
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			cur, err = tx.Task(old.Scope, old.Cluster, old.ID)
+			return err
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Deleted (retention, a reset): its containers are gone too.
+			w.mu.Lock()
+			for k, t := range w.retry {
+				if t.ID == old.ID {
+					delete(w.retry, k)
+				}
+			}
+			w.mu.Unlock()
+		case err != nil:
+			if ctx.Err() == nil {
+				w.cfg.Logger.Error("log ingester: read task", "task", old.ID, "err", err)
+			}
+			return
+		case cur.LastStatus == store.TaskStopped:
+			w.consider(ctx, cur) // the pages above had the others
+		}
 	}
 }
 
@@ -216,6 +272,9 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
 		key := rec.ID + "/" + *cd.Name
 		w.mu.Lock()
 		skip := w.active[key] || w.done[key]
+		if w.active[key] {
+			w.again[key] = rec
+		}
 		if !skip {
 			w.active[key] = true
 		}
@@ -226,20 +285,32 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			finished := w.follow(ctx, rec.ID, *cd.Name, target)
+			finished := w.follow(ctx, rec, *cd.Name, target)
 			w.mu.Lock()
 			delete(w.active, key)
+			again, kicked := w.again[key]
+			delete(w.again, key)
 			if finished {
 				w.done[key] = true
+				delete(w.retry, key)
+			} else {
+				if !kicked {
+					again = rec
+				}
+				w.retry[key] = again
 			}
 			w.mu.Unlock()
+			if !finished && kicked && ctx.Err() == nil {
+				w.Kick(again)
+			}
 		}()
 	}
 }
 
 // follow copies one container's output until it exits (true) or the
 // follower must try again later (false).
-func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awslogsTarget) bool {
+func (w *LogIngest) follow(ctx context.Context, rec store.Task, container string, t awslogsTarget) bool {
+	taskID := rec.ID
 	// Where to resume: the last event stored and the texts stored in its
 	// millisecond.
 	var since time.Time
@@ -284,7 +355,7 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- w.write(t, lines) }()
 	sinceMs := since.UnixMilli()
-	err = w.reader.Logs(ctx, taskID, container, driver.LogOptions{Follow: true, Since: since}, func(l driver.LogLine) error {
+	emit := func(l driver.LogLine) error {
 		if l.Text == "" {
 			return nil // the awslogs driver skips empty lines; CloudWatch refuses them
 		}
@@ -305,7 +376,24 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 			writeErr <- err
 			return fmt.Errorf("store: %w", err)
 		}
-	})
+	}
+	// A runtime without the containers has either not started them yet
+	// (a sweep or a kick can see a task between RunTask and the
+	// supervisor starting it) or removed them after the task stopped.
+	// The task's state tells which, but only when read after the
+	// runtime answered, and then the runtime must be asked once more:
+	// the task may have started, run and stopped in between. The
+	// supervisor never starts the containers of a STOPPED task, so a
+	// second answer after that state is seen is final.
+	read := func() error {
+		return w.reader.Logs(ctx, taskID, container, driver.LogOptions{Follow: true, Since: since}, emit)
+	}
+	final := false
+	err = read()
+	if errors.Is(err, driver.ErrNotFound) && w.gone(ctx, rec) {
+		final = true
+		err = read()
+	}
 	close(lines)
 	werr := <-writeErr
 	switch {
@@ -319,13 +407,31 @@ func (w *LogIngest) follow(ctx context.Context, taskID, container string, t awsl
 	case errors.Is(err, driver.ErrNotRunning):
 		return false // not created yet: the next kick or sweep tries again
 	case errors.Is(err, driver.ErrNotFound):
-		return true // the runtime no longer has it: nothing more will come
+		return final // seen after STOPPED: removed or never started; before, not started yet
 	default:
 		if ctx.Err() == nil {
 			w.cfg.Logger.Error("log ingester: read container output", "task", taskID, "container", container, "err", err)
 		}
 		return false
 	}
+}
+
+// gone says whether a task whose containers the runtime does not have
+// will never have them: it is STOPPED or deleted.
+func (w *LogIngest) gone(ctx context.Context, rec store.Task) bool {
+	var cur store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		cur, err = tx.Task(rec.Scope, rec.Cluster, rec.ID)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		return false // try again later
+	}
+	return cur.LastStatus == store.TaskStopped
 }
 
 // write stores lines in batches until lines is closed.
@@ -375,6 +481,7 @@ func (w *LogIngest) Reset(ctx context.Context) error {
 	w.mu.Lock()
 	w.done = map[string]bool{}
 	w.warned = map[string]bool{}
+	w.retry = map[string]store.Task{}
 	w.mu.Unlock()
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	daemonplan "github.com/ecsd/ecsd/internal/reconcile/daemon"
 	"github.com/ecsd/ecsd/internal/reconcile/placement"
+	"github.com/ecsd/ecsd/internal/reconcile/servicedeployment"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -938,11 +939,8 @@ func pickProvider(strategy []types.CapacityProviderStrategyItem, running map[str
 	return deref(strategy[0].CapacityProvider)
 }
 
-// recordDeployment moves the service's current service deployment along
-// with what the plan did to its deployment: SUCCESSFUL when it completed,
-// ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL (or ROLLBACK_FAILED) when
-// the circuit breaker rolled it back, STOPPED when the breaker failed it
-// with nothing to roll back to.
+// recordDeployment writes what the plan did to the service's current
+// service deployment (servicedeployment.Advance decides).
 func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, snap *snapshot, svc types.Service, plan reconcile.Plan, now time.Time) error {
 	arn := deref(svc.CurrentServiceDeployment)
 	if arn == "" || plan.Completed == "" && plan.Failed == "" && !failedTasksChanged(snap, svc) {
@@ -959,75 +957,9 @@ func (w *Services) recordDeployment(tx store.Tx, scope store.Scope, snap *snapsh
 	if err != nil {
 		return err
 	}
-	target := ""
-	if sd.TargetServiceRevision != nil {
-		target = ecs.DeploymentIDOfRevision(deref(sd.TargetServiceRevision.Arn))
-	}
-	rollbackTo := ""
-	if sd.Rollback != nil {
-		rollbackTo = ecs.DeploymentIDOfRevision(deref(sd.Rollback.ServiceRevisionArn))
-	}
-	finish := func(status types.ServiceDeploymentStatus) {
-		sd.Status = status
-		sd.FinishedAt, sd.UpdatedAt = timePtr(now), timePtr(now)
-		// The counts of a finished deployment no longer change.
-		ecs.FillRevisionCounts(&sd, svc.Deployments)
-	}
-	breaker := sd.DeploymentCircuitBreaker
-	changed := false
-	// While the breaker monitors, failureCount follows the target
-	// deployment's failed tasks as the breaker counts them (with
-	// resetOnHealthyTask, only those since a task last became healthy).
-	if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring && sd.Status == types.ServiceDeploymentStatusInProgress {
-		for _, d := range svc.Deployments {
-			if deref(d.Id) == target && d.FailedTasks != breaker.FailureCount {
-				breaker.FailureCount = d.FailedTasks
-				sd.UpdatedAt = timePtr(now)
-				changed = true
-			}
-		}
-	}
-	// A pass can fail a deployment and complete the rollback at once (the
-	// deployment rolled back to still runs its tasks): apply the failure
-	// first, then the completion.
-	switch {
-	case plan.Failed != "" && sd.Status == types.ServiceDeploymentStatusInProgress && target == plan.Failed:
-		changed = true
-		if breaker != nil {
-			breaker.Status = types.ServiceDeploymentRollbackMonitorsStatusTriggered
-			breaker.FailureCount = int32(plan.FailureCount)
-		}
-		sd.StatusReason = ptr(ecs.RolloutFailedCircuitBreaker)
-		if plan.RolledBackTo != "" {
-			sd.Status = types.ServiceDeploymentStatusRollbackInProgress
-			sd.UpdatedAt = timePtr(now)
-			ref, _ := ecs.ParseResourceRef("service", deref(svc.ServiceArn))
-			sd.Rollback = &types.Rollback{
-				Reason:             ptr(ecs.RolloutRollingBack(plan.RolledBackTo)),
-				StartedAt:          timePtr(now),
-				ServiceRevisionArn: ptr(ecs.ServiceRevisionARN(ref.Region, ref.Account, ref.Cluster, ref.Name, ecs.RevisionID(plan.RolledBackTo))),
-			}
-			rollbackTo = plan.RolledBackTo
-		} else {
-			sd.StoppedAt = timePtr(now)
-			finish(types.ServiceDeploymentStatusStopped)
-		}
-	case plan.Failed != "" && sd.Status == types.ServiceDeploymentStatusRollbackInProgress && rollbackTo == plan.Failed:
-		changed = true
-		sd.StatusReason = ptr(ecs.RolloutFailedCircuitBreaker)
-		finish(types.ServiceDeploymentStatusRollbackFailed)
-	}
-	switch {
-	case plan.Completed != "" && sd.Status == types.ServiceDeploymentStatusInProgress && target == plan.Completed:
-		changed = true
-		if breaker != nil && breaker.Status == types.ServiceDeploymentRollbackMonitorsStatusMonitoring {
-			breaker.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
-		}
-		finish(types.ServiceDeploymentStatusSuccessful)
-	case plan.Completed != "" && sd.Status == types.ServiceDeploymentStatusRollbackInProgress && rollbackTo == plan.Completed:
-		changed = true
-		finish(types.ServiceDeploymentStatusRollbackSuccessful)
-	}
+	sd, changed := servicedeployment.Advance(sd, svc, servicedeployment.Outcome{
+		Completed: plan.Completed, Failed: plan.Failed, FailureCount: plan.FailureCount, RolledBackTo: plan.RolledBackTo,
+	}, now)
 	if !changed {
 		return nil
 	}

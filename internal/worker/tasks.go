@@ -301,7 +301,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 			w.cfg.Logger.Error("task supervisor: undecodable task", "task", rec.ID, "err", err)
 			continue
 		}
-		next, changed, err := w.step(ctx, rec.ID, task, td, res)
+		next, changed, err := w.step(ctx, rec.ID, task, td, rec.Reservation.Dynamic, res)
 		if err != nil {
 			w.cfg.Logger.Error("task supervisor: runtime", "task", rec.ID, "err", err)
 			continue
@@ -401,11 +401,11 @@ const maxSteps = 12
 
 // step makes the runtime match the task and advances it as far as it can
 // go now.
-func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.TaskDefinition, res *PassResult) (types.Task, bool, error) {
+func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.TaskDefinition, ports []store.DynamicPort, res *PassResult) (types.Task, bool, error) {
 	now := w.cfg.NowFunc().UTC().Truncate(time.Millisecond)
 	start := task
 	for range maxSteps {
-		obs, err := w.ensure(ctx, id, task, td)
+		obs, err := w.ensure(ctx, id, task, td, ports)
 		if err != nil {
 			return start, false, err
 		}
@@ -436,8 +436,10 @@ func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.T
 }
 
 // ensure makes the runtime do what the task's state wants (start its
-// containers, or ask them to stop) and reports what the runtime has.
-func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types.TaskDefinition) (ecs.Observation, error) {
+// containers, or ask them to stop) and reports what the runtime has. ports
+// are the dynamic host ports placement chose for the task, which the
+// runtime publishes as the ECS agent has Docker publish them.
+func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types.TaskDefinition, ports []store.DynamicPort) (ecs.Observation, error) {
 	g, err := w.driver.Inspect(ctx, id)
 	present := err == nil
 	if err != nil && !errors.Is(err, driver.ErrNotFound) {
@@ -447,10 +449,15 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 	case ecs.WantRunning:
 		if !present && deref(task.DesiredStatus) == ecs.TaskRunning && deref(task.LastStatus) == ecs.TaskActivating {
 			spec := GroupSpec(id, task, td)
+			ApplyDynamicPorts(&spec, ports)
 			if w.cfg.SpecFunc != nil {
 				w.cfg.SpecFunc(&spec, task, td)
 			}
-			if err := w.driver.Start(ctx, spec); err != nil {
+			if err := w.driver.Start(ctx, spec); errors.Is(err, driver.ErrRefused) {
+				// The runtime will never run this group: the task fails to
+				// start, in ECS's words, with the runtime's reason.
+				return refused(spec, err), nil
+			} else if err != nil {
 				return ecs.Observation{}, err
 			}
 			if g, err = w.driver.Inspect(ctx, id); err != nil {
@@ -474,6 +481,20 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 		return ecs.Observation{}, nil
 	}
 	return observation(g), nil
+}
+
+// refused is what a group the runtime refused looks like: every container
+// gave up starting, with the runtime's words as the reason.
+func refused(spec driver.GroupSpec, err error) ecs.Observation {
+	msg := strings.TrimPrefix(err.Error(), driver.ErrRefused.Error()+": ")
+	obs := ecs.Observation{Present: true}
+	for _, c := range spec.Containers {
+		obs.Containers = append(obs.Containers, ecs.ObservedContainer{
+			Name: c.Name, State: ecs.ObservedExited, Health: types.HealthStatusUnknown,
+			Reason: "CannotCreateContainerError: " + msg,
+		})
+	}
+	return obs
 }
 
 // observation translates the runtime's report into the domain's terms.

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -444,5 +445,31 @@ func TestGroupSpec(t *testing.T) {
 		c.StopTimeout != 12*time.Second || c.HealthCheck.StartPeriod != 7*time.Second || c.HealthCheck.Interval != 30*time.Second ||
 		c.DependsOn[0].Condition != "HEALTHY" || c.PortMappings[0].ContainerPort != 80 || c.MemoryMiB != 128 || c.CPU != 256 || !c.Essential {
 		t.Errorf("container spec = %+v", c)
+	}
+}
+
+// refusingDriver refuses every Start, as an API server refuses a pod over
+// a namespace's quota.
+type refusingDriver struct{ *fakedriver.Driver }
+
+func (refusingDriver) Start(context.Context, driver.GroupSpec) error {
+	return fmt.Errorf("%w: pods \"x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1", driver.ErrRefused)
+}
+
+func TestTasksRefusedByRuntime(t *testing.T) {
+	r := newRig(t, 0)
+	w := worker.NewTasks(worker.TasksConfig{NowFunc: r.clk.Now, StoppedRetention: time.Hour}, r.st, refusingDriver{r.drv})
+	td := register(t, r.st, types.NetworkModeAwsvpc, container("web", true))
+	id := runTask(t, r.st, td, t0)
+	if _, err := w.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	task := mustTask(t, r.st, id)
+	const reason = `CannotCreateContainerError: pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`
+	if *task.LastStatus != "STOPPED" || task.StopCode != types.TaskStopCodeTaskFailedToStart || *task.StoppedReason != reason {
+		t.Fatalf("last %s code %s reason %v", *task.LastStatus, task.StopCode, task.StoppedReason)
+	}
+	if c := task.Containers[0]; c.ExitCode != nil || c.Reason == nil || *c.Reason != reason {
+		t.Errorf("container = %+v, want no exit code, the refusal as reason", c)
 	}
 }

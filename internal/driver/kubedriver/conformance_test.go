@@ -59,3 +59,43 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestConformanceKubelet runs the driver suite on a real kubelet (tier 2,
+// root only): real containers of the tiny test program, in a second
+// containerd, on a CNI bridge.
+func TestConformanceKubelet(t *testing.T) {
+	c := kubetest.StartKubelet(t)
+	tiny := c.TinyImage(t)
+	drivertest.Run(t, drivertest.Harness{
+		New: func(t *testing.T) driver.Driver {
+			ns := c.Namespace(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
+		},
+		Advance: time.Sleep,
+		RunsForever: func(name string) driver.ContainerSpec {
+			return driver.ContainerSpec{Name: name, Image: tiny, Essential: true, Command: []string{"run"}}
+		},
+		Exits: func(name string, code int, after time.Duration) driver.ContainerSpec {
+			return driver.ContainerSpec{Name: name, Image: tiny, Command: []string{"exit", strconv.Itoa(code), strconv.FormatInt(after.Milliseconds(), 10)}}
+		},
+		FailsToStart: func(name string) (driver.ContainerSpec, string) {
+			// The node's containerd sends every pull to a closed port.
+			return driver.ContainerSpec{Name: name, Image: "ecsd-test/does-not-exist:1"}, "CannotPullContainerError: "
+		},
+		IgnoresSIGTERM: func(name string) driver.ContainerSpec {
+			return driver.ContainerSpec{Name: name, Image: tiny, Command: []string{"ignore-term"}}
+		},
+		Patience: 60 * time.Second,
+		Unsupported: map[string]string{
+			"DependsOn": "a pod starts its containers together; dependsOn is not enforced (docs/kubernetes-runtime.md)",
+			"Exec":      "the Kubernetes driver has no ECS Exec",
+		},
+	})
+}

@@ -57,6 +57,13 @@ type Config struct {
 	NotifyFunc func(group string)
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Nodes makes the driver watch the cluster's nodes and report them
+	// as Hosts (it needs list/watch/patch on nodes).
+	Nodes bool
+	// HostsChangedFunc, if set, is called when a node appears, goes, or
+	// changes what Hosts reports of it (not on status heartbeats; from the
+	// informer's goroutine; it must not block).
+	HostsChangedFunc func()
 }
 
 // Driver runs groups as pods.
@@ -65,6 +72,9 @@ type Driver struct {
 	pods     corev1client
 	informer cache.SharedIndexInformer
 	stop     chan struct{}
+	// nodes is the node watch; nil without Config.Nodes or when listing
+	// nodes is forbidden.
+	nodes *nodes
 
 	mu sync.Mutex
 	// known holds the newest pod object seen per name, from the informer
@@ -134,6 +144,12 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if !cache.WaitForCacheSync(ctx.Done(), d.informer.HasSynced) {
 		close(d.stop)
 		return nil, fmt.Errorf("kubedriver: listing pods in %s: %w", cfg.Namespace, context.Cause(ctx))
+	}
+	if cfg.Nodes {
+		if err := d.watchNodes(ctx); err != nil {
+			close(d.stop)
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -226,6 +242,11 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 			return fmt.Errorf("kubedriver: pod %s exists and belongs to group %q, not %q", pod.Name, existing.Annotations[annotationGroup], spec.ID)
 		}
 		created = existing
+	} else if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err) {
+		// RBAC, a ResourceQuota or LimitRange, an admission policy, a
+		// spec the API server rejects: retrying the same pod changes
+		// nothing. The API server's message says which.
+		return fmt.Errorf("%w: %s", driver.ErrRefused, err.Error())
 	} else if err != nil {
 		return fmt.Errorf("kubedriver: creating pod %s: %w", pod.Name, err)
 	}
@@ -296,7 +317,16 @@ func (d *Driver) Inspect(ctx context.Context, id string) (driver.GroupState, err
 	if pod == nil {
 		return driver.GroupState{}, fmt.Errorf("group %s: %w", id, driver.ErrNotFound)
 	}
-	return groupState(pod, d.cfg.Now())
+	return d.groupState(pod, d.cfg.Now())
+}
+
+// groupState is groupState with what the node watch knows.
+func (d *Driver) groupState(pod *corev1.Pod, now time.Time) (driver.GroupState, error) {
+	g, err := groupState(pod, now)
+	if err == nil && d.nodeGone(pod) {
+		markNodeGone(&g, pod.Spec.NodeName, now)
+	}
+	return g, err
 }
 
 // List reports the groups whose labels include all of want.
@@ -310,7 +340,7 @@ func (d *Driver) List(ctx context.Context, want map[string]string) ([]driver.Gro
 	now := d.cfg.Now()
 	var out []driver.GroupState
 	for _, p := range pods {
-		g, err := groupState(p, now)
+		g, err := d.groupState(p, now)
 		if err != nil {
 			d.cfg.Logger.Warn("kubernetes: pod without a readable spec", "pod", p.Name, "err", err)
 			continue

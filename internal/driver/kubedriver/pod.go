@@ -174,6 +174,18 @@ func buildPod(spec driver.GroupSpec, scope string, now time.Time) (*corev1.Pod, 
 		},
 	}
 	ps := &pod.Spec
+	if spec.Host != "" {
+		// The node the placement engine chose, as a required node
+		// affinity (a DaemonSet's way) rather than nodeName: the
+		// scheduler still checks the node's resources, ports and taints,
+		// so a pod it cannot fit stays Pending with the scheduler's
+		// reason instead of being rejected by the kubelet.
+		ps.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{spec.Host}}},
+			}}},
+		}}
+	}
 	switch spec.NetworkMode {
 	case driver.NetworkHost:
 		ps.HostNetwork = true

@@ -71,6 +71,11 @@ type Binding struct {
 	// HostPortRange is "first-last" for a range mapping.
 	HostPortRange string
 	Protocol      Protocol
+	// Dynamic is set when the host port(s) came from the instance's
+	// ephemeral range; Count is how many consecutive ports the mapping
+	// holds from HostPort (or the first of HostPortRange).
+	Dynamic bool
+	Count   int
 }
 
 // Placement is where one task goes and what it reserves there.
@@ -564,7 +569,8 @@ func (e *engine) commit(i, k int) *Placement {
 		e.portsFit(n)
 		firsts := e.firsts
 		for j, m := range req.Ports {
-			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[j], Protocol: m.Protocol}
+			b := Binding{Container: m.Container, ContainerPort: m.ContainerPort, ContainerPortRange: m.ContainerPortRange, HostPort: firsts[j], Protocol: m.Protocol,
+				Dynamic: m.Dynamic(), Count: m.Count}
 			if m.ContainerPortRange != "" {
 				b.HostPort = 0
 				b.HostPortRange = strconv.Itoa(firsts[j]) + "-" + strconv.Itoa(firsts[j]+m.Count-1)

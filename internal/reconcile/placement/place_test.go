@@ -239,9 +239,9 @@ func TestPlacePorts(t *testing.T) {
 		t.Fatalf("not placed: %+v", got.Outcomes[0].Failure)
 	}
 	want := []Binding{
-		{Container: "web", ContainerPort: 80, HostPort: 49155, Protocol: TCP},
-		{Container: "web", ContainerPort: 8080, HostPort: 8080, Protocol: TCP},
-		{Container: "dns", ContainerPort: 53, HostPort: 49153, Protocol: UDP},
+		{Container: "web", ContainerPort: 80, HostPort: 49155, Protocol: TCP, Dynamic: true, Count: 1},
+		{Container: "web", ContainerPort: 8080, HostPort: 8080, Protocol: TCP, Count: 1},
+		{Container: "dns", ContainerPort: 53, HostPort: 49153, Protocol: UDP, Dynamic: true, Count: 1},
 	}
 	if diff := cmp.Diff(want, p.Bindings); diff != "" {
 		t.Errorf("bindings (-want +got):\n%s", diff)
@@ -278,8 +278,8 @@ func TestPlacePortRanges(t *testing.T) {
 		t.Fatalf("outcomes (-want +got):\n%s", diff)
 	}
 	want := []Binding{
-		{Container: "c", ContainerPortRange: "9000-9003", HostPortRange: "50003-50006", Protocol: TCP},
-		{Container: "c", ContainerPortRange: "7000-7001", HostPortRange: "7000-7001", Protocol: TCP},
+		{Container: "c", ContainerPortRange: "9000-9003", HostPortRange: "50003-50006", Protocol: TCP, Dynamic: true, Count: 4},
+		{Container: "c", ContainerPortRange: "7000-7001", HostPortRange: "7000-7001", Protocol: TCP, Count: 2},
 	}
 	if diff := cmp.Diff(want, got.Outcomes[0].Placement.Bindings); diff != "" {
 		t.Errorf("bindings (-want +got):\n%s", diff)

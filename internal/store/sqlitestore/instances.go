@@ -17,7 +17,7 @@ const instanceColumns = "account, region, cluster, id, ec2_instance_id, status, 
 const (
 	clusterInstanceCountSQL = `SELECT count(*) FROM container_instances
 WHERE account = ? AND region = ? AND cluster = ? AND status IN ('ACTIVE', 'DRAINING')`
-	placedTasksSQL = `SELECT container_instance, id, task_group, last_status, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus
+	placedTasksSQL = `SELECT container_instance, id, task_group, last_status, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, reserved_dynamic_ports
 FROM tasks INDEXED BY tasks_placed
 WHERE account = ? AND region = ? AND cluster = ? AND container_instance <> '' AND last_status <> 'STOPPED'`
 )
@@ -117,10 +117,12 @@ func (t *tx) PlacedTasks(scope store.Scope, cluster, id string) ([]store.PlacedT
 		var (
 			p                       store.PlacedTask
 			ports, portsUDP, gpuIDs string
+			dynamic                 string
 		)
 		err := rows.Scan(&p.ContainerInstance, &p.ID, &p.Group, &p.LastStatus, &p.Reservation.CPU, &p.Reservation.Memory,
-			&ports, &portsUDP, &gpuIDs)
+			&ports, &portsUDP, &gpuIDs, &dynamic)
 		p.Reservation.Ports, p.Reservation.PortsUDP, p.Reservation.GPUIDs = splitInts(ports), splitInts(portsUDP), splitStrings(gpuIDs)
+		p.Reservation.Dynamic = store.ParseDynamicPorts(dynamic)
 		return p, err
 	})
 	if err != nil {

@@ -249,6 +249,10 @@ CREATE INDEX capacity_providers_active ON capacity_providers (account, region, n
 	// unix milliseconds; NULL: not protected. Only SetTaskProtection
 	// writes it, so the supervisor's puts never clear it.
 	`ALTER TABLE tasks ADD COLUMN protected_until INTEGER;`,
+	// Host ports chosen from the instance's ephemeral range for bridge
+	// port mappings without a hostPort (store.FormatDynamicPorts), held
+	// like the static ones while the task is not STOPPED.
+	`ALTER TABLE tasks ADD COLUMN reserved_dynamic_ports TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -149,7 +149,11 @@ func joinNames(ss []string) string {
 func testTaskPlacement(t *testing.T, s store.Store) {
 	put(t, s, clusterRec(scopeA, "prod", store.ClusterActive))
 	putInstances(t, s, instanceRec(scopeA, "prod", "a1", store.InstanceActive), instanceRec(scopeA, "prod", "b2", store.InstanceActive))
-	r1 := store.Reservation{CPU: 256, Memory: 512, Ports: []int{80, 443}, PortsUDP: []int{53}, GPUIDs: []string{"GPU-0", "GPU-1"}}
+	r1 := store.Reservation{CPU: 256, Memory: 512, Ports: []int{80, 443}, PortsUDP: []int{53}, GPUIDs: []string{"GPU-0", "GPU-1"},
+		Dynamic: []store.DynamicPort{
+			{Container: "web", ContainerPort: 8080, HostPort: 49153, Count: 1},
+			{Container: "dns_1", ContainerPort: 5000, HostPort: 49160, Count: 10, UDP: true},
+		}}
 	r2 := store.Reservation{CPU: 128, Memory: 64}
 	put(t, s,
 		placedTaskRec(scopeA, "prod", "t1", "a1", store.TaskRunning, r1),

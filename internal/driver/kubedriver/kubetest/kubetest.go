@@ -79,8 +79,12 @@ type Cluster struct {
 	Client kubernetes.Interface
 	// Kubeconfig is a kubeconfig file for the cluster.
 	Kubeconfig string
-	// Nodes are the kwok nodes' names.
+	// Nodes are the nodes' names: kwok's fake ones (Start) or the real
+	// kubelet's (StartKubelet).
 	Nodes []string
+
+	dir  string
+	node *kubeletNode
 }
 
 // Start starts a cluster for the test binary's tests, once per process
@@ -103,30 +107,70 @@ func Start(t testing.TB) *Cluster {
 	return shared.c
 }
 
-var shared struct {
-	once  sync.Once
-	c     *Cluster
-	err   error
+// plane is one running control plane's processes and folder.
+type plane struct {
 	procs []*exec.Cmd
 	dir   string
 }
 
-// Main runs m's tests and stops the shared cluster afterwards.
+var shared struct {
+	once sync.Once
+	c    *Cluster
+	err  error
+	p    plane
+}
+
+// Main runs m's tests and stops the shared clusters afterwards. A tier-2
+// cluster (StartKubelet) is torn down first; anything it leaves behind on
+// the host fails the run.
 func Main(m *testing.M) int {
 	code := m.Run()
-	for i := len(shared.procs) - 1; i >= 0; i-- {
-		p := shared.procs[i]
-		// SIGTERM makes the API server drain for ~20 s: kill at once.
-		_ = p.Process.Kill()
-		_ = p.Wait()
+	if err := stopKubelet(); err != nil {
+		fmt.Fprintf(os.Stderr, "kubetest: tier 2 teardown: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
 	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
+	shared.p.stop()
 	return code
 }
 
+// stop kills the plane's processes, newest first, and removes its folder.
+func (p *plane) stop() {
+	for i := len(p.procs) - 1; i >= 0; i-- {
+		c := p.procs[i]
+		// SIGTERM makes the API server drain for ~20 s: kill at once.
+		_ = c.Process.Kill()
+		_ = c.Wait()
+	}
+	p.procs = nil
+	if p.dir != "" {
+		os.RemoveAll(p.dir)
+	}
+}
+
 func start() (*Cluster, error) {
+	c, err := shared.p.startControlPlane()
+	if err != nil {
+		return nil, err
+	}
+	if err := shared.p.run("kwok", filepath.Join(BinDir(), "kwok"), c.kwokArgs()...); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 2 {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		if err := c.addNode(ctx, name); err != nil {
+			return nil, err
+		}
+		c.Nodes = append(c.Nodes, name)
+	}
+	return c, nil
+}
+
+// startControlPlane starts etcd, kube-apiserver and kube-scheduler.
+func (p *plane) startControlPlane() (*Cluster, error) {
 	bin := BinDir()
 	for _, b := range binaries {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
@@ -137,14 +181,14 @@ func start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	shared.dir = dir
+	p.dir = dir
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	if err := run(dir, "etcd", filepath.Join(bin, "etcd"),
+	if err := p.run("etcd", filepath.Join(bin, "etcd"),
 		"--data-dir", filepath.Join(dir, "etcd"), "--unsafe-no-fsync",
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
@@ -164,19 +208,22 @@ func start() (*Cluster, error) {
 		return nil, err
 	}
 	apiPort := ports[2]
-	if err := run(dir, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),
+	if err := p.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"),
 		"--etcd-servers", etcdURL, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(apiPort), "--cert-dir", filepath.Join(dir, "certs"),
 		"--service-account-key-file", keyFile, "--service-account-signing-key-file", keyFile,
 		"--service-account-issuer", "https://kubernetes.default.svc",
-		"--token-auth-file", tokenFile, "--authorization-mode", "AlwaysAllow",
+		"--token-auth-file", tokenFile,
+		// RBAC, so deploy/kubernetes's roles can be tested; the tests' own
+		// token is in system:masters.
+		"--authorization-mode", "RBAC",
 		"--service-cluster-ip-range", "10.96.0.0/16", "--endpoint-reconciler-type", "none",
 		"--disable-admission-plugins", "TaintNodesByCondition",
 		"--kubelet-preferred-address-types", "Hostname"); err != nil {
 		return nil, err
 	}
 	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
-	if err := waitReady(host); err != nil {
+	if err := waitReady(host, dir); err != nil {
 		return nil, err
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
@@ -195,18 +242,8 @@ current-context: test
 `, host, defaultTokenValue)), 0o600); err != nil {
 		return nil, err
 	}
-	if err := run(dir, "kube-scheduler", filepath.Join(bin, "kube-scheduler"),
+	if err := p.run("kube-scheduler", filepath.Join(bin, "kube-scheduler"),
 		"--kubeconfig", kubeconfig, "--leader-elect=false", "--secure-port=0", "-v=1"); err != nil {
-		return nil, err
-	}
-	config := filepath.Join(dir, "kwok.yaml")
-	if err := os.WriteFile(config, []byte(nodeStages+"\n---\n"+podStages), 0o600); err != nil {
-		return nil, err
-	}
-	if err := run(dir, "kwok", filepath.Join(bin, "kwok"),
-		"--kubeconfig", kubeconfig, "--config", config,
-		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
-		"--node-lease-duration-seconds=40", "--server-address="); err != nil {
 		return nil, err
 	}
 	cfg := &rest.Config{Host: host, BearerToken: defaultTokenValue, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 200, Burst: 400}
@@ -214,17 +251,19 @@ current-context: test
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Config: cfg, Client: client, Kubeconfig: kubeconfig}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for i := range 2 {
-		name := fmt.Sprintf("kwok-node-%d", i)
-		if err := c.addNode(ctx, name); err != nil {
-			return nil, err
-		}
-		c.Nodes = append(c.Nodes, name)
+	return &Cluster{Config: cfg, Client: client, Kubeconfig: kubeconfig, dir: dir}, nil
+}
+
+// kwokArgs are kwok's flags: it plays the kubelet of the nodes annotated
+// kwok.x-k8s.io/node=fake only.
+func (c *Cluster) kwokArgs() []string {
+	config := filepath.Join(c.dir, "kwok.yaml")
+	if err := os.WriteFile(config, []byte(nodeStages+"\n---\n"+podStages), 0o600); err != nil {
+		panic(err)
 	}
-	return c, nil
+	return []string{"--kubeconfig", c.Kubeconfig, "--config", config,
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+		"--node-lease-duration-seconds=40", "--server-address="}
 }
 
 // addNode creates a fake node kwok manages and waits for it to be Ready.
@@ -277,8 +316,8 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	return name
 }
 
-func run(dir, name, path string, args ...string) error {
-	log, err := os.Create(filepath.Join(dir, name+".log"))
+func (p *plane) run(name, path string, args ...string) error {
+	log, err := os.Create(filepath.Join(p.dir, name+".log"))
 	if err != nil {
 		return err
 	}
@@ -290,11 +329,11 @@ func run(dir, name, path string, args ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	shared.procs = append(shared.procs, cmd)
+	p.procs = append(p.procs, cmd)
 	return nil
 }
 
-func waitReady(host string) error {
+func waitReady(host, dir string) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	deadline := time.Now().Add(60 * time.Second)
 	var last error
@@ -312,7 +351,7 @@ func waitReady(host string) error {
 		last = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("kube-apiserver not ready after 60s: %v (logs in %s)", last, shared.dir)
+	return fmt.Errorf("kube-apiserver not ready after 60s: %v (logs in %s)", last, dir)
 }
 
 func freePorts(n int) ([]int, error) {
@@ -335,3 +374,17 @@ func freePorts(n int) ([]int, error) {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// AddKwokNodes adds n more fake nodes kwok manages (named prefix-0...),
+// each Ready before it returns, for tests that need room for more than
+// the two default nodes' 220 pods.
+func (c *Cluster) AddKwokNodes(ctx context.Context, prefix string, n int) error {
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		if err := c.addNode(ctx, name); err != nil {
+			return err
+		}
+		c.Nodes = append(c.Nodes, name)
+	}
+	return nil
+}
