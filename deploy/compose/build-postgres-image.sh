@@ -51,22 +51,27 @@ printf 'root:x:0:\npostgres:x:999:\n' >"$rootfs/etc/group"
 cat >"$rootfs/docker-entrypoint.sh" <<ENTRY
 #!/bin/sh
 # Initialises the data directory on first start, then runs the server
-# with the image's arguments as extra settings.
+# with the image's arguments as extra settings. Only shell builtins here:
+# the image has no other tools.
 set -e
 export PATH=$PG_BIN:/bin
 if [ ! -s "\$PGDATA/PG_VERSION" ]; then
 	if [ -n "\${POSTGRES_PASSWORD:-}" ]; then
-		echo "\$POSTGRES_PASSWORD" >/tmp/pwfile
-		initdb -D "\$PGDATA" -U postgres -E UTF8 --locale=C --auth-local=trust --auth-host=scram-sha-256 --pwfile=/tmp/pwfile >/dev/null
-		rm -f /tmp/pwfile
-		echo "host all all all scram-sha-256" >>"\$PGDATA/pg_hba.conf"
+		echo "\$POSTGRES_PASSWORD" | initdb -D "\$PGDATA" -U postgres -E UTF8 --locale=C --auth=scram-sha-256 --pwfile=/dev/stdin >/dev/null
 	else
 		initdb -D "\$PGDATA" -U postgres -E UTF8 --locale=C --auth=trust >/dev/null
-		echo "host all all all trust" >>"\$PGDATA/pg_hba.conf"
 	fi
 	echo "initialised \$PGDATA" >&2
 fi
-exec postgres -D "\$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp -c jit=off "\$@"
+# Who may connect, written on every start (so a start interrupted after
+# initdb cannot leave a data directory that refuses everyone): local
+# socket connections are trusted, network clients need the password when
+# one is set.
+method=trust
+[ -n "\${POSTGRES_PASSWORD:-}" ] && method=scram-sha-256
+echo "local all all trust" >/tmp/pg_hba.conf
+echo "host all all all \$method" >>/tmp/pg_hba.conf
+exec postgres -D "\$PGDATA" -c hba_file=/tmp/pg_hba.conf -c listen_addresses='*' -c unix_socket_directories=/tmp -c jit=off "\$@"
 ENTRY
 chmod 755 "$rootfs/docker-entrypoint.sh"
 cp "$root/deploy/compose/Dockerfile.postgres" "$ctx/Dockerfile"
