@@ -22,7 +22,8 @@ import (
 // Floors, from the bottom; a floor imports only floors below it:
 //
 //  1. Leaves, standard library only: the cluster query language
-//     (ecs/clusterquery) and the driver interface (driver).
+//     (ecs/clusterquery), the driver interface (driver) and the change
+//     notices that connect use-cases and loops (notify).
 //  2. Domain: ecs (ARNs, statuses, validation, the error vocabulary) over
 //     the SDK's model types; cwlogs beside it for CloudWatch Logs.
 //  3. Pure planning beside reconcile: reconcile (the service scheduler's
@@ -53,6 +54,7 @@ var layers = map[string][]string{
 	"internal":                            {},
 	"internal/ecs/clusterquery":           {},
 	"internal/driver":                     {},
+	"internal/notify":                     {},
 	"internal/wire/genmodel":              {},
 	"internal/store/pgstore/internal/gen": {},
 
@@ -80,9 +82,9 @@ var layers = map[string][]string{
 
 	// Floor 5.
 	"internal/control": {ecs, clusterquery, cwlogs, store, records, wire, sdkTypes, sdk + "/service/cloudwatchlogs/...",
-		"internal/reconcile", capacity, service, servicedeployment},
+		"internal/reconcile", capacity, service, servicedeployment, "internal/notify"},
 	"internal/worker": {ecs, cwlogs, store, records, driver, sdkTypes,
-		"internal/reconcile", placement, capacity, daemon, servicedeployment},
+		"internal/reconcile", placement, capacity, daemon, servicedeployment, "internal/notify"},
 	"internal/metadata":    {ecs, store, records, driver, sdkTypes, netHTTP},
 	"internal/execsession": {driver, netHTTP, "github.com/gorilla/websocket"},
 	"internal/metrics":     {driver, store, netHTTP, "github.com/prometheus/client_golang/..."},

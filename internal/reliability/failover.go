@@ -384,14 +384,16 @@ func (f *fleet) start(ctx context.Context, cfg FailoverConfig) error {
 	f.step("PostgreSQL ready in %s", f.pg)
 	for i := range cfg.Replicas {
 		r := &replica{name: fmt.Sprintf("%s-r%d", f.run, i)}
-		if _, err := docker(ctx, "create", "--name", r.name, "--label", label, "--network", f.apiNet,
+		args := []string{"create", "--name", r.name, "--label", label, "--network", f.apiNet,
 			"--publish", "127.0.0.1::8080",
 			"--env", "ECSD_DATABASE_URL=postgres://postgres@pg:5432/postgres?sslmode=disable",
 			"--env", "ECSD_RUNTIME=fake",
 			// A request waiting for a database out of reach answers
 			// ServerException after this, not after 30s.
 			"--env", "ECSD_REQUEST_TIMEOUT=5s",
-			cfg.ECSDImage, "--service-healthy-after", "0s"); err != nil {
+			cfg.ECSDImage, "--service-healthy-after", "0s"}
+		// The crash campaign's EC2 load wants managed scaling quick.
+		if _, err := docker(ctx, append(args, ec2Flags...)...); err != nil {
 			return err
 		}
 		if _, err := docker(ctx, "network", "connect", f.dbNet, r.name); err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +17,7 @@ import (
 	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
 	"github.com/ecsd/ecsd/internal/metadata"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
@@ -57,30 +57,21 @@ type runtime struct {
 	// archive keeps a stopped group's output before its containers are
 	// removed; nil on the simulated runtime, which has none.
 	archive func(ctx context.Context, g driver.GroupState) error
-	// changed is told of a group whose containers changed (the task
-	// supervisor's Kick), once the supervisor exists.
-	changed atomic.Pointer[func(group string)]
+	// hub hears of every group whose containers changed, as the runtime
+	// reports it (notify.Group), and of changes to its hosts
+	// (notify.Hosts).
+	hub *notify.Hub
+	// nextChange says when a group's state next changes by itself, on
+	// the simulated runtime (nil elsewhere: the runtime reports changes).
+	nextChange func(ctx context.Context, id string) (time.Time, error)
 	// hosts are the kubernetes runtime's nodes; nil on other runtimes
 	// (and when ecsd may not list nodes).
 	hosts driver.HostLister
-	// hostsChanged is told when a node changes (the node loop's Kick).
-	hostsChanged atomic.Pointer[func()]
 }
 
-func (rt *runtime) notifyHosts() {
-	if f := rt.hostsChanged.Load(); f != nil {
-		(*f)()
-	}
-}
+func (rt *runtime) notify(group string) { rt.hub.Notify(notify.Group, group) }
 
-// onChange sets what is told when the runtime reports a change.
-func (rt *runtime) onChange(f func(group string)) { rt.changed.Store(&f) }
-
-func (rt *runtime) notify(group string) {
-	if f := rt.changed.Load(); f != nil {
-		(*f)(group)
-	}
-}
+func (rt *runtime) notifyHosts() { rt.hub.Notify(notify.Hosts, "") }
 
 // specFunc completes a task's group before it starts: on Docker, the
 // endpoints' environment variables.
@@ -125,16 +116,16 @@ func DockerScope(dir string) (map[string]string, error) {
 // openRuntime opens the runtime cfg.Runtime names. With "auto" it is
 // Docker when an Engine answers, else the simulated runtime; either way
 // the log says which and why.
-func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, error) {
+func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hub) (*runtime, error) {
 	want := cfg.Runtime
 	if want == "" {
 		want = RuntimeFake
 	}
 	switch want {
 	case RuntimeFake:
-		return openFake(cfg, st, "")
+		return openFake(cfg, st, "", hub)
 	case RuntimeKubernetes:
-		return openKube(ctx, cfg, st)
+		return openKube(ctx, cfg, st, hub)
 	case RuntimeDocker, RuntimeAuto:
 	default:
 		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
@@ -145,7 +136,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
-	rt := &runtime{name: RuntimeDocker}
+	rt := &runtime{name: RuntimeDocker, hub: hub}
 	d, err := dockerdriver.New(pingCtx, dockerdriver.Config{
 		Labels: scope,
 		Logger: cfg.Logger,
@@ -154,7 +145,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		NotifyFunc: rt.notify,
 	})
 	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
-		return openFake(cfg, st, err.Error())
+		return openFake(cfg, st, err.Error(), hub)
 	}
 	if err != nil {
 		return nil, err
@@ -192,7 +183,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 // that the replica that takes the lease supervises the tasks the previous
 // leader started, instead of finding their containers gone). fallback is
 // why auto chose it ("" when asked for).
-func openFake(cfg Config, st store.Store, fallback string) (*runtime, error) {
+func openFake(cfg Config, st store.Store, fallback string, hub *notify.Hub) (*runtime, error) {
 	fc := fakedriver.Config{}
 	if pg, ok := st.(pgStore); ok {
 		fc.Keeper = pg.Store
@@ -208,7 +199,7 @@ func openFake(cfg Config, st store.Store, fallback string) (*runtime, error) {
 	} else {
 		cfg.Logger.Info("runtime: tasks run on the simulated runtime", "runtime", RuntimeFake)
 	}
-	return &runtime{name: RuntimeFake, driver: sim, close: func() error { return nil }}, nil
+	return &runtime{name: RuntimeFake, driver: sim, hub: hub, nextChange: sim.NextChange, close: func() error { return nil }}, nil
 }
 
 // dockerHost describes the Docker host as the container instance EC2

@@ -236,7 +236,10 @@ INSERT INTO ecsd_lease (id, epoch) VALUES (1, 0);
 	// 6: host ports chosen from the instance's ephemeral range
 	// (sqlitestore's migration of the same column).
 	`ALTER TABLE tasks ADD COLUMN reserved_dynamic_ports TEXT COLLATE "C" NOT NULL DEFAULT '';`,
-	// 7: the simulated runtime's container groups (simgroups.go), which
+	// 7: what a RunTask request asked of placement, for a task waiting in
+	// PROVISIONING (sqlitestore's migration of the same column).
+	`ALTER TABLE tasks ADD COLUMN requested_placement BYTEA NOT NULL DEFAULT '';`,
+	// 8: the simulated runtime's container groups (simgroups.go), which
 	// every replica must see: whichever leads supervises the tasks
 	// another one started. The group as the simulated runtime's JSON.
 	`
