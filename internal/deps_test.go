@@ -2,8 +2,12 @@ package internal_test
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -297,5 +301,58 @@ func TestAllowListCatchesForbiddenArrows(t *testing.T) {
 	}
 	if tracked("strings") || !tracked("net/http") || !tracked("github.com/x/y") {
 		t.Error("tracked: the standard library apart from net/http is free, the rest is governed")
+	}
+}
+
+// pure are the planning packages whose contract is inputs in, plan out:
+// the same input always gives the same plan.
+var pure = []string{"internal/reconcile", placement, capacity, daemon, service, servicedeployment}
+
+// TestPurePackagesReadNoClock enforces what an import list cannot: the
+// pure planners read no clock and draw no random numbers (now and a
+// random source are arguments), and reach no file, process or network.
+func TestPurePackagesReadNoClock(t *testing.T) {
+	forbiddenImports := []string{"os", "os/exec", "math/rand", "math/rand/v2", "crypto/rand", "net", "syscall", "log", "log/slog"}
+	clock := []string{"Now", "Since", "Until", "After", "AfterFunc", "Sleep", "Tick", "NewTimer", "NewTicker"}
+	for _, pkg := range pure {
+		files, err := filepath.Glob(filepath.Join(strings.TrimPrefix(pkg, "internal/"), "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no Go files (%v)", pkg, err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			timeName := ""
+			for _, imp := range f.Imports {
+				path := strings.Trim(imp.Path.Value, `"`)
+				if slices.Contains(forbiddenImports, path) {
+					t.Errorf("%s imports %s: a pure planner takes what it needs as input", name, path)
+				}
+				if path == "time" {
+					timeName = "time"
+					if imp.Name != nil {
+						timeName = imp.Name.Name
+					}
+				}
+			}
+			if timeName == "" {
+				continue
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == timeName && slices.Contains(clock, sel.Sel.Name) {
+					t.Errorf("%s calls time.%s: a pure planner is given now", name, sel.Sel.Name)
+				}
+				return true
+			})
+		}
 	}
 }

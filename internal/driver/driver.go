@@ -427,7 +427,10 @@ type GroupState struct {
 	CreatedAt time.Time
 	// StopRequestedAt is when Stop was first called; zero if never.
 	StopRequestedAt time.Time
-	Containers      []ContainerState
+	// Host is the runtime host the group runs on, on runtimes with
+	// several (HostLister); "" before it is placed.
+	Host       string
+	Containers []ContainerState
 }
 
 // ContainerState is one container's state.

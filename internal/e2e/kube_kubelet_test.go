@@ -235,8 +235,13 @@ func TestKubeletMetadata(t *testing.T) {
 	cluster := kubetest.StartKubelet(t)
 	image := cluster.TinyImage(t)
 	ns := cluster.Namespace(t)
+	// ecsd outside the cluster: the metadata endpoints listen on the
+	// host's address on the pods' bridge, where the pods reach it.
+	port := freePort(t)
+	url := fmt.Sprintf("http://%s:%d", kubetest.BridgeGateway, port)
 	e := startServer(t, withRuntime(server.RuntimeKubernetes), func(cfg *server.Config) {
 		cfg.Kubeconfig, cfg.KubeNamespace = cluster.Kubeconfig, ns
+		cfg.KubeMetadataListen, cfg.KubeMetadataURL = fmt.Sprintf("%s:%d", kubetest.BridgeGateway, port), url
 	})
 	c := e.defaultClient()
 	td := kubeletWeb(t, c, image, "", "metadata")
@@ -254,8 +259,8 @@ func TestKubeletMetadata(t *testing.T) {
 	for _, v := range pod.Spec.Containers[0].Env {
 		env[v.Name] = v.Value
 	}
-	if env["ECS_CONTAINER_METADATA_URI_V4"] == "" {
-		t.Skip("the kubernetes runtime does not give pods the metadata endpoint yet (ECS_CONTAINER_METADATA_URI_V4 unset; issue 14, metadata through the driver)")
+	if got := env["ECS_CONTAINER_METADATA_URI_V4"]; !strings.HasPrefix(got, url+"/v4/") {
+		t.Fatalf("ECS_CONTAINER_METADATA_URI_V4 = %q, want under %s/v4/", got, url)
 	}
 	var line string
 	waitFor(t, time.Minute, "the container's metadata line", func() error {

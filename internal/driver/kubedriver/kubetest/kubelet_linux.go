@@ -186,6 +186,18 @@ func (n *kubeletNode) start(c *Cluster) error {
 	if err := n.writeConfigs(); err != nil {
 		return err
 	}
+	// The bridge plugin would create the bridge with the first pod; made
+	// now, a server on the host can listen on BridgeGateway before any pod
+	// exists (ecsd's metadata endpoint).
+	for _, args := range [][]string{
+		{"link", "add", bridgeName, "type", "bridge"},
+		{"addr", "add", BridgeGateway + "/24", "dev", bridgeName},
+		{"link", "set", bridgeName, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+	}
 	if err := n.startContainerd(); err != nil {
 		return err
 	}
