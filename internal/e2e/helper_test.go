@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecsd/ecsd/internal/pgtest"
 	"github.com/ecsd/ecsd/internal/sdkhttp"
 	"github.com/ecsd/ecsd/internal/server"
 )
@@ -101,6 +104,9 @@ func startServer(t *testing.T, opts ...option) *ecsd {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if os.Getenv(storeEnv) == "postgres" && cfg.Database == "" {
+		cfg.Database = e2eDatabase(t, cfg.DataDir)
+	}
 	srv, err := server.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("server.Start: %v", err)
@@ -108,6 +114,28 @@ func startServer(t *testing.T, opts ...option) *ecsd {
 	e := &ecsd{Server: srv, cfg: cfg}
 	t.Cleanup(func() { e.stop(t) })
 	return e
+}
+
+// storeEnv names the store every server startServer starts runs on:
+// "postgres" puts each on a throwaway PostgreSQL database (pgtest) instead
+// of SQLite in its data directory, so the suite's store-dependent tests
+// prove the same semantics on both backends (.ci/run runs a subset so).
+// A test that picks its store itself (withDatabase) keeps its choice.
+const storeEnv = "ECSD_E2E_STORE"
+
+// e2eDatabases maps a data directory to the database its servers use, so
+// that a server restarted on the same directory finds its state again, as
+// it would in SQLite's file there.
+var e2eDatabases sync.Map
+
+func e2eDatabase(t *testing.T, dataDir string) string {
+	t.Helper()
+	if u, ok := e2eDatabases.Load(dataDir); ok {
+		return u.(string)
+	}
+	u := pgtest.Database(t)
+	e2eDatabases.Store(dataDir, u)
+	return u
 }
 
 // stop shuts the server down; safe to call twice.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -204,10 +205,10 @@ func pgWaitRunning(t *testing.T, c *ecs.Client, n int32) {
 
 // TestPostgresLeaderRunsTheLoops: of two replicas, only the lease holder
 // runs the loops, so a service created through the other is started once,
-// by the leader, and never stopped by a second supervisor that cannot see
-// the leader's containers (without the lease this test fails: both tasks
-// are stopped within a second); when the leader goes, the other takes over
-// and the service converges again on its runtime.
+// by the leader, and nothing stops it while both run; when the leader
+// goes, the other takes over and, the simulated runtime's containers being
+// in the shared database, supervises the same tasks: none is stopped or
+// started again.
 func TestPostgresLeaderRunsTheLoops(t *testing.T) {
 	url := pgtest.Database(t)
 	a := startServer(t, withDatabase(url))
@@ -233,9 +234,8 @@ func TestPostgresLeaderRunsTheLoops(t *testing.T) {
 	// The follower woke the leader over LISTEN/NOTIFY; without it the
 	// leader's next resync (its interval) would be first to see the service.
 	t.Logf("a service created on the follower ran 2 tasks on the leader %v later", time.Since(start).Round(time.Millisecond))
-	// A second supervisor acting on these tasks would find no containers
-	// on its runtime and stop them within its one-second pass; watch
-	// three passes' worth.
+	// Nothing may stop them while both replicas run; watch three
+	// supervisor passes' worth.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); <-tick.C {
@@ -252,17 +252,40 @@ func TestPostgresLeaderRunsTheLoops(t *testing.T) {
 		}
 		return nil
 	})
-	// b's runtime has none of a's containers: the tasks a ran are gone
-	// with it, and the scheduler, now on b, replaces them.
-	waitFor(t, 30*time.Second, "a's tasks to be replaced on b", func() error {
-		now := pgServiceTasks(t, cb, types.DesiredStatusRunning)
-		for _, arn := range now {
-			if slices.Contains(first, arn) {
-				return fmt.Errorf("still running %s from replica a", arn)
+	// The simulated runtime's containers are in the database: b finds
+	// a's tasks running and keeps them, with their start times; nothing
+	// is stopped or replaced. Watch three of b's supervisor passes.
+	startedAt := func() map[string]time.Time {
+		out, err := cb.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: first})
+		if err != nil {
+			t.Fatalf("DescribeTasks: %v", err)
+		}
+		m := map[string]time.Time{}
+		for _, task := range out.Tasks {
+			if aws.ToString(task.LastStatus) == "RUNNING" && task.StartedAt != nil {
+				m[aws.ToString(task.TaskArn)] = *task.StartedAt
 			}
 		}
-		return nil
-	})
+		return m
+	}
+	before := startedAt()
+	if len(before) != 2 {
+		t.Fatalf("%d of a's tasks RUNNING before the takeover, want 2", len(before))
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); <-tick.C {
+		if stopped := pgServiceTasks(t, cb, types.DesiredStatusStopped); len(stopped) != 0 {
+			t.Fatalf("tasks stopped after b took over: %v", stopped)
+		}
+	}
+	now := pgServiceTasks(t, cb, types.DesiredStatusRunning)
+	slices.Sort(now)
+	slices.Sort(first)
+	if !slices.Equal(now, first) {
+		t.Fatalf("running after the takeover %v, before %v: want the same tasks", now, first)
+	}
+	if after := startedAt(); !maps.EqualFunc(before, after, time.Time.Equal) {
+		t.Fatalf("startedAt before the takeover %v, after %v: a task started again", before, after)
+	}
 	pgWaitRunning(t, cb, 2)
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -335,9 +336,8 @@ func TestTasksSurviveRestart(t *testing.T) {
 	if err != nil || len(list.TaskArns) != 3 {
 		t.Fatalf("ListTasks after restart: %v, %d tasks, want 3", err, len(list.TaskArns))
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "simulated", "*.json"))
-	if len(files) != 3 {
-		t.Errorf("simulated runtime holds %d groups, want 3 (one per task, none duplicated)", len(files))
+	if n := simGroups(t, s2); n != 3 {
+		t.Errorf("simulated runtime holds %d groups, want 3 (one per task, none duplicated)", n)
 	}
 	// The restarted supervisor still acts on them.
 	if _, err := c2.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arns[0])}); err != nil {
@@ -546,10 +546,33 @@ func TestStoppedTaskRetention(t *testing.T) {
 		}
 		return nil
 	})
-	if files, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, "simulated", "*.json")); len(files) != 0 {
-		t.Errorf("the simulated runtime still holds %v", files)
+	if n := simGroups(t, s); n != 0 {
+		t.Errorf("the simulated runtime still holds %d groups", n)
 	}
-	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "simulated")); err != nil {
-		t.Errorf("simulated runtime directory: %v", err)
+	if s.cfg.Database == "" {
+		if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "simulated")); err != nil {
+			t.Errorf("simulated runtime directory: %v", err)
+		}
 	}
+}
+
+// simGroups counts the container groups the simulated runtime of e's
+// server keeps: files in its data directory on SQLite, rows in the
+// database on PostgreSQL (where every replica sees them).
+func simGroups(t *testing.T, e *ecsd) int {
+	t.Helper()
+	if e.cfg.Database == "" {
+		files, _ := filepath.Glob(filepath.Join(e.cfg.DataDir, "simulated", "*.json"))
+		return len(files)
+	}
+	db, err := sql.Open("pgx", e.cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM ecsd_sim_groups").Scan(&n); err != nil {
+		t.Fatalf("counting simulated groups: %v", err)
+	}
+	return n
 }

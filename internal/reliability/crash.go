@@ -150,7 +150,36 @@ type crash struct {
 	services map[string]*service
 	slots    [serviceSlots]string // service each slot updates
 	final    map[string]bool      // tasks seen STOPPED/STOPPED: nothing changes them again
+	started  map[string]time.Time // startedAt of every task seen started
 	ec2      *ec2Model
+
+	// outageFunc, when set, reports whether the replica a worker calls
+	// (workerReplica) is cut from the database on purpose, so that its
+	// ServerException answers are outcomes unknown, not failures.
+	outageFunc func(ctx context.Context) bool
+}
+
+// newCrash is a campaign's model before any call: nothing written yet.
+func newCrash(cfg CrashConfig) *crash {
+	c := &crash{
+		cfg: cfg,
+		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		report: &CrashReport{Acked: map[string]int{}, Unknown: map[string]int{},
+			Rejected: map[string]map[string]int{}},
+		families: map[string]*family{},
+		runs:     map[string]*runCall{},
+		tasks:    map[string]string{},
+		stopped:  map[string]bool{},
+		services: map[string]*service{},
+		final:    map[string]bool{},
+		started:  map[string]time.Time{},
+		ec2:      newEC2Model(),
+	}
+	for _, f := range churnFamilies {
+		c.families[f] = &family{name: f, maybe: map[string]bool{}, acked: map[int]string{}, seen: map[int]string{},
+			markers: map[string]int{}, dereg: map[int]bool{}, inactive: map[int]bool{}}
+	}
+	return c
 }
 
 // RunCrash runs the campaign: setup, then Kills rounds of load + SIGKILL +
@@ -166,23 +195,7 @@ func RunCrash(ctx context.Context, cfg CrashConfig) (*CrashReport, error) {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
-	c := &crash{
-		cfg: cfg,
-		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		report: &CrashReport{Acked: map[string]int{}, Unknown: map[string]int{},
-			Rejected: map[string]map[string]int{}},
-		families: map[string]*family{},
-		runs:     map[string]*runCall{},
-		tasks:    map[string]string{},
-		stopped:  map[string]bool{},
-		services: map[string]*service{},
-		final:    map[string]bool{},
-		ec2:      newEC2Model(),
-	}
-	for _, f := range churnFamilies {
-		c.families[f] = &family{name: f, maybe: map[string]bool{}, acked: map[int]string{}, seen: map[int]string{},
-			markers: map[string]int{}, dereg: map[int]bool{}, inactive: map[int]bool{}}
-	}
+	c := newCrash(cfg)
 	err := c.run(ctx)
 	if err == nil && len(c.report.Failures) > 0 {
 		err = fmt.Errorf("%d checks failed; first: %s", len(c.report.Failures), c.report.Failures[0])
@@ -349,6 +362,13 @@ func (c *crash) tally(ctx context.Context, kind string, err error) (result, bool
 		c.report.Unknown[kind]++
 		return res, false
 	case fault:
+		if c.outageFunc != nil && code == "ServerException" && c.outageFunc(ctx) {
+			// The replica this worker calls is cut from its database on
+			// purpose: ServerException is its documented answer, and the
+			// write may or may not have committed.
+			c.report.Unknown[kind]++
+			return unknown, false
+		}
 		if len(c.report.Failures) < 1000 {
 			c.report.Failures = append(c.report.Failures, fmt.Sprintf("%s answered a server fault %s: %v", kind, code, err))
 		}
@@ -359,12 +379,40 @@ func (c *crash) tally(ctx context.Context, kind string, err error) (result, bool
 // load runs every worker against p, kills p with SIGKILL after uptime and
 // returns once every worker has stopped.
 func (c *crash) load(ctx context.Context, p *Process, uptime time.Duration) {
-	cl := newClient(p.URL)
+	stop := c.startLoad(ctx, []*ecs.Client{newClient(p.URL)})
+	select {
+	case <-time.After(uptime):
+	case <-ctx.Done():
+	}
+	// Kill first, then stop the workers: a call in flight at the kill must
+	// meet a dead server, not a cancelled context.
+	p.Kill()
+	stop()
+}
+
+// replicaKey is the context key under which a worker's context carries the
+// index of the client (replica) it calls.
+type replicaKey struct{}
+
+// workerReplica is the index of the client a worker calls, from its
+// context.
+func workerReplica(ctx context.Context) int {
+	i, _ := ctx.Value(replicaKey{}).(int)
+	return i
+}
+
+// startLoad starts every worker, spread over clients in turn (one client:
+// all on it), and returns the function that stops them and waits until
+// each has.
+func (c *crash) startLoad(ctx context.Context, clients []*ecs.Client) (stop func()) {
 	loadCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	n := 0
 	spawn := func(f func(context.Context, *ecs.Client)) {
+		i := n % len(clients)
+		n++
 		wg.Add(1)
-		go func() { defer wg.Done(); f(loadCtx, cl) }()
+		go func() { defer wg.Done(); f(context.WithValue(loadCtx, replicaKey{}, i), clients[i]) }()
 	}
 	for _, f := range churnFamilies {
 		for range registrarsPerF {
@@ -385,15 +433,10 @@ func (c *crash) load(ctx context.Context, p *Process, uptime time.Duration) {
 		}
 		spawn(func(ctx context.Context, cl *ecs.Client) { c.slot(ctx, cl, slot) })
 	}
-	select {
-	case <-time.After(uptime):
-	case <-ctx.Done():
+	return func() {
+		cancel()
+		wg.Wait()
 	}
-	// Kill first, then stop the workers: a call in flight at the kill must
-	// meet a dead server, not a cancelled context.
-	p.Kill()
-	cancel()
-	wg.Wait()
 }
 
 // pause spaces one worker's calls a little, so that the tasks and
@@ -876,6 +919,27 @@ func (c *crash) checkTasksLocked(tasks map[string]types.Task, fail func(format s
 			fail("task %s (RunTask %s) was acknowledged or seen and is gone", arn, m)
 		} else {
 			ok++
+		}
+	}
+	for arn, t := range tasks {
+		// Nothing the campaign runs exits by itself, so a task stopped
+		// for an exited essential container lost its containers: the
+		// runtime forgot it (a restart or a failover that did not adopt
+		// it).
+		if t.StopCode == types.TaskStopCodeEssentialContainerExited {
+			fail("task %s stopped with %s (%s): its containers vanished", arn, t.StopCode, aws.ToString(t.StoppedReason))
+		} else {
+			ok++
+		}
+		// A task starts once: a second start (a new startedAt) means two
+		// runtimes, or one runtime twice, ran it.
+		if t.StartedAt != nil {
+			if prev, seen := c.started[arn]; seen && !prev.Equal(*t.StartedAt) {
+				fail("task %s started twice: startedAt %s, earlier %s", arn, t.StartedAt.UTC().Format(time.RFC3339Nano), prev.UTC().Format(time.RFC3339Nano))
+			} else {
+				ok++
+			}
+			c.started[arn] = *t.StartedAt
 		}
 	}
 	for m, got := range byMarker {

@@ -145,10 +145,15 @@ func lead(ctx context.Context, st *pgstore.Store, loops []loop, leading *atomic.
 				lp.Start(lease.Context())
 			}
 			<-lease.Context().Done()
+			// No longer the leader from here on, whatever the loops still
+			// finish: a pass stuck in a transaction on a database out of
+			// reach ends only at the store's transaction timeout (its
+			// writes are fenced meanwhile), and /health must not claim
+			// the lease for that long.
+			l.leading.Store(false)
 			for i := len(loops) - 1; i >= 0; i-- {
 				loops[i].Stop()
 			}
-			l.leading.Store(false)
 			lease.Release() // only now may another replica take over
 			if ctx.Err() != nil {
 				return

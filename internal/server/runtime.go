@@ -122,7 +122,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hu
 	}
 	switch want {
 	case RuntimeFake:
-		return openFake(cfg, "", hub)
+		return openFake(cfg, st, "", hub)
 	case RuntimeKubernetes:
 		return openKube(ctx, cfg, st, hub)
 	case RuntimeDocker, RuntimeAuto:
@@ -144,7 +144,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hu
 		NotifyFunc: rt.notify,
 	})
 	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
-		return openFake(cfg, err.Error(), hub)
+		return openFake(cfg, st, err.Error(), hub)
 	}
 	if err != nil {
 		return nil, err
@@ -177,14 +177,19 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hu
 }
 
 // openFake opens the simulated runtime. It keeps its containers beside
-// the store, so they outlive ecsd as a Docker daemon's would. fallback is
+// the store, so they outlive ecsd as a Docker daemon's would: in the data
+// directory on SQLite, in the database when replicas share PostgreSQL (so
+// that the replica that takes the lease supervises the tasks the previous
+// leader started, instead of finding their containers gone). fallback is
 // why auto chose it ("" when asked for).
-func openFake(cfg Config, fallback string, hub *notify.Hub) (*runtime, error) {
-	dir := ""
-	if cfg.DataDir != "" {
-		dir = filepath.Join(cfg.DataDir, "simulated")
+func openFake(cfg Config, st store.Store, fallback string, hub *notify.Hub) (*runtime, error) {
+	fc := fakedriver.Config{}
+	if pg, ok := st.(pgStore); ok {
+		fc.Keeper = pg.Store
+	} else if cfg.DataDir != "" {
+		fc.Dir = filepath.Join(cfg.DataDir, "simulated")
 	}
-	sim, err := fakedriver.New(fakedriver.Config{Dir: dir})
+	sim, err := fakedriver.New(fc)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,10 @@
 // Like a Docker daemon, the simulated engine outlives ecsd: with a
 // directory it keeps each group in a small JSON file, written on Start and
 // Stop and removed on Remove, so after a restart (even kill -9) a running
-// container is still running, with its original start time.
+// container is still running, with its original start time. With a Keeper
+// (replicas sharing a PostgreSQL database) the same documents live in the
+// database instead, so a task started by one replica keeps running when
+// another takes over.
 //
 // It must never import ecs, the store or anything above the driver.
 package fakedriver
@@ -79,17 +82,41 @@ const ExitCodeKilled = 137
 type Config struct {
 	// Dir keeps the groups across restarts; "" keeps them in memory only.
 	Dir string
+	// Keeper, when set, keeps the groups instead of Dir: in the database
+	// several ecsd replicas share, so that whichever replica leads finds
+	// the groups another one started (and the engine, like the Docker
+	// daemon it stands for, outlives any one of them).
+	Keeper Keeper
 	// NowFunc is the clock; nil is time.Now.
 	NowFunc func() time.Time
 }
 
+// Keeper keeps the engine's groups outside the process, as documents
+// (the group file format) keyed by group ID. Every method is one
+// transaction; the engine keeps no copy, so every replica on the same
+// Keeper sees every change at once (at the price of one query per call).
+type Keeper interface {
+	// SimGroup returns a group's document; false if there is none.
+	SimGroup(ctx context.Context, id string) ([]byte, bool, error)
+	// SimGroups returns every group's document.
+	SimGroups(ctx context.Context) ([][]byte, error)
+	// CreateSimGroup stores a new group; a known ID is left alone.
+	CreateSimGroup(ctx context.Context, id string, doc []byte) error
+	// UpdateSimGroup replaces a group's document if it is still old, and
+	// reports whether it did.
+	UpdateSimGroup(ctx context.Context, id string, old, doc []byte) (bool, error)
+	// DeleteSimGroup removes a group and reports whether there was one.
+	DeleteSimGroup(ctx context.Context, id string) (bool, error)
+}
+
 // Driver is the simulated runtime.
 type Driver struct {
-	dir string
-	now func() time.Time
+	dir    string
+	keeper Keeper
+	now    func() time.Time
 
 	mu     sync.Mutex
-	groups map[string]*group
+	groups map[string]*group // without a keeper: every group
 	// shared holds each distinct set of containers once, however many
 	// groups run it (every task of a revision does): the runtime keeps
 	// per group only what differs, so 100,000 simulated tasks cost little
@@ -118,9 +145,13 @@ type group struct {
 
 // New opens the engine, loading the groups kept in cfg.Dir.
 func New(cfg Config) (*Driver, error) {
-	d := &Driver{dir: cfg.Dir, now: cfg.NowFunc, groups: map[string]*group{}, shared: map[string]*sharedContainers{}}
+	d := &Driver{dir: cfg.Dir, keeper: cfg.Keeper, now: cfg.NowFunc, groups: map[string]*group{}, shared: map[string]*sharedContainers{}}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if d.keeper != nil {
+		d.dir = ""
+		return d, nil
 	}
 	if d.dir == "" {
 		return d, nil
@@ -156,6 +187,17 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 	if err := validID(spec.ID); err != nil {
 		return err
 	}
+	if d.keeper != nil {
+		g := &group{Spec: compact(spec), CreatedAt: d.now().UTC()}
+		b, err := json.Marshal(g)
+		if err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		if err := d.keeper.CreateSimGroup(ctx, spec.ID, b); err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.groups[spec.ID]; ok {
@@ -173,6 +215,9 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 
 // Stop records the first stop request of a group.
 func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	if d.keeper != nil {
+		return d.stopKept(ctx, id, timeout)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g, ok := d.groups[id]
@@ -191,11 +236,69 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 	return nil
 }
 
+// stopKept is Stop on a keeper: a compare-and-swap of the document, so
+// that of two stops (a deposed leader's and the new one's) the first one
+// recorded stays.
+func (d *Driver) stopKept(ctx context.Context, id string, timeout time.Duration) error {
+	for {
+		old, ok, err := d.keeper.SimGroup(ctx, id)
+		if err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+		}
+		var g group
+		if err := json.Unmarshal(old, &g); err != nil {
+			return fmt.Errorf("simulated runtime: group %s: %w", id, err)
+		}
+		if !g.StopRequestedAt.IsZero() {
+			return nil
+		}
+		g.StopRequestedAt, g.StopTimeout = d.now().UTC(), timeout
+		b, err := json.Marshal(&g)
+		if err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		swapped, err := d.keeper.UpdateSimGroup(ctx, id, old, b)
+		if err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		if swapped {
+			return nil
+		}
+		// Changed or removed meanwhile: look again.
+	}
+}
+
+// lookup returns a group, or false if the engine has none by that ID.
+func (d *Driver) lookup(ctx context.Context, id string) (*group, bool, error) {
+	if d.keeper != nil {
+		b, ok, err := d.keeper.SimGroup(ctx, id)
+		if err != nil {
+			return nil, false, fmt.Errorf("simulated runtime: %w", err)
+		}
+		if !ok {
+			return nil, false, nil
+		}
+		var g group
+		if err := json.Unmarshal(b, &g); err != nil {
+			return nil, false, fmt.Errorf("simulated runtime: group %s: %w", id, err)
+		}
+		return &g, true, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, ok := d.groups[id]
+	return g, ok, nil
+}
+
 // Inspect computes the group's state now.
 func (d *Driver) Inspect(ctx context.Context, id string) (driver.GroupState, error) {
-	d.mu.Lock()
-	g, ok := d.groups[id]
-	d.mu.Unlock()
+	g, ok, err := d.lookup(ctx, id)
+	if err != nil {
+		return driver.GroupState{}, err
+	}
 	if !ok {
 		return driver.GroupState{}, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
 	}
@@ -207,9 +310,10 @@ func (d *Driver) Inspect(ctx context.Context, id string) (driver.GroupState, err
 // exited); zero if it never will without a Stop. A supervisor can sleep
 // until then instead of inspecting the group again and again.
 func (d *Driver) NextChange(ctx context.Context, id string) (time.Time, error) {
-	d.mu.Lock()
-	g, ok := d.groups[id]
-	d.mu.Unlock()
+	g, ok, err := d.lookup(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
 	if !ok {
 		return time.Time{}, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
 	}
@@ -235,14 +339,30 @@ func (d *Driver) NextChange(ctx context.Context, id string) (time.Time, error) {
 // List computes the state of every group carrying all of labels, in ID
 // order.
 func (d *Driver) List(ctx context.Context, labels map[string]string) ([]driver.GroupState, error) {
-	d.mu.Lock()
 	var gs []*group
-	for _, g := range d.groups {
-		if hasLabels(g.Spec.Labels, labels) {
-			gs = append(gs, g)
+	if d.keeper != nil {
+		docs, err := d.keeper.SimGroups(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("simulated runtime: %w", err)
 		}
+		for _, b := range docs {
+			var g group
+			if err := json.Unmarshal(b, &g); err != nil {
+				return nil, fmt.Errorf("simulated runtime: %w", err)
+			}
+			if hasLabels(g.Spec.Labels, labels) {
+				gs = append(gs, &g)
+			}
+		}
+	} else {
+		d.mu.Lock()
+		for _, g := range d.groups {
+			if hasLabels(g.Spec.Labels, labels) {
+				gs = append(gs, g)
+			}
+		}
+		d.mu.Unlock()
 	}
-	d.mu.Unlock()
 	sort.Slice(gs, func(i, j int) bool { return gs[i].Spec.ID < gs[j].Spec.ID })
 	now := d.now().UTC()
 	out := make([]driver.GroupState, 0, len(gs))
@@ -254,6 +374,16 @@ func (d *Driver) List(ctx context.Context, labels map[string]string) ([]driver.G
 
 // Remove forgets a group and deletes its file.
 func (d *Driver) Remove(ctx context.Context, id string) error {
+	if d.keeper != nil {
+		found, err := d.keeper.DeleteSimGroup(ctx, id)
+		if err != nil {
+			return fmt.Errorf("simulated runtime: %w", err)
+		}
+		if !found {
+			return fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+		}
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.groups[id]; !ok {
@@ -322,6 +452,25 @@ func hasLabels(have, want map[string]string) bool {
 // may reuse its slices and maps, with the containers shared with every
 // other group that has the same. Nothing may modify what it returns.
 func (d *Driver) compactLocked(s driver.GroupSpec) (driver.GroupSpec, string) {
+	out := compact(s)
+	b, err := json.Marshal(out.Containers)
+	if err != nil { // cannot happen for these types; keep the copy unshared
+		return out, ""
+	}
+	sc, ok := d.shared[string(b)] // no copy of b for the lookup
+	if !ok {
+		key := string(b)
+		sc = &sharedContainers{key: key, containers: out.Containers}
+		d.shared[key] = sc
+	}
+	sc.refs++
+	out.Containers = sc.containers
+	return out, sc.key
+}
+
+// compact keeps of a spec what the simulation reads, in a copy of its own
+// (nothing shared with the caller, nor with other groups).
+func compact(s driver.GroupSpec) driver.GroupSpec {
 	out := driver.GroupSpec{ID: s.ID, NetworkMode: s.NetworkMode, Labels: make(map[string]string, len(s.Labels))}
 	for k, v := range s.Labels {
 		out.Labels[k] = v
@@ -347,23 +496,16 @@ func (d *Driver) compactLocked(s driver.GroupSpec) (driver.GroupSpec, string) {
 			}
 		}
 	}
-	b, err := json.Marshal(cs)
-	if err != nil { // cannot happen for these types; keep the copy unshared
-		out.Containers = cs
-		return out, ""
-	}
-	sc, ok := d.shared[string(b)] // no copy of b for the lookup
-	if !ok {
-		key := string(b)
-		// A deep copy through JSON, so nothing the caller holds is shared.
+	// A deep copy through JSON: PortMappings, HealthCheck and DependsOn
+	// still point into the caller's spec.
+	if b, err := json.Marshal(cs); err == nil {
 		var own []driver.ContainerSpec
-		_ = json.Unmarshal(b, &own)
-		sc = &sharedContainers{key: key, containers: own}
-		d.shared[key] = sc
+		if json.Unmarshal(b, &own) == nil {
+			cs = own
+		}
 	}
-	sc.refs++
-	out.Containers = sc.containers
-	return out, sc.key
+	out.Containers = cs
+	return out
 }
 
 // releaseLocked lets go of a group's share of its containers.

@@ -21,9 +21,10 @@ const followPoll = 100 * time.Millisecond
 // engine, which lines exist and when they were written is a function of
 // the spec, the start time and now; a line's Time is when it was written.
 func (d *Driver) Logs(ctx context.Context, id, container string, opts driver.LogOptions, fn func(driver.LogLine) error) error {
-	d.mu.Lock()
-	g, ok := d.groups[id]
-	d.mu.Unlock()
+	g, ok, err := d.lookup(ctx, id)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return fmt.Errorf("%w: %s", driver.ErrNotFound, id)
 	}
@@ -44,9 +45,13 @@ func (d *Driver) Logs(ctx context.Context, id, container string, opts driver.Log
 	}
 	next := -1 // the first line not yet handed to fn
 	for {
-		d.mu.Lock()
-		g, ok = d.groups[id]
-		d.mu.Unlock()
+		g, ok, err = d.lookup(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // the follower went away, as documented
+			}
+			return err
+		}
 		if !ok {
 			return nil // removed while followed
 		}

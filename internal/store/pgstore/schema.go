@@ -239,6 +239,15 @@ INSERT INTO ecsd_lease (id, epoch) VALUES (1, 0);
 	// 7: what a RunTask request asked of placement, for a task waiting in
 	// PROVISIONING (sqlitestore's migration of the same column).
 	`ALTER TABLE tasks ADD COLUMN requested_placement BYTEA NOT NULL DEFAULT '';`,
+	// 8: the simulated runtime's container groups (simgroups.go), which
+	// every replica must see: whichever leads supervises the tasks
+	// another one started. The group as the simulated runtime's JSON.
+	`
+CREATE TABLE ecsd_sim_groups (
+	id   TEXT COLLATE "C" PRIMARY KEY,
+	body BYTEA NOT NULL
+);
+`,
 }
 
 // migrationLock is the advisory lock key replicas starting together take
