@@ -2,8 +2,12 @@ package internal_test
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -22,7 +26,8 @@ import (
 // Floors, from the bottom; a floor imports only floors below it:
 //
 //  1. Leaves, standard library only: the cluster query language
-//     (ecs/clusterquery) and the driver interface (driver).
+//     (ecs/clusterquery), the driver interface (driver) and the change
+//     notices that connect use-cases and loops (notify).
 //  2. Domain: ecs (ARNs, statuses, validation, the error vocabulary) over
 //     the SDK's model types; cwlogs beside it for CloudWatch Logs.
 //  3. Pure planning beside reconcile: reconcile (the service scheduler's
@@ -53,6 +58,7 @@ var layers = map[string][]string{
 	"internal":                            {},
 	"internal/ecs/clusterquery":           {},
 	"internal/driver":                     {},
+	"internal/notify":                     {},
 	"internal/wire/genmodel":              {},
 	"internal/store/pgstore/internal/gen": {},
 
@@ -80,9 +86,9 @@ var layers = map[string][]string{
 
 	// Floor 5.
 	"internal/control": {ecs, clusterquery, cwlogs, store, records, wire, sdkTypes, sdk + "/service/cloudwatchlogs/...",
-		"internal/reconcile", capacity, service, servicedeployment},
+		"internal/reconcile", capacity, service, servicedeployment, "internal/notify"},
 	"internal/worker": {ecs, cwlogs, store, records, driver, sdkTypes,
-		"internal/reconcile", placement, capacity, daemon, servicedeployment},
+		"internal/reconcile", placement, capacity, daemon, servicedeployment, "internal/notify"},
 	"internal/metadata":    {ecs, store, records, driver, sdkTypes, netHTTP},
 	"internal/execsession": {driver, netHTTP, "github.com/gorilla/websocket"},
 	"internal/metrics":     {driver, store, netHTTP, "github.com/prometheus/client_golang/..."},
@@ -93,7 +99,7 @@ var layers = map[string][]string{
 	"internal/api":     {"internal/awsjson", "internal/control", ecs, wire, sdk + "/service/ecs", sdkTypes},
 
 	// Floor 7.
-	"internal/server": {"internal/...", docker, "k8s.io/client-go/...", sdkTypes, netHTTP},
+	"internal/server": {"internal/...", docker, "k8s.io/client-go/...", sdk + "/aws", sdkTypes, netHTTP},
 	"cmd/ecsd":        {"internal/control", "internal/server", store, "internal/store/sqlitestore", driver, "internal/driver/dockerdriver", docker, netHTTP},
 
 	// Test support.
@@ -295,5 +301,58 @@ func TestAllowListCatchesForbiddenArrows(t *testing.T) {
 	}
 	if tracked("strings") || !tracked("net/http") || !tracked("github.com/x/y") {
 		t.Error("tracked: the standard library apart from net/http is free, the rest is governed")
+	}
+}
+
+// pure are the planning packages whose contract is inputs in, plan out:
+// the same input always gives the same plan.
+var pure = []string{"internal/reconcile", placement, capacity, daemon, service, servicedeployment}
+
+// TestPurePackagesReadNoClock enforces what an import list cannot: the
+// pure planners read no clock and draw no random numbers (now and a
+// random source are arguments), and reach no file, process or network.
+func TestPurePackagesReadNoClock(t *testing.T) {
+	forbiddenImports := []string{"os", "os/exec", "math/rand", "math/rand/v2", "crypto/rand", "net", "syscall", "log", "log/slog"}
+	clock := []string{"Now", "Since", "Until", "After", "AfterFunc", "Sleep", "Tick", "NewTimer", "NewTicker"}
+	for _, pkg := range pure {
+		files, err := filepath.Glob(filepath.Join(strings.TrimPrefix(pkg, "internal/"), "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no Go files (%v)", pkg, err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			timeName := ""
+			for _, imp := range f.Imports {
+				path := strings.Trim(imp.Path.Value, `"`)
+				if slices.Contains(forbiddenImports, path) {
+					t.Errorf("%s imports %s: a pure planner takes what it needs as input", name, path)
+				}
+				if path == "time" {
+					timeName = "time"
+					if imp.Name != nil {
+						timeName = imp.Name.Name
+					}
+				}
+			}
+			if timeName == "" {
+				continue
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == timeName && slices.Contains(clock, sel.Sel.Name) {
+					t.Errorf("%s calls time.%s: a pure planner is given now", name, sel.Sel.Name)
+				}
+				return true
+			})
+		}
 	}
 }

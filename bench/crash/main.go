@@ -1,9 +1,12 @@
 // Command crash is the crash-safety campaign: it starts an ecsd binary on a
 // fresh data directory, runs concurrent Register/Deregister/RunTask/
-// StopTask/CreateService/UpdateService load, SIGKILLs ecsd at random
-// moments, restarts it each time and checks that every acknowledged write
-// survived, revision numbers stay gapless, no task or service is duplicated
-// or lost, and services converge again. bench/crash.sh builds ecsd and runs
+// StopTask/CreateService/UpdateService load and EC2 load (container
+// instances registered, drained and deregistered, EC2 tasks with static and
+// dynamic host ports, a capacity provider's group scaling out and in),
+// SIGKILLs ecsd at random moments, restarts it each time and checks that
+// every acknowledged write survived, revision numbers stay gapless, no task
+// or service is duplicated or lost, services converge again, and no
+// container instance's CPU, memory or ports are booked twice. bench/crash.sh builds ecsd and runs
 // it; see docs/reliability.md.
 package main
 

@@ -142,7 +142,7 @@ type flagValues struct {
 	enableReset, createDefault, insecureRemote                      *bool
 	runtime, verifySigV4, dockerHostClusters, pprofAddr             *string
 	maxConns, simInstances, keepStoppedContainers                   *int
-	scalingInterval, scaleInWait                                    *time.Duration
+	scalingInterval, scaleInWait, provisioningTimeout               *time.Duration
 	kubeconfig, kubeNamespace                                       *string
 	kubeMetadataListen, kubeMetadataURL                             *string
 }
@@ -209,6 +209,8 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		"how often managed scaling evaluates each capacity provider's simulated Auto Scaling group; ECS: every minute (env ECSD_MANAGED_SCALING_INTERVAL)")
 	scaleInWait := fs.Duration("scale-in-wait", envDuration("ECSD_SCALE_IN_WAIT", 0),
 		"replace ECS's 15-minute managed scale-in waits (below target, and after a scale-out) with this, e.g. 1s for local work; 0 keeps ECS's (env ECSD_SCALE_IN_WAIT)")
+	provisioningTimeout := fs.Duration("provisioning-timeout", envDuration("ECSD_PROVISIONING_TIMEOUT", server.DefaultProvisioningTimeout),
+		"how long a task may wait in PROVISIONING for its capacity provider's capacity before it is stopped; ECS: up to 30 minutes (env ECSD_PROVISIONING_TIMEOUT)")
 	pprofAddr := fs.String("pprof", env("ECSD_PPROF", ""),
 		"serve Go's profiler and expvar (store commit statistics) on this `ADDR`, e.g. 127.0.0.1:6060; for debugging and benchmarks (env ECSD_PPROF)")
 	return fs, &flagValues{
@@ -218,7 +220,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *flagValues) {
 		enableReset: enableReset, createDefault: createDefault, insecureRemote: insecureRemote,
 		runtime: runtime, verifySigV4: verifySigV4, dockerHostClusters: dockerHostClusters, pprofAddr: pprofAddr,
 		maxConns: maxConns, simInstances: simInstances, keepStoppedContainers: keepStoppedContainers,
-		scalingInterval: scalingInterval, scaleInWait: scaleInWait,
+		scalingInterval: scalingInterval, scaleInWait: scaleInWait, provisioningTimeout: provisioningTimeout,
 		kubeconfig: kubeconfig, kubeNamespace: kubeNamespace,
 		kubeMetadataListen: kubeMetadataListen, kubeMetadataURL: kubeMetadataURL,
 	}
@@ -242,6 +244,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	taskRetention, serviceHealthyAfter, createDefault, runtime := f.taskRetention, f.serviceHealthyAfter, f.createDefault, f.runtime
 	verifySigV4, insecureRemote, maxConns, requestTimeout := f.verifySigV4, f.insecureRemote, f.maxConns, f.requestTimeout
 	simInstances, dockerHostClusters, pprofAddr := f.simInstances, f.dockerHostClusters, f.pprofAddr
+	if *f.provisioningTimeout <= 0 {
+		return usageError{fmt.Errorf("--provisioning-timeout %s: must be positive", *f.provisioningTimeout)}
+	}
 	if *f.scalingInterval <= 0 || *f.scaleInWait < 0 {
 		return usageError{fmt.Errorf("--managed-scaling-interval %s, --scale-in-wait %s: the interval must be positive, the wait not negative", *f.scalingInterval, *f.scaleInWait)}
 	}
@@ -306,6 +311,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		KeepStoppedContainers: keepStopped(*f.keepStoppedContainers),
 		ScalingInterval:       *f.scalingInterval,
 		ScaleInWait:           *f.scaleInWait,
+		ProvisioningTimeout:   *f.provisioningTimeout,
 		Kubeconfig:            *f.kubeconfig,
 		KubeNamespace:         *f.kubeNamespace,
 		KubeMetadataListen:    *f.kubeMetadataListen,

@@ -251,7 +251,7 @@ func (c *Control) instanceView(tx store.ReadTx, rec store.ContainerInstance, wit
 // kickClusterServices tells the service scheduler that a cluster's
 // capacity changed, so services waiting to place tasks try again.
 func (c *Control) kickClusterServices(ctx context.Context, who Caller, cluster string) {
-	if c.NotifyFunc == nil {
+	if c.Notifier == nil {
 		return
 	}
 	var arns []string

@@ -5,24 +5,33 @@ import (
 	"time"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
-// Notification topics for NotifyFunc.
+// Notifier carries a use-case's change notice to the loops that act on
+// it: a topic and the ARN of what changed (notify.Hub in ecsd).
+type Notifier interface {
+	Notify(topic notify.Topic, key string)
+}
+
+// The topics use-cases notify, by the names the use-cases have long used.
 const (
-	TopicTask    = "task"
-	TopicService = "service"
+	// TopicTask's key is a task's ARN: a task was created or asked to stop.
+	TopicTask = notify.Task
+	// TopicService's key is a service's ARN.
+	TopicService = notify.Service
 	// TopicCapacityProvider's key is a capacity provider's ARN.
-	TopicCapacityProvider = "capacity-provider"
+	TopicCapacityProvider = notify.CapacityProvider
 	// TopicInstance's key is a cluster whose container instances' status
 	// changed (UpdateContainerInstancesState).
-	TopicInstance = "instance"
+	TopicInstance = notify.Instance
 )
 
-func (c *Control) notify(topic, key string) {
-	if c.NotifyFunc != nil {
-		c.NotifyFunc(topic, key)
+func (c *Control) notify(topic notify.Topic, key string) {
+	if c.Notifier != nil {
+		c.Notifier.Notify(topic, key)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/reconcile"
+	"github.com/ecsd/ecsd/internal/reconcile/service"
 	"github.com/ecsd/ecsd/internal/reconcile/servicedeployment"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
@@ -305,20 +306,10 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			return ecs.ServerException(err)
 		}
 		target := ecs.DeploymentIDOfRevision(deref(sd.TargetServiceRevision.Arn))
-		primary := -1
-		for i, d := range svc.Deployments {
-			if deref(d.Id) == target && deref(d.Status) == ecs.DeploymentPrimary {
-				primary = i
-			}
-		}
-		if primary < 0 {
+		if !service.StopPrimary(&svc, target, stopType, now) {
 			return ecs.ConflictException("The service deployment is not in progress and cannot be stopped.")
 		}
 		if stopType == types.StopServiceDeploymentStopTypeAbort {
-			p := &svc.Deployments[primary]
-			p.RolloutState = types.DeploymentRolloutStateFailed
-			p.RolloutStateReason = ptr("ECS deployment " + target + " stopped.")
-			p.UpdatedAt = timePtr(now)
 			if err := stopServiceDeployment(tx, who, arn, now, "", servicedeployment.ReasonStoppedByRequest); err != nil {
 				return err
 			}
@@ -332,9 +323,6 @@ func (c *Control) StopServiceDeployment(ctx context.Context, who Caller, arn str
 			}
 			// The stopped deployment has failed; the revision that last
 			// completed comes back.
-			p := &svc.Deployments[primary]
-			p.RolloutState = types.DeploymentRolloutStateFailed
-			p.RolloutStateReason = ptr("ECS deployment " + target + " rolled back.")
 			reconcile.RollBack(&svc, *rb, int(svc.DesiredCount), now, "ECS deployment rolling back to deploymentId "+deref(rb.Id)+".")
 			sd, _ = servicedeployment.StopByRollback(sd,
 				ecs.ServiceRevisionARN(who.Region, who.Account, svcRec.Cluster, svcRec.Name, ecs.RevisionID(deref(rb.Id))), now)

@@ -30,10 +30,10 @@ type Control struct {
 	// CreateService/UpdateService. AWS admits "up to a 10-minute window";
 	// 0 enforces the rule at once.
 	InactiveGrace time.Duration
-	// NotifyFunc, when set, is told which resource a use-case changed so
-	// the loops can act at once instead of on their next resync. topic is
-	// TopicTask or TopicService; key is the resource ARN.
-	NotifyFunc func(topic, key string)
+	// Notifier, when set, is told which resource a use-case changed, once
+	// its transaction has committed, so the loops (in this replica or
+	// another) act at once instead of on their next resync.
+	Notifier Notifier
 	// CreateDefaultCluster makes RunTask and CreateService without a
 	// cluster create the "default" cluster when it is missing, as the ECS
 	// console and agent do for a new account. Off, ecsd answers as the API

@@ -242,10 +242,15 @@ func (c *Control) RunTask(ctx context.Context, who Caller, r RunTaskRequest) ([]
 			if pl != nil {
 				records.ApplyPlacement(&task, td, *pl)
 			}
+			var requested []byte
 			if provisioning[i] {
 				task.LastStatus = ptr(ecs.TaskProvisioning)
+				// Placed once capacity arrives, with what was asked now.
+				if requested, err = records.RequestedPlacement(r.PlacementStrategy, r.PlacementConstraints); err != nil {
+					return ecs.ServerException(err)
+				}
 			}
-			if err := c.insertTask(tx, who, task, pl); err != nil {
+			if err := c.insertTask(tx, who, task, pl, requested); err != nil {
 				return err
 			}
 			out = append(out, task)
@@ -277,13 +282,15 @@ func appendFailures(to, fs []types.Failure) []types.Failure {
 	return to
 }
 
-// insertTask stores a new task, its placement (nil: not on an instance)
-// and its tags.
-func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task, pl *records.Placement) error {
+// insertTask stores a new task, its placement (nil: not on an instance),
+// what its request asked of placement when it waits for capacity, and its
+// tags.
+func (c *Control) insertTask(tx store.Tx, who Caller, task types.Task, pl *records.Placement, requested []byte) error {
 	rec, err := records.FromTask(who.Scope, task)
 	if err != nil {
 		return ecs.ServerException(err)
 	}
+	rec.RequestedPlacement = requested
 	if pl != nil {
 		records.PlacementRecord(&rec, *pl)
 	}
@@ -535,7 +542,7 @@ func (c *Control) StartTask(ctx context.Context, who Caller, r StartTaskRequest)
 			}
 			pl := records.Placement{Instance: ci, ID: rec.ID, Reservation: got, ExternalAgent: records.HasExternalAgent(ci.Attributes), Dynamic: dynamic}
 			records.ApplyPlacement(&task, td, pl)
-			if err := c.insertTask(tx, who, task, &pl); err != nil {
+			if err := c.insertTask(tx, who, task, &pl, nil); err != nil {
 				return err
 			}
 			out = append(out, task)

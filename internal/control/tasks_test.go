@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 )
 
 // notes records what use-cases tell the loops.
@@ -20,10 +21,10 @@ type notes struct {
 	keys []string
 }
 
-func (n *notes) notify(topic, key string) {
+func (n *notes) Notify(topic notify.Topic, key string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.keys = append(n.keys, topic+" "+key)
+	n.keys = append(n.keys, string(topic)+" "+key)
 }
 
 func (n *notes) take() []string {
@@ -45,7 +46,7 @@ func tagsOf(tags []types.Tag) map[string]string {
 func TestRunTaskStoresAndNotifies(t *testing.T) {
 	c, _ := newControl(t)
 	n := &notes{}
-	c.NotifyFunc = n.notify
+	c.Notifier = n
 	ctx := context.Background()
 	if _, err := c.RegisterTaskDefinition(ctx, alice, def("web"), []types.Tag{{Key: ptr("owner"), Value: ptr("td")}, {Key: ptr("env"), Value: ptr("td")}}); err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestRunTaskInactiveGrace(t *testing.T) {
 func TestStopTask(t *testing.T) {
 	c, clk := newControl(t)
 	n := &notes{}
-	c.NotifyFunc = n.notify
+	c.Notifier = n
 	ctx := context.Background()
 	register(t, c, alice, "web", 1)
 	tasks, _, err := c.RunTask(ctx, alice, control.RunTaskRequest{TaskDefinition: "web", Tags: []types.Tag{{Key: ptr("k"), Value: ptr("v")}}})

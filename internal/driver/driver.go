@@ -373,6 +373,13 @@ type PortMapping struct {
 	ContainerPort int
 	HostPort      int
 	Protocol      string // "tcp" or "udp"
+	// Dynamic says HostPort was chosen by ecsd from the instance's
+	// ephemeral range rather than asked for by the task: a runtime that
+	// finds it taken on its host (by something outside ecsd) may publish
+	// the container port elsewhere, as the ECS agent checks a port it
+	// picked before passing it to Docker and picks another when it is in
+	// use.
+	Dynamic bool
 }
 
 // HealthCheck is a container health check, as Docker runs it.
@@ -427,7 +434,10 @@ type GroupState struct {
 	CreatedAt time.Time
 	// StopRequestedAt is when Stop was first called; zero if never.
 	StopRequestedAt time.Time
-	Containers      []ContainerState
+	// Host is the runtime host the group runs on, on runtimes with
+	// several (HostLister); "" before it is placed.
+	Host       string
+	Containers []ContainerState
 }
 
 // ContainerState is one container's state.

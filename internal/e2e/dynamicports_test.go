@@ -156,8 +156,11 @@ func TestDynamicHostPorts(t *testing.T) {
 // publishes: two tasks of one bridge-mode revision, each serving on
 // container port 8080 with no hostPort, answer on their own host ports
 // from the ephemeral range, the ones DescribeTasks reports.
+//
+// Not parallel: the other Docker tests' servers choose from the same range
+// on the same host (a port taken by them makes Docker choose instead, as it
+// should, which this test could not tell from a port never passed on).
 func TestDockerDynamicHostPorts(t *testing.T) {
-	t.Parallel()
 	cli, _ := docker(t)
 	e, _ := dockerServer(t, "", withSimInstances(0))
 	c := e.defaultClient()

@@ -16,8 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -27,11 +28,10 @@ import (
 
 // Faults of the cluster under the kubernetes runtime, on tier 1.
 
-// TestKubeQuotaAndForbiddenFailToStart: a pod the API server refuses (a
-// namespace ResourceQuota exceeded; an admission policy's 403, the status
-// RBAC answers with too) stops its task as TaskFailedToStart with the API
-// server's words, and ecsd goes on serving.
-func TestKubeQuotaAndForbiddenFailToStart(t *testing.T) {
+// TestKubeQuotaExceededFailsToStart: a pod over a namespace ResourceQuota
+// stops its task as TaskFailedToStart with the API server's words, and
+// ecsd goes on serving.
+func TestKubeQuotaExceededFailsToStart(t *testing.T) {
 	e, cluster, ns := kubeServer(t)
 	c := e.defaultClient()
 	ctx := context.Background()
@@ -69,57 +69,70 @@ func TestKubeQuotaAndForbiddenFailToStart(t *testing.T) {
 			second.StopCode, aws.ToString(second.StoppedReason))
 	}
 
-	// A 403 from admission, as RBAC would answer.
-	policy := "ecsd-deny-" + ns
-	deny := metav1.StatusReasonForbidden
-	if _, err := cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: []admissionv1.OperationType{admissionv1.Create},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
-			}}}},
-			Validations: []admissionv1.Validation{{
-				Expression: "!object.spec.containers.exists(c, c.image == 'ecsd-test/forbidden:1')",
-				Message:    "ecsd-test/forbidden images are not allowed here", Reason: &deny,
-			}},
+}
+
+// TestKubeRBACForbidsCreate runs ecsd as a user whose Role may watch and
+// delete pods but not create them, and may not list nodes: ecsd starts
+// (no node is an instance; the scheduler places tasks), and a task fails
+// to start with the API server's 403 as its reason.
+func TestKubeRBACForbidsCreate(t *testing.T) {
+	cluster := kubetest.Start(t)
+	ns := cluster.Namespace(t)
+	ctx := context.Background()
+	const user = "ecsd-no-create"
+	if _, err := cluster.Client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "patch", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{ns}, Verbs: []string{"get"}},
 		},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), policy, metav1.DeleteOptions{})
-		_ = cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), policy, metav1.DeleteOptions{})
-	})
-	if _, err := cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
-		},
+	if _, err := cluster.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The policy takes effect once the API server has loaded it.
-	waitFor(t, 30*time.Second, "the admission policy denies", func() error {
-		_, err := cluster.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "probe"},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "ecsd-test/forbidden:1"}}},
-		}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil || !strings.Contains(err.Error(), "not allowed here") {
-			return fmt.Errorf("dry-run create: %v", err)
+	raw, err := os.ReadFile(cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	// The harness writes its user inline: `user: {token: ...}`.
+	impersonating := strings.Replace(string(raw), "user: {token: ", fmt.Sprintf("user: {as: %q, token: ", user), 1)
+	if impersonating == string(raw) {
+		t.Fatalf("cannot find the user in the harness's kubeconfig:\n%s", raw)
+	}
+	if err := os.WriteFile(kubeconfig, []byte(impersonating), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The role's binding is in effect once the API server says so.
+	waitFor(t, 30*time.Second, "the role in effect", func() error {
+		r, err := cluster.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authv1.SubjectAccessReview{Spec: authv1.SubjectAccessReviewSpec{
+			User: user, ResourceAttributes: &authv1.ResourceAttributes{Namespace: ns, Verb: "watch", Resource: "pods"},
+		}}, metav1.CreateOptions{})
+		if err != nil || !r.Status.Allowed {
+			return fmt.Errorf("not allowed yet: %v", err)
 		}
 		return nil
 	})
-	// Make room under the quota first.
-	if _, err := c.StopTask(t.Context(), &ecs.StopTaskInput{Task: first.TaskArn}); err != nil {
-		t.Fatal(err)
+	e := startServer(t, withRuntime(server.RuntimeKubernetes), func(cfg *server.Config) {
+		cfg.Kubeconfig, cfg.KubeNamespace = kubeconfig, ns
+	})
+	c := e.defaultClient()
+	td := kubeTask(t, c, "kube-rbac", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String("ecsd-test/app:1"), Memory: aws.Int32(64)})
+	task := waitKubeTask(t, c, aws.ToString(runKubeTask(t, c, td).TaskArn), "STOPPED")
+	if task.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(aws.ToString(task.StoppedReason), "CannotCreateContainerError: ") ||
+		!strings.Contains(aws.ToString(task.StoppedReason), "forbidden") {
+		t.Errorf("task ecsd may not create: stop code %s reason %q; want TaskFailedToStart, CannotCreateContainerError: ... forbidden",
+			task.StopCode, aws.ToString(task.StoppedReason))
 	}
-	waitKubeTask(t, c, aws.ToString(first.TaskArn), "STOPPED")
-	forbidden := kubeTask(t, c, "kube-forbidden", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String("ecsd-test/forbidden:1"), Memory: aws.Int32(64)})
-	refused := waitKubeTask(t, c, aws.ToString(runKubeTask(t, c, forbidden).TaskArn), "STOPPED")
-	if refused.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(aws.ToString(refused.StoppedReason), "forbidden") {
-		t.Errorf("task refused by admission: stop code %s reason %q", refused.StopCode, aws.ToString(refused.StoppedReason))
+	// The ECS API goes on: the cluster is there.
+	if _, err := c.DescribeClusters(t.Context(), &ecs.DescribeClustersInput{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

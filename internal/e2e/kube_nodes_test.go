@@ -61,6 +61,9 @@ func ciAttr(ci types.ContainerInstance, name string) string {
 func TestKubeNodesAsContainerInstances(t *testing.T) {
 	e, cluster, ns := kubeServer(t, withSimInstances(0))
 	c := e.defaultClient()
+	if _, err := c.CreateCluster(t.Context(), &ecs.CreateClusterInput{}); err != nil { // "default"
+		t.Fatal(err)
+	}
 	// The shared nodes show with their allocatable resources and labels.
 	shared := kubeInstance(t, c, cluster.Nodes[0], nil)
 	if cpu := resourceValue(shared.RegisteredResources, "CPU"); cpu != 8*1024 {
@@ -100,6 +103,29 @@ func TestKubeNodesAsContainerInstances(t *testing.T) {
 	}
 	if pod.Spec.NodeName != node {
 		t.Errorf("pod runs on %q, want the placed node %s", pod.Spec.NodeName, node)
+	}
+
+	// A Fargate task has no container instance: the scheduler places it.
+	fg, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("kube-fargate"), RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("ecsd-test/app:1")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fout, err := c.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: fg.TaskDefinition.TaskDefinitionArn, LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-0123456789abcdef0"}}}})
+	if err != nil || len(fout.Tasks) != 1 {
+		t.Fatalf("RunTask FARGATE: %v %+v", err, fout)
+	}
+	fgARN := aws.ToString(fout.Tasks[0].TaskArn)
+	waitKubeTask(t, c, fgARN, "RUNNING")
+	if fpod, err := podOf(t, cluster, ns, fgARN); err != nil {
+		t.Fatal(err)
+	} else if fpod.Spec.Affinity != nil || fpod.Spec.NodeName == "" || fout.Tasks[0].ContainerInstanceArn != nil {
+		t.Errorf("Fargate task: affinity %+v node %q instance %v; want no affinity, a node the scheduler chose, no instance",
+			fpod.Spec.Affinity, fpod.Spec.NodeName, fout.Tasks[0].ContainerInstanceArn)
 	}
 
 	// DRAINING cordons the node; ACTIVE lifts the cordon.

@@ -36,6 +36,7 @@ func (e *ecsd) logsClient() *cwl.Client {
 // through the official client and checks what comes back: the shapes
 // decode, and the answers are CloudWatch Logs' own.
 func TestLogsRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.logsClient()
 	ctx := t.Context()
@@ -279,6 +280,7 @@ func TestLogsRoundTrip(t *testing.T) {
 // operation of the Logs model ecsd does not serve, and that an ECS target
 // still reaches ECS.
 func TestLogsProtocol(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	post := func(op, body string) (int, map[string]any) {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL()+"/", strings.NewReader(body))
@@ -345,6 +347,7 @@ func streamMessages(ctx context.Context, c *cwl.Client, group, stream string) ([
 // stream ECS names, with awslogs-create-group making the group, and
 // without it waiting for the group to exist.
 func TestAwslogsSimulated(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, func(c *server.Config) { c.LogSweepEvery = 50 * time.Millisecond })
 	c, lc := e.defaultClient(), e.logsClient()
 	ctx := t.Context()
@@ -400,6 +403,7 @@ func TestAwslogsSimulated(t *testing.T) {
 // starts it again on the same data directory: the stream goes on with
 // neither a gap nor a repeated line.
 func TestAwslogsSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := startServer(t, withDataDir(dir))
 	c := e.defaultClient()

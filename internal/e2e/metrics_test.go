@@ -283,8 +283,8 @@ func TestMetrics(t *testing.T) {
 	if got, want := series(m["ecsd_worker_pass_failures_total"], "loop"), map[string]float64{"service_scheduler": 0, "task_supervisor": 0}; !maps.Equal(got, want) {
 		t.Errorf("ecsd_worker_pass_failures_total %v, want %v", got, want)
 	}
-	if q := series(m["ecsd_worker_queue_depth"], "loop"); !slices.Equal(slices.Collect(maps.Keys(q)), []string{"service_scheduler"}) {
-		t.Errorf("ecsd_worker_queue_depth %v, want the scheduler's", q)
+	if q := series(m["ecsd_worker_queue_depth"], "loop"); !slices.Equal(slices.Sorted(maps.Keys(q)), []string{"service_scheduler", "task_supervisor"}) {
+		t.Errorf("ecsd_worker_queue_depth %v, want the scheduler's and the supervisor's", q)
 	}
 	if v := series(m["ecsd_log_bytes_stored_total"])[""]; v != 0 {
 		t.Errorf("ecsd_log_bytes_stored_total %v, want 0 without awslogs", v)

@@ -63,6 +63,7 @@ func reasonsOf(fs []types.Failure) []string {
 // Strategies and constraints on RunTask, on three simulated instances in
 // three availability zones (2048 CPU units and 3705 MiB each).
 func TestPlacementRunTask(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("place")})
@@ -177,6 +178,7 @@ func TestPlacementRunTask(t *testing.T) {
 // A service spreads its tasks over the zones by default, and a service
 // with a binpack strategy fills one instance first.
 func TestPlacementServices(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("svcplace")})
@@ -224,6 +226,7 @@ func TestPlacementServices(t *testing.T) {
 // nothing new on it (developer guide, "Draining Amazon ECS container
 // instances").
 func TestPlacementDrainingReplacesServiceTasks(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("drain")})
@@ -303,6 +306,7 @@ func TestPlacementDrainingReplacesServiceTasks(t *testing.T) {
 // the API reference defines them, and a protected task outlives a
 // scale-in until its protection is cleared.
 func TestTaskProtectionBlocksScaleIn(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("prot")})
@@ -389,6 +393,7 @@ func TestTaskProtectionBlocksScaleIn(t *testing.T) {
 // A DAEMON service runs one task on each ACTIVE instance: new instances
 // get one, a draining instance loses its own, and desiredCount follows.
 func TestDaemonServiceFollowsInstances(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	createCluster(t, c, &ecs.CreateClusterInput{ClusterName: aws.String("daemons")})
@@ -463,6 +468,7 @@ func TestDaemonServiceFollowsInstances(t *testing.T) {
 // service's stopped event, and the instances that still qualify keep
 // theirs.
 func TestDaemonServiceStopsTaskOnInstanceLeavingConstraints(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := s.defaultClient()
 	const cluster = "edges"

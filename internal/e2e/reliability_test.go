@@ -57,10 +57,17 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	// The load must have exercised every kind of write, or the campaign
 	// proves less than it says.
-	for _, kind := range []string{"RegisterTaskDefinition", "DeregisterTaskDefinition", "RunTask", "StopTask", "CreateService", "UpdateService"} {
+	for _, kind := range []string{"RegisterTaskDefinition", "DeregisterTaskDefinition", "RunTask", "StopTask", "CreateService", "UpdateService",
+		"RegisterContainerInstance", "UpdateContainerInstancesState", "DeregisterContainerInstance", "RunTask (EC2)", "StopTask (EC2)"} {
 		if rep.Acked[kind] == 0 {
 			t.Errorf("no %s was acknowledged", kind)
 		}
+	}
+	// Every verification balanced the books of some instance holding tasks,
+	// and managed scaling grew the provider's group.
+	if rep.InstanceChecks == 0 || rep.TasksOnInstances == 0 || rep.GroupMax == 0 {
+		t.Errorf("instance books checked %d (holding %d tasks), group up to %d instances: the EC2 load proved nothing",
+			rep.InstanceChecks, rep.TasksOnInstances, rep.GroupMax)
 	}
 }
 
@@ -87,6 +94,15 @@ func TestCrashCampaignNoticesDamage(t *testing.T) {
 			FROM task_definitions t WHERE family = 'crash_bravo' AND revision = 1;
 			UPDATE families SET last_revision = last_revision + 1, active_count = active_count + 1, live_count = live_count + 1 WHERE family = 'crash_bravo'`,
 			"registered twice"},
+		// A task's reservation that no longer matches what it holds: the
+		// instance's remaining CPU is off by one.
+		{"a double-booked CPU unit", `UPDATE tasks SET reserved_cpu = reserved_cpu + 1
+			WHERE rowid = (SELECT min(rowid) FROM tasks WHERE container_instance <> '' AND last_status <> 'STOPPED')`,
+			"remaining CPU"},
+		// A static host port that two tasks could now both take.
+		{"a lost port reservation", `UPDATE tasks SET reserved_ports = ''
+			WHERE container_instance <> '' AND last_status <> 'STOPPED' AND reserved_ports <> ''`,
+			"remaining PORTS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

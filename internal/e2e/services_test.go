@@ -85,6 +85,7 @@ func eventMessages(s types.Service) []string {
 }
 
 func TestServiceReachesSteadyState(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -176,6 +177,7 @@ func TestServiceReachesSteadyState(t *testing.T) {
 }
 
 func TestServiceRollingUpdate(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -239,6 +241,7 @@ func TestServiceRollingUpdate(t *testing.T) {
 }
 
 func TestServiceOnDeregisteredRevision(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -281,6 +284,7 @@ func TestServiceOnDeregisteredRevision(t *testing.T) {
 }
 
 func TestServiceInactiveGrace(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withInactiveGrace(5*time.Minute))
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -298,6 +302,7 @@ func TestServiceInactiveGrace(t *testing.T) {
 }
 
 func TestServiceCircuitBreakerRollsBack(t *testing.T) {
+	t.Parallel()
 	// Tasks must run a second to count as healthy, so a container that
 	// exits at once is a failure however the passes fall.
 	e := startServer(t, withServiceHealthyAfter(time.Second))
@@ -367,6 +372,7 @@ func TestServiceCircuitBreakerRollsBack(t *testing.T) {
 }
 
 func TestServiceDeleteAndReuseName(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -417,6 +423,7 @@ func TestServiceDeleteAndReuseName(t *testing.T) {
 }
 
 func TestServiceKeepsDeleteInProgressRevision(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withDeletion(0, 50*time.Millisecond))
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")
@@ -457,6 +464,7 @@ func TestServiceKeepsDeleteInProgressRevision(t *testing.T) {
 }
 
 func TestServiceTaskSets(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	c := e.defaultClient()
 	svcCluster(t, c, "prod")

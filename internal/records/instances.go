@@ -1,6 +1,7 @@
 package records
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -457,6 +458,65 @@ func PlacementRules(strategy []types.PlacementStrategy, taskDefinition []types.T
 		return nil, nil, err
 	}
 	return ss, cs, nil
+}
+
+// requestedPlacement is what a RunTask request asked of placement, as
+// store.Task.RequestedPlacement keeps it for a task waiting in
+// PROVISIONING.
+type requestedPlacement struct {
+	Strategy    []requestedRule `json:"placementStrategy,omitempty"`
+	Constraints []requestedRule `json:"placementConstraints,omitempty"`
+}
+
+type requestedRule struct {
+	Type       string `json:"type"`
+	Field      string `json:"field,omitempty"`
+	Expression string `json:"expression,omitempty"`
+}
+
+// RequestedPlacement encodes a RunTask request's placement strategy and
+// constraints for a task that waits for capacity (nil when it has none).
+func RequestedPlacement(strategy []types.PlacementStrategy, constraints []types.PlacementConstraint) ([]byte, error) {
+	if len(strategy) == 0 && len(constraints) == 0 {
+		return nil, nil
+	}
+	var r requestedPlacement
+	for _, s := range strategy {
+		r.Strategy = append(r.Strategy, requestedRule{Type: string(s.Type), Field: deref(s.Field)})
+	}
+	for _, c := range constraints {
+		r.Constraints = append(r.Constraints, requestedRule{Type: string(c.Type), Expression: deref(c.Expression)})
+	}
+	return json.Marshal(r)
+}
+
+// RequestedPlacementRules are the placement rules of a waiting standalone
+// task: its request's strategy and constraints (RequestedPlacement) merged
+// with its revision's constraints, as RunTask would have placed it.
+func RequestedPlacementRules(requested []byte, td types.TaskDefinition) ([]placement.Strategy, []placement.Constraint, error) {
+	var r requestedPlacement
+	if len(requested) > 0 {
+		if err := json.Unmarshal(requested, &r); err != nil {
+			return nil, nil, fmt.Errorf("stored placement request: %w", err)
+		}
+	}
+	var strategy []types.PlacementStrategy
+	for _, s := range r.Strategy {
+		ps := types.PlacementStrategy{Type: types.PlacementStrategyType(s.Type)}
+		if s.Field != "" {
+			ps.Field = ptr(s.Field)
+		}
+		strategy = append(strategy, ps)
+	}
+	var constraints []types.PlacementConstraint
+	for _, c := range r.Constraints {
+		pc := types.PlacementConstraint{Type: types.PlacementConstraintType(c.Type)}
+		if c.Expression != "" {
+			pc.Expression = ptr(c.Expression)
+		}
+		constraints = append(constraints, pc)
+	}
+	return PlacementRules(strategy, td.PlacementConstraints, constraints)
 }
 
 // TaskPlacementRequirements is what an instance must offer a task of td

@@ -39,7 +39,8 @@ type CrashConfig struct {
 }
 
 // The write operations the load sends, in report order.
-var crashKinds = []string{"RegisterTaskDefinition", "DeregisterTaskDefinition", "RunTask", "StopTask", "CreateService", "UpdateService"}
+var crashKinds = []string{"RegisterTaskDefinition", "DeregisterTaskDefinition", "RunTask", "StopTask", "CreateService", "UpdateService",
+	"RegisterContainerInstance", "UpdateContainerInstancesState", "DeregisterContainerInstance", "RunTask (EC2)", "StopTask (EC2)"}
 
 // CrashReport is what a campaign did and found.
 type CrashReport struct {
@@ -59,13 +60,19 @@ type CrashReport struct {
 	// verification found committed (the rest were found absent).
 	ResolvedCommitted int
 	MaxConverge       time.Duration
-	Failures          []string
+	// The EC2 books (crash_ec2.go): instance checks made over all
+	// verifications, the tasks found on the instances, the assertions
+	// about their resources, and the smallest and largest size of the
+	// capacity provider's group seen at a verification.
+	InstanceChecks, TasksOnInstances, ResourceAssertions int
+	GroupMin, GroupMax                                   int
+	Failures                                             []string
 }
 
 func (r *CrashReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kills (SIGKILL under load): %d\nrestarts: %d\n", r.Kills, r.Restarts)
-	fmt.Fprintf(&b, "%-26s %8s %8s %8s  %s\n", "operation", "acked", "unknown", "rejected", "rejections by code")
+	fmt.Fprintf(&b, "%-30s %8s %8s %8s  %s\n", "operation", "acked", "unknown", "rejected", "rejections by code")
 	for _, k := range crashKinds {
 		rej, codes := 0, []string{}
 		for code, n := range r.Rejected[k] {
@@ -73,12 +80,15 @@ func (r *CrashReport) String() string {
 			codes = append(codes, fmt.Sprintf("%s=%d", code, n))
 		}
 		sort.Strings(codes)
-		fmt.Fprintf(&b, "%-26s %8d %8d %8d  %s\n", k, r.Acked[k], r.Unknown[k], rej, strings.Join(codes, " "))
+		fmt.Fprintf(&b, "%-30s %8d %8d %8d  %s\n", k, r.Acked[k], r.Unknown[k], rej, strings.Join(codes, " "))
 	}
 	fmt.Fprintf(&b, "unknown outcomes found committed after restart: %d\n", r.ResolvedCommitted)
 	fmt.Fprintf(&b, "at the end: %d task-definition revisions, %d tasks, %d services\n", r.Revisions, r.Tasks, r.Services)
 	fmt.Fprintf(&b, "verifications: %d, assertions held: %d, failures: %d\n", r.Verifications, r.Assertions, len(r.Failures))
 	fmt.Fprintf(&b, "slowest convergence after a restart: %s\n", r.MaxConverge.Round(time.Millisecond))
+	fmt.Fprintf(&b, "container instance books checked: %d (holding %d tasks), resource assertions held: %d\n",
+		r.InstanceChecks, r.TasksOnInstances, r.ResourceAssertions)
+	fmt.Fprintf(&b, "capacity provider group size seen at verifications: %d..%d instances\n", r.GroupMin, r.GroupMax)
 	return b.String()
 }
 
@@ -140,6 +150,7 @@ type crash struct {
 	services map[string]*service
 	slots    [serviceSlots]string // service each slot updates
 	final    map[string]bool      // tasks seen STOPPED/STOPPED: nothing changes them again
+	ec2      *ec2Model
 }
 
 // RunCrash runs the campaign: setup, then Kills rounds of load + SIGKILL +
@@ -166,6 +177,7 @@ func RunCrash(ctx context.Context, cfg CrashConfig) (*CrashReport, error) {
 		stopped:  map[string]bool{},
 		services: map[string]*service{},
 		final:    map[string]bool{},
+		ec2:      newEC2Model(),
 	}
 	for _, f := range churnFamilies {
 		c.families[f] = &family{name: f, maybe: map[string]bool{}, acked: map[int]string{}, seen: map[int]string{},
@@ -214,7 +226,7 @@ func (c *crash) run(ctx context.Context) error {
 	start := func() (*Process, error) {
 		runs++
 		return StartProcess(ctx, c.cfg.Binary, filepath.Join(c.cfg.WorkDir, fmt.Sprintf("ecsd-%02d.log", runs)),
-			"--data-dir", dataDir, "--service-healthy-after", "0s") // converge needs no 40s wait
+			append([]string{"--data-dir", dataDir, "--service-healthy-after", "0s"}, ec2Flags...)...) // converge needs no 40s wait
 	}
 	p, err := start()
 	if err != nil {
@@ -288,8 +300,10 @@ func (c *crash) setup(ctx context.Context, cl *ecs.Client) error {
 	if _, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(crashCluster)}); err != nil {
 		return err
 	}
-	_, err := cl.RegisterTaskDefinition(ctx, taskDef(serviceFamily, "service"))
-	return err
+	if _, err := cl.RegisterTaskDefinition(ctx, taskDef(serviceFamily, "service")); err != nil {
+		return err
+	}
+	return c.setupEC2(ctx, cl)
 }
 
 func taskDef(family, marker string) *ecs.RegisterTaskDefinitionInput {
@@ -361,6 +375,8 @@ func (c *crash) load(ctx context.Context, p *Process, uptime time.Duration) {
 	spawn(c.runner)
 	spawn(c.runner)
 	spawn(c.stopper)
+	spawn(c.instancer)
+	spawn(c.ec2Runner)
 	for slot := range serviceSlots {
 		// Now and then a slot moves on to a new service, so CreateService
 		// runs under kills too, not only at the start.
@@ -598,6 +614,12 @@ func (c *crash) verify(ctx context.Context, cl *ecs.Client) time.Duration {
 	c.converge(vctx, cl)
 	took := time.Since(start)
 	c.report.MaxConverge = max(c.report.MaxConverge, took)
+	c.verifyEC2(vctx, cl)
+	c.mu.Lock()
+	m := c.ec2
+	c.report.InstanceChecks, c.report.TasksOnInstances, c.report.ResourceAssertions = m.instanceChecks, m.tasksOnInstances, m.resourceAssertions
+	c.report.GroupMin, c.report.GroupMax = m.asgMin, m.asgMax
+	c.mu.Unlock()
 	return took
 }
 
@@ -739,17 +761,32 @@ func (c *crash) verifyFamily(ctx context.Context, cl *ecs.Client, f *family) {
 	c.report.Assertions += ok
 }
 
-// listTasks lists every task of the cluster, whatever its desired status.
+// listTasks lists every task of the cluster with one of the desired
+// statuses. One status's pages must not repeat a task; across statuses a
+// task may appear twice, since the scheduler keeps working between the
+// listings (a task asked to stop after the RUNNING listing shows up again in
+// the STOPPED one), and is returned once.
 func listTasks(ctx context.Context, cl *ecs.Client, statuses ...types.DesiredStatus) ([]string, error) {
 	var arns []string
+	seen := map[string]bool{}
 	for _, st := range statuses {
+		mine := map[string]bool{}
 		p := ecs.NewListTasksPaginator(cl, &ecs.ListTasksInput{Cluster: aws.String(crashCluster), DesiredStatus: st, MaxResults: aws.Int32(100)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
-			arns = append(arns, page.TaskArns...)
+			for _, arn := range page.TaskArns {
+				if mine[arn] {
+					return nil, fmt.Errorf("ListTasks(desiredStatus %s) listed %s twice", st, arn)
+				}
+				mine[arn] = true
+				if !seen[arn] {
+					seen[arn] = true
+					arns = append(arns, arn)
+				}
+			}
 		}
 	}
 	return arns, nil

@@ -2,16 +2,19 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/ecsd/ecsd/internal/control"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/pgstore"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
@@ -119,16 +122,16 @@ func redactURL(u string) string {
 // leader runs the loops while this replica holds pgstore's leader lease,
 // so that of several replicas on one database exactly one supervises
 // tasks, schedules services and sweeps deletions at a time. The others
-// serve the API and wake the leader's loops (wakeLeader).
+// serve the API and relay their notices to it (pgRelay).
 type leader struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
-	leading atomic.Bool
+	leading *atomic.Bool
 }
 
-func lead(ctx context.Context, st *pgstore.Store, loops []loop, logger *slog.Logger) *leader {
+func lead(ctx context.Context, st *pgstore.Store, loops []loop, leading *atomic.Bool, logger *slog.Logger) *leader {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l := &leader{cancel: cancel, done: make(chan struct{})}
+	l := &leader{cancel: cancel, done: make(chan struct{}), leading: leading}
 	go func() {
 		defer close(l.done)
 		for {
@@ -162,37 +165,133 @@ func (l *leader) stop() {
 	<-l.done
 }
 
-// wakeLeader makes a kick given on a follower reach the leader's loops
-// within milliseconds instead of at their next pass: a follower forwards
-// every use-case's notice over PostgreSQL's LISTEN/NOTIFY once its write
-// has committed, and every replica hands what it hears to its own loops
-// (which run only on the leader; on the others a kick is a no-op until they
-// lead). It returns the function that stops listening.
-func wakeLeader(ctx context.Context, st *pgstore.Store, ctl *control.Control, s *Server, logger *slog.Logger) func() {
-	local := ctl.NotifyFunc
-	ctl.NotifyFunc = func(topic, key string) {
-		local(topic, key)
-		if l := s.leader; l != nil && !l.leading.Load() {
-			nctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			if err := st.Notify(nctx, topic+"\n"+key); err != nil {
-				// The leader's next pass picks the change up anyway.
-				logger.Warn("could not wake the leader replica", "err", err)
-			}
-		}
+// pgRelay carries change notices between replicas over PostgreSQL's
+// LISTEN/NOTIFY. A replica that does not lead sends what its use-cases
+// notify (the leader's loops act on it within milliseconds instead of at
+// their resync); every replica delivers what it hears from the others to
+// its own hub. Sending is asynchronous and batched, several notices to a
+// NOTIFY: a request never waits for it, and a burst of RunTasks costs few
+// round trips. A notice dropped (queue full, database away) is made up by
+// the loops' resyncs.
+type pgRelay struct {
+	st      *pgstore.Store
+	leading *atomic.Bool
+	logger  *slog.Logger
+	// origin tells this replica's own notices apart when they come back.
+	origin string
+	queue  chan relayed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// dropped counts notices the full queue turned away since the last
+	// warning.
+	dropped atomic.Int64
+}
+
+type relayed struct {
+	topic notify.Topic
+	key   string
+}
+
+// relayQueue bounds the notices waiting to be sent; relayPayload the
+// bytes of one NOTIFY (PostgreSQL's limit is 8000).
+const (
+	relayQueue   = 16384
+	relayPayload = 7000
+)
+
+func newPGRelay(st *pgstore.Store, leading *atomic.Bool, logger *slog.Logger) *pgRelay {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &pgRelay{st: st, leading: leading, logger: logger, origin: hex.EncodeToString(b[:]), queue: make(chan relayed, relayQueue)}
+}
+
+// relayOrNil keeps a nil *pgRelay from becoming a non-nil notify.Relay.
+func relayOrNil(r *pgRelay) notify.Relay {
+	if r == nil {
+		return nil
 	}
-	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
+	return r
+}
+
+// Send queues a notice for the other replicas, unless this replica leads:
+// then its own loops, which the hub has told already, are the ones that
+// act.
+func (r *pgRelay) Send(topic notify.Topic, key string) {
+	if r.leading.Load() {
+		return
+	}
+	select {
+	case r.queue <- relayed{topic, key}:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// start sends queued notices and delivers the other replicas' to hub
+// until stop. resync is called when the LISTEN connection comes back after
+// a drop: what was sent meanwhile is lost, so the loops look at everything.
+func (r *pgRelay) start(ctx context.Context, hub *notify.Hub, resync func()) {
+	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.wg.Add(2)
+	first := true
 	go func() {
-		defer close(done)
-		st.Listen(lctx, time.Second, nil, func(payload string) {
-			if topic, key, ok := strings.Cut(payload, "\n"); ok {
-				local(topic, key)
+		defer r.wg.Done()
+		r.st.ListenEach(ctx, time.Second, func() {
+			if !first {
+				resync()
 			}
+			first = false
+		}, func(payload string) {
+			origin, notices, ok := strings.Cut(payload, "\n")
+			if !ok || origin == r.origin {
+				return
+			}
+			notify.Decode(notices, hub.Deliver)
 		})
 	}()
-	return func() {
+	go func() {
+		defer r.wg.Done()
+		r.send(ctx)
+	}()
+}
+
+func (r *pgRelay) send(ctx context.Context) {
+	var b strings.Builder
+	for {
+		var n relayed
+		select {
+		case <-ctx.Done():
+			return
+		case n = <-r.queue:
+		}
+		b.Reset()
+		notify.Encode(&b, n.topic, n.key)
+	batch:
+		for b.Len() < relayPayload-600 { // room for one more ARN
+			select {
+			case n = <-r.queue:
+				notify.Encode(&b, n.topic, n.key)
+			default:
+				break batch
+			}
+		}
+		nctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := r.st.Notify(nctx, r.origin+"\n"+b.String())
 		cancel()
-		<-done
+		if err != nil && ctx.Err() == nil {
+			// The leader's resync picks the changes up anyway.
+			r.logger.Warn("could not relay change notices to the leader replica", "err", err)
+		}
+		if d := r.dropped.Swap(0); d > 0 {
+			r.logger.Warn("change notices dropped: the relay queue was full; the leader's resync picks the changes up", "dropped", d)
+		}
+	}
+}
+
+// stop ends sending and listening.
+func (r *pgRelay) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/control"
@@ -18,6 +16,7 @@ import (
 	"github.com/ecsd/ecsd/internal/driver/dockerdriver"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
 	"github.com/ecsd/ecsd/internal/metadata"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
@@ -57,30 +56,21 @@ type runtime struct {
 	// archive keeps a stopped group's output before its containers are
 	// removed; nil on the simulated runtime, which has none.
 	archive func(ctx context.Context, g driver.GroupState) error
-	// changed is told of a group whose containers changed (the task
-	// supervisor's Kick), once the supervisor exists.
-	changed atomic.Pointer[func(group string)]
+	// hub hears of every group whose containers changed, as the runtime
+	// reports it (notify.Group), and of changes to its hosts
+	// (notify.Hosts).
+	hub *notify.Hub
+	// nextChange says when a group's state next changes by itself, on
+	// the simulated runtime (nil elsewhere: the runtime reports changes).
+	nextChange func(ctx context.Context, id string) (time.Time, error)
 	// hosts are the kubernetes runtime's nodes; nil on other runtimes
 	// (and when ecsd may not list nodes).
 	hosts driver.HostLister
-	// hostsChanged is told when a node changes (the node loop's Kick).
-	hostsChanged atomic.Pointer[func()]
 }
 
-func (rt *runtime) notifyHosts() {
-	if f := rt.hostsChanged.Load(); f != nil {
-		(*f)()
-	}
-}
+func (rt *runtime) notify(group string) { rt.hub.Notify(notify.Group, group) }
 
-// onChange sets what is told when the runtime reports a change.
-func (rt *runtime) onChange(f func(group string)) { rt.changed.Store(&f) }
-
-func (rt *runtime) notify(group string) {
-	if f := rt.changed.Load(); f != nil {
-		(*f)(group)
-	}
-}
+func (rt *runtime) notifyHosts() { rt.hub.Notify(notify.Hosts, "") }
 
 // specFunc completes a task's group before it starts: on Docker, the
 // endpoints' environment variables.
@@ -94,9 +84,9 @@ func (rt *runtime) specFunc(ctl *control.Control, logger *slog.Logger) func(*dri
 		fs = append(fs, func(spec *driver.GroupSpec, task types.Task, _ types.TaskDefinition) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			node, err := ctl.NodeOfInstance(ctx, aws.ToString(task.ContainerInstanceArn))
+			node, err := ctl.NodeOfInstance(ctx, strPtr(task.ContainerInstanceArn))
 			if err != nil {
-				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", aws.ToString(task.TaskArn), "err", err)
+				logger.Warn("kubernetes: finding the node of a task's container instance failed; the scheduler places it", "task", strPtr(task.TaskArn), "err", err)
 			}
 			spec.Host = node
 		})
@@ -125,16 +115,16 @@ func DockerScope(dir string) (map[string]string, error) {
 // openRuntime opens the runtime cfg.Runtime names. With "auto" it is
 // Docker when an Engine answers, else the simulated runtime; either way
 // the log says which and why.
-func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, error) {
+func openRuntime(ctx context.Context, cfg Config, st store.Store, hub *notify.Hub) (*runtime, error) {
 	want := cfg.Runtime
 	if want == "" {
 		want = RuntimeFake
 	}
 	switch want {
 	case RuntimeFake:
-		return openFake(cfg, "")
+		return openFake(cfg, "", hub)
 	case RuntimeKubernetes:
-		return openKube(ctx, cfg, st)
+		return openKube(ctx, cfg, st, hub)
 	case RuntimeDocker, RuntimeAuto:
 	default:
 		return nil, fmt.Errorf("runtime %q: want fake, docker, kubernetes or auto", cfg.Runtime)
@@ -145,7 +135,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
-	rt := &runtime{name: RuntimeDocker}
+	rt := &runtime{name: RuntimeDocker, hub: hub}
 	d, err := dockerdriver.New(pingCtx, dockerdriver.Config{
 		Labels: scope,
 		Logger: cfg.Logger,
@@ -154,7 +144,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 		NotifyFunc: rt.notify,
 	})
 	if want == RuntimeAuto && errors.Is(err, dockerdriver.ErrEngineUnavailable) {
-		return openFake(cfg, err.Error())
+		return openFake(cfg, err.Error(), hub)
 	}
 	if err != nil {
 		return nil, err
@@ -189,7 +179,7 @@ func openRuntime(ctx context.Context, cfg Config, st store.Store) (*runtime, err
 // openFake opens the simulated runtime. It keeps its containers beside
 // the store, so they outlive ecsd as a Docker daemon's would. fallback is
 // why auto chose it ("" when asked for).
-func openFake(cfg Config, fallback string) (*runtime, error) {
+func openFake(cfg Config, fallback string, hub *notify.Hub) (*runtime, error) {
 	dir := ""
 	if cfg.DataDir != "" {
 		dir = filepath.Join(cfg.DataDir, "simulated")
@@ -203,7 +193,7 @@ func openFake(cfg Config, fallback string) (*runtime, error) {
 	} else {
 		cfg.Logger.Info("runtime: tasks run on the simulated runtime", "runtime", RuntimeFake)
 	}
-	return &runtime{name: RuntimeFake, driver: sim, close: func() error { return nil }}, nil
+	return &runtime{name: RuntimeFake, driver: sim, hub: hub, nextChange: sim.NextChange, close: func() error { return nil }}, nil
 }
 
 // dockerHost describes the Docker host as the container instance EC2
@@ -260,3 +250,10 @@ func (rt *runtime) keepStopped(cfg Config) int {
 // (3 hours); ecsd removes them sooner, once more than this many stopped
 // tasks have containers, keeping their output for `ecsd logs`.
 const DefaultKeepStoppedContainers = 50
+
+func strPtr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/kubedriver"
 	"github.com/ecsd/ecsd/internal/metadata"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
@@ -58,7 +59,7 @@ func KubeClientConfig(kubeconfig string) (*rest.Config, error) {
 
 // openKube opens the kubernetes runtime: pods in one namespace of an
 // existing cluster.
-func openKube(ctx context.Context, cfg Config, st store.Store) (*runtime, error) {
+func openKube(ctx context.Context, cfg Config, st store.Store, hub *notify.Hub) (*runtime, error) {
 	rc, err := KubeClientConfig(cfg.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
@@ -75,7 +76,7 @@ func openKube(ctx context.Context, cfg Config, st store.Store) (*runtime, error)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
 	}
-	rt := &runtime{name: RuntimeKubernetes}
+	rt := &runtime{name: RuntimeKubernetes, hub: hub}
 	openCtx, cancel := context.WithTimeout(ctx, kubeTimeout)
 	defer cancel()
 	if err := kubedriver.EnsureNamespace(openCtx, client, ns); err != nil {

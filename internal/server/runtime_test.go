@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/ecsd/ecsd/internal/notify"
 )
 
 func TestOpenRuntime(t *testing.T) {
@@ -28,7 +30,7 @@ func TestOpenRuntime(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			rt, err := openRuntime(t.Context(), Config{Runtime: tc.runtime, DataDir: t.TempDir(),
-				Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil)
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil, notify.New(nil))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want one saying %q", err, tc.err)

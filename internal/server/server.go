@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecsd/ecsd/internal/api"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/execsession"
 	"github.com/ecsd/ecsd/internal/metrics"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
@@ -89,6 +91,9 @@ type Config struct {
 	ScalingInterval time.Duration
 	// ScaleInWait, when positive, replaces ECS's 15-minute scale-in waits.
 	ScaleInWait time.Duration
+	// ProvisioningTimeout, when positive, replaces ECS's 30 minutes a task
+	// waits in PROVISIONING for capacity before it is stopped.
+	ProvisioningTimeout time.Duration
 	// DockerHostClusters names the clusters the Docker host registers in
 	// as a container instance with the Docker runtime; empty: all.
 	DockerHostClusters []string
@@ -119,6 +124,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultProvisioningTimeout is ECS's longest wait for capacity, the
+// default of --provisioning-timeout.
+const DefaultProvisioningTimeout = worker.DefaultProvisioningTimeout
+
 // loop is a background worker: level-triggered, started once, stopped on
 // shutdown.
 type loop interface {
@@ -141,8 +150,9 @@ type Server struct {
 	// leader runs the loops while this replica holds the leader lease;
 	// nil on SQLite, where the loops always run.
 	leader *leader
-	// wake stops the LISTEN for other replicas' kicks; nil on SQLite.
-	wake func()
+	// relay carries notices to and from the other replicas; nil on
+	// SQLite.
+	relay *pgRelay
 	// metrics is served at GET /metrics (metrics.go).
 	metrics *metrics.Metrics
 	// logs keeps what awslogs containers and PutLogEvents write, served
@@ -189,9 +199,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	shared := cfg.Database != ""
+	// One hub carries every change notice: from the use-cases, the loops
+	// and the runtime to the loops that act on them, and, on PostgreSQL,
+	// to and from the other replicas (relay.go).
+	var relay *pgRelay
+	var leading atomic.Bool
+	if pg, ok := st.(pgStore); ok {
+		relay = newPGRelay(pg.Store, &leading, cfg.Logger)
+	}
+	hub := notify.New(relayOrNil(relay))
 	// The runtime is resolved (auto has become fake or docker) before
 	// anything listens.
-	rt, err := openRuntime(ctx, cfg, st)
+	rt, err := openRuntime(ctx, cfg, st, hub)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -232,21 +251,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// are decided at random, as on ECS.
 	ctl.RandFunc = rand.IntN
 	ctl.Instances = control.ManagedInstances{Simulated: cfg.SimInstances, DockerHost: rt.host, DockerHostClusters: cfg.DockerHostClusters}
+	ctl.Notifier = hub
 	var nodes *nodeLoop
 	if rt.hosts != nil {
 		// The kubernetes runtime's nodes are container instances of the
 		// clusters the Docker host would register in (kubenodes.go).
 		ctl.Instances.NodesFunc, ctl.Instances.NodeClusters = nodeInstances(rt.hosts), cfg.DockerHostClusters
 		nodes = newNodeLoop(ctl, rt.hosts, cfg.Logger)
-		f := nodes.Kick
-		rt.hostsChanged.Store(&f)
-	}
-	// kick routes a use-case's change notice to the loops that act on it.
-	kick := map[string][]func(key string){}
-	ctl.NotifyFunc = func(topic, key string) {
-		for _, f := range kick[topic] {
-			f(key)
-		}
+		hub.Subscribe(notify.Hosts, func(string) { nodes.Kick() })
 	}
 	proto := awsjson.NewServer(cfg.AccountID, cfg.Region, cfg.Logger)
 	if cfg.MaxBodyBytes > 0 {
@@ -328,13 +340,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	// The scheduler hears of every task the supervisor moves along, and
-	// the awslogs ingester of every task that starts or stops.
-	var services *worker.Services
-	var ingest *worker.LogIngest
-	if reader, ok := rt.driver.(driver.LogReader); ok {
-		ingest = worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
-	}
+	// The loops subscribe to the notices they act on; none needs another
+	// to exist first.
 	tasks := worker.NewTasks(worker.TasksConfig{
 		TransitionDelay:  cfg.SimDelay,
 		StoppedRetention: cfg.TaskRetention,
@@ -344,43 +351,41 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:           cfg.Logger,
 		SharedStore:      shared,
 		PassFunc:         met.PassFunc(metrics.LoopTaskSupervisor),
-	}, worker.WatchTaskWrites(st, func(t store.Task) {
-		services.KickTask(t)
-		if ingest != nil {
-			ingest.Kick(t)
-		}
-	}), rt.driver)
-	kick[control.TopicTask] = append(kick[control.TopicTask], tasks.Kick)
-	rt.onChange(tasks.Kick)
+		Notifier:         hub,
+		NextChangeFunc:   rt.nextChange,
+	}, st, rt.driver)
+	met.WatchQueue(metrics.LoopTaskSupervisor, tasks.QueueDepth)
+	hub.Subscribe(notify.Task, tasks.Kick)
+	hub.Subscribe(notify.Group, tasks.KickGroup)
 	s.resetters = append(s.resetters, tasks.Reset, func(context.Context) error {
 		return os.RemoveAll(filepath.Join(cfg.DataDir, StoppedLogsDir)) // kept output of tasks now gone
 	})
 	s.loops = append(s.loops, tasks)
-	services = worker.NewServices(worker.ServicesConfig{
-		HealthyAfter:    cfg.ServiceHealthyAfter,
-		Throttle:        cfg.LaunchBackoff,
-		Logger:          cfg.Logger,
-		TaskChangedFunc: tasks.Kick,
-		RandFunc:        rand.IntN,
-		SharedStore:     shared,
-		PassFunc:        met.PassFunc(metrics.LoopServiceScheduler),
+	services := worker.NewServices(worker.ServicesConfig{
+		HealthyAfter: cfg.ServiceHealthyAfter,
+		Throttle:     cfg.LaunchBackoff,
+		Logger:       cfg.Logger,
+		Notifier:     hub,
+		RandFunc:     rand.IntN,
+		SharedStore:  shared,
+		PassFunc:     met.PassFunc(metrics.LoopServiceScheduler),
 	}, st)
 	met.WatchQueue(metrics.LoopServiceScheduler, services.QueueDepth)
-	kick[control.TopicService] = append(kick[control.TopicService], services.Kick)
+	hub.Subscribe(notify.Service, services.Kick)
 	s.resetters = append(s.resetters, services.Reset)
 	s.loops = append(s.loops, services)
 	scaling := worker.NewScaling(worker.ScalingConfig{
-		Interval:           cfg.ScalingInterval,
-		ScaleInWait:        cfg.ScaleInWait,
-		Logger:             cfg.Logger,
-		TaskChangedFunc:    tasks.Kick,
-		ServiceChangedFunc: services.Kick,
-		RandFunc:           rand.IntN,
+		Interval:            cfg.ScalingInterval,
+		ScaleInWait:         cfg.ScaleInWait,
+		ProvisioningTimeout: cfg.ProvisioningTimeout,
+		Logger:              cfg.Logger,
+		Notifier:            hub,
+		RandFunc:            rand.IntN,
 	}, st)
 	// A new task may wait for capacity; a provider or a cluster's
 	// providers changed.
-	kick[control.TopicTask] = append(kick[control.TopicTask], scaling.Kick)
-	kick[control.TopicCapacityProvider] = append(kick[control.TopicCapacityProvider], scaling.Kick)
+	hub.Subscribe(notify.Task, scaling.Kick)
+	hub.Subscribe(notify.CapacityProvider, scaling.Kick)
 	s.loops = append(s.loops, scaling)
 	s.loops = append(s.loops, worker.NewDeletion(worker.DeletionConfig{
 		Delay:    cfg.DeletionDelay,
@@ -388,13 +393,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:   cfg.Logger,
 	}, st))
 	s.resetters = append(s.resetters, logs.ResetLogs)
-	if ingest != nil {
+	if reader, ok := rt.driver.(driver.LogReader); ok {
+		// The awslogs ingester follows every task that starts or stops.
+		ingest := worker.NewLogIngest(worker.LogIngestConfig{Logger: cfg.Logger, SweepEvery: cfg.LogSweepEvery}, st, logs, reader)
+		hub.Subscribe(notify.TaskStatus, ingest.Kick)
 		s.resetters = append(s.resetters, ingest.Reset)
 		s.loops = append(s.loops, ingest)
 	}
 	s.loops = append(s.loops, worker.NewLogRetention(worker.LogRetentionConfig{Logger: cfg.Logger}, logs))
 	if nodes != nil {
-		kick[control.TopicInstance] = append(kick[control.TopicInstance], func(string) { nodes.Kick() })
+		hub.Subscribe(notify.Instance, func(string) { nodes.Kick() })
 		s.loops = append(s.loops, nodes)
 	}
 	// Every cluster gets the instances ecsd registers itself before the
@@ -417,10 +425,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if pg, ok := st.(pgStore); ok {
 		// Replicas share the database: only the one holding the leader
-		// lease runs the loops, and the others wake it (database.go).
-		// The kick map is complete by now: the listener reads it.
-		s.wake = wakeLeader(ctx, pg.Store, ctl, s, cfg.Logger)
-		s.leader = lead(ctx, pg.Store, s.loops, cfg.Logger)
+		// lease runs the loops; the others relay their notices to it.
+		s.relay = relay
+		relay.start(ctx, hub, tasks.Resync) // the other loops resync every second or minute
+		s.leader = lead(ctx, pg.Store, s.loops, &leading, cfg.Logger)
 	} else {
 		for _, l := range s.loops {
 			l.Start(context.WithoutCancel(ctx))
@@ -474,8 +482,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.leader != nil {
 		s.leader.stop() // stops the loops, then gives the lease up
 	}
-	if s.wake != nil {
-		s.wake()
+	if s.relay != nil {
+		s.relay.stop()
 	}
 	for i := len(s.loops) - 1; i >= 0; i-- {
 		s.loops[i].Stop()

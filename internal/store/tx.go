@@ -240,7 +240,13 @@ type Task struct {
 	// not protected). PutTask writes it only when it inserts the task;
 	// SetTaskProtection changes it.
 	ProtectedUntil time.Time
-	Body           []byte // types.Task as wire JSON
+	// RequestedPlacement is what a RunTask request asked of placement
+	// (its placementStrategy and placementConstraints, opaque to the store)
+	// for a task that waits in PROVISIONING for capacity, so it is placed
+	// as asked once capacity arrives. Set when the task is inserted; later
+	// puts keep it.
+	RequestedPlacement []byte
+	Body               []byte // types.Task as wire JSON
 }
 
 // ServiceDeployment is one record of ListServiceDeployments /

@@ -181,7 +181,7 @@ func ApplyDynamicPorts(spec *driver.GroupSpec, ports []store.DynamicPort) {
 					p = "tcp"
 				}
 				if pm.HostPort == 0 && pm.ContainerPort == d.ContainerPort && p == proto {
-					pm.HostPort = d.HostPort
+					pm.HostPort, pm.Dynamic = d.HostPort, true
 				}
 			}
 		}

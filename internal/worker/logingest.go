@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/cwlogs"
 	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -26,11 +27,17 @@ type LogIngestConfig struct {
 	// a fifth of a second.
 	BatchLines int
 	FlushEvery time.Duration
-	// SweepEvery is how often every live task is looked at again, for
-	// followers that could not start (a container still pulling, a log
-	// group not created yet); default 5s.
+	// SweepEvery is how often the followers that could not start (a
+	// container still pulling, a log group not created yet) are tried
+	// again; default 5s.
 	SweepEvery time.Duration
-	Logger     *slog.Logger
+	// ResyncEvery is how often every live task is looked at although no
+	// notice named it (default 10 minutes); the ingester also looks at
+	// every live task when it starts. Notices (Kick) name every task
+	// whose state changes, so this is a safety net, and an idle ecsd
+	// with many tasks does not read them all every few seconds.
+	ResyncEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // LogIngest copies the output of containers whose task definition names
@@ -68,9 +75,12 @@ type LogIngest struct {
 	// followed to the end or its task is deleted.
 	retry  map[string]store.Task
 	kicked map[string]store.Task
-	wake   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// kickedARNs are the tasks named by notices (Kick), read when the
+	// loop wakes.
+	kickedARNs map[string]bool
+	wake       chan struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 	// warned remembers the missing groups already logged, so a task
 	// writing to one is reported once, not every sweep.
 	warned map[string]bool
@@ -87,19 +97,34 @@ func NewLogIngest(cfg LogIngestConfig, st store.Store, logs store.LogStore, read
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 5 * time.Second
 	}
+	if cfg.ResyncEvery <= 0 {
+		cfg.ResyncEvery = 10 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &LogIngest{
 		cfg: cfg, store: st, logs: logs, reader: reader,
 		active: map[string]bool{}, done: map[string]bool{}, kicked: map[string]store.Task{},
-		again: map[string]store.Task{}, retry: map[string]store.Task{},
+		again: map[string]store.Task{}, retry: map[string]store.Task{}, kickedARNs: map[string]bool{},
 		wake: make(chan struct{}, 1), warned: map[string]bool{},
 	}
 }
 
-// Kick tells the ingester a task was written; it never blocks.
-func (w *LogIngest) Kick(t store.Task) {
+// Kick tells the ingester a task (by ARN) changed state (notify.TaskStatus);
+// it never blocks.
+func (w *LogIngest) Kick(taskARN string) {
+	w.mu.Lock()
+	w.kickedARNs[taskARN] = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// kickTask has the loop look at a task it holds the record of.
+func (w *LogIngest) kickTask(t store.Task) {
 	w.mu.Lock()
 	w.kicked[t.ID] = t
 	w.mu.Unlock()
@@ -123,6 +148,8 @@ func (w *LogIngest) Start(ctx context.Context) {
 		defer w.wg.Done()
 		t := time.NewTicker(w.cfg.SweepEvery)
 		defer t.Stop()
+		resync := time.NewTicker(w.cfg.ResyncEvery)
+		defer resync.Stop()
 		w.sweep(ctx)
 		for {
 			select {
@@ -130,13 +157,17 @@ func (w *LogIngest) Start(ctx context.Context) {
 				return
 			case <-w.wake:
 				w.mu.Lock()
-				kicked := w.kicked
-				w.kicked = map[string]store.Task{}
+				kicked, arns := w.kicked, w.kickedARNs
+				w.kicked, w.kickedARNs = map[string]store.Task{}, map[string]bool{}
 				w.mu.Unlock()
+				defs := map[defKey]types.TaskDefinition{}
 				for _, task := range kicked {
-					w.consider(ctx, task)
+					w.consider(ctx, task, defs)
 				}
+				w.considerARNs(ctx, arns, defs)
 			case <-t.C:
+				w.sweepRetries(ctx, true)
+			case <-resync.C:
 				w.sweep(ctx)
 			}
 		}
@@ -155,8 +186,44 @@ func (w *LogIngest) Stop() {
 	w.wg.Wait()
 }
 
+// considerARNs looks at the tasks named.
+func (w *LogIngest) considerARNs(ctx context.Context, arns map[string]bool, defs map[defKey]types.TaskDefinition) {
+	if len(arns) == 0 {
+		return
+	}
+	var tasks []store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		tasks = tasks[:0]
+		for arn := range arns {
+			ref, ok := ecs.ParseResourceRef("task", arn)
+			if !ok || !ref.IsARN || ref.Cluster == "" {
+				continue
+			}
+			t, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			w.cfg.Logger.Error("log ingester: read tasks", "err", err)
+		}
+		return
+	}
+	for _, t := range tasks {
+		w.consider(ctx, t, defs)
+	}
+}
+
 // sweep looks at every task that is not stopped.
 func (w *LogIngest) sweep(ctx context.Context) {
+	defs := map[defKey]types.TaskDefinition{} // one read of each revision per sweep
 	after := ""
 	for ctx.Err() == nil {
 		var page []store.Task
@@ -172,19 +239,21 @@ func (w *LogIngest) sweep(ctx context.Context) {
 			return
 		}
 		for _, t := range page {
-			w.consider(ctx, t)
+			w.consider(ctx, t, defs)
 		}
 		if len(page) < 200 {
 			break
 		}
 		after = page[len(page)-1].ID
 	}
-	w.sweepRetries(ctx)
+	w.sweepRetries(ctx, false)
 }
 
 // sweepRetries looks again at the tasks whose follower ended unfinished,
-// as they are now: the sweep's pages hold only tasks not STOPPED.
-func (w *LogIngest) sweepRetries(ctx context.Context) {
+// as they are now: with all, every one of them (between sweeps); else
+// only the STOPPED ones (a sweep's pages held the others).
+func (w *LogIngest) sweepRetries(ctx context.Context, all bool) {
+	defs := map[defKey]types.TaskDefinition{}
 	w.mu.Lock()
 	byTask := map[string]store.Task{}
 	for _, t := range w.retry {
@@ -216,8 +285,8 @@ func (w *LogIngest) sweepRetries(ctx context.Context) {
 				w.cfg.Logger.Error("log ingester: read task", "task", old.ID, "err", err)
 			}
 			return
-		case cur.LastStatus == store.TaskStopped:
-			w.consider(ctx, cur) // the pages above had the others
+		case all || cur.LastStatus == store.TaskStopped:
+			w.consider(ctx, cur, defs)
 		}
 	}
 }
@@ -231,25 +300,29 @@ type awslogsTarget struct {
 }
 
 // consider starts a follower for each awslogs container of t not yet
-// followed.
-func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
+// followed. defs holds the revisions the caller's pass has read.
+func (w *LogIngest) consider(ctx context.Context, rec store.Task, defs map[defKey]types.TaskDefinition) {
 	if rec.ExternalAgent {
 		return // an agent outside ecsd runs it; ecsd's runtime has no output
 	}
-	var td types.TaskDefinition
-	err := w.store.View(ctx, func(tx store.ReadTx) error {
-		tdRec, err := tx.TaskDefinition(rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision)
-		if err != nil {
+	k := defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}
+	td, ok := defs[k]
+	if !ok {
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			tdRec, err := tx.TaskDefinition(rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision)
+			if err != nil {
+				return err
+			}
+			td, err = records.TaskDefinition(tdRec)
 			return err
+		})
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				w.cfg.Logger.Error("log ingester: read task definition", "task", rec.ID, "err", err)
+			}
+			return
 		}
-		td, err = records.TaskDefinition(tdRec)
-		return err
-	})
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-			w.cfg.Logger.Error("log ingester: read task definition", "task", rec.ID, "err", err)
-		}
-		return
+		defs[k] = td
 	}
 	for _, cd := range td.ContainerDefinitions {
 		lc := cd.LogConfiguration
@@ -301,7 +374,7 @@ func (w *LogIngest) consider(ctx context.Context, rec store.Task) {
 			}
 			w.mu.Unlock()
 			if !finished && kicked && ctx.Err() == nil {
-				w.Kick(again)
+				w.kickTask(again)
 			}
 		}()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ecsd/ecsd/internal/cwlogs"
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/fakedriver"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/store/sqlitestore"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -80,8 +81,8 @@ func TestLogIngestFollowsTaskSeenBeforeItsContainers(t *testing.T) {
 			// A sweep only at Start: what follows must come from kicks
 			// and the follower's own retry, not from a later sweep that
 			// happens to look again.
-			ing := worker.NewLogIngest(worker.LogIngestConfig{SweepEvery: time.Hour, FlushEvery: 10 * time.Millisecond}, st, logs, gate)
-			sup := worker.NewTasks(worker.TasksConfig{NowFunc: clk.Now}, worker.WatchTaskWrites(st, ing.Kick), drv)
+			ing := worker.NewLogIngest(worker.LogIngestConfig{SweepEvery: time.Hour, ResyncEvery: time.Hour, FlushEvery: 10 * time.Millisecond}, st, logs, gate)
+			sup := worker.NewTasks(worker.TasksConfig{NowFunc: clk.Now, Notifier: ingestHub(ing)}, st, drv)
 
 			c := container("app", true, kv(fakedriver.KnobLog, `starting\nserving request {n}\ndone`), kv(fakedriver.KnobRunSeconds, "1"))
 			c.LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
@@ -164,7 +165,7 @@ func TestLogIngestStoppedTaskWaitsForGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	ing := worker.NewLogIngest(worker.LogIngestConfig{SweepEvery: 20 * time.Millisecond, FlushEvery: 10 * time.Millisecond}, st, logs, drv)
-	sup := worker.NewTasks(worker.TasksConfig{NowFunc: clk.Now}, worker.WatchTaskWrites(st, ing.Kick), drv)
+	sup := worker.NewTasks(worker.TasksConfig{NowFunc: clk.Now, Notifier: ingestHub(ing)}, st, drv)
 	c := container("app", true, kv(fakedriver.KnobLog, `one\ntwo`), kv(fakedriver.KnobRunSeconds, "1"))
 	c.LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
 		"awslogs-group": "/ecs/later", "awslogs-region": scope.Region, "awslogs-stream-prefix": "p"}}
@@ -197,4 +198,12 @@ func TestLogIngestStoppedTaskWaitsForGroup(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ingestHub tells ing of every task the supervisor writes, as the server
+// wires them.
+func ingestHub(ing *worker.LogIngest) *notify.Hub {
+	h := notify.New(nil)
+	h.Subscribe(notify.TaskStatus, ing.Kick)
+	return h
 }

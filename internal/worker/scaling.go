@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	"github.com/ecsd/ecsd/internal/reconcile/placement"
 	"github.com/ecsd/ecsd/internal/records"
@@ -32,17 +33,37 @@ type ScalingConfig struct {
 	ScaleInWait time.Duration
 	NowFunc     func() time.Time
 	Logger      *slog.Logger
-	// TaskChangedFunc is told the ARN of every waiting task the loop
-	// places, once committed, so the task supervisor starts it at once.
-	TaskChangedFunc func(taskARN string)
-	// ServiceChangedFunc is told the ARN of every service of a cluster
-	// whose instances the loop registered or removed, so the scheduler
-	// looks again (tasks it could not place may fit now).
-	ServiceChangedFunc func(serviceARN string)
+	// Notifier is told, once committed, of every waiting task the loop
+	// places (notify.Task), so the task supervisor starts it at once, and
+	// of every service of a cluster whose instances the loop registered or
+	// removed (notify.Service), so the scheduler looks again (tasks it
+	// could not place may fit now).
+	Notifier Notifier
 	// RandFunc breaks the ties of placement (see records.Placer); nil
 	// places on the first instance in ARN order.
 	RandFunc func(n int) int
+	// ProvisioningTimeout is how long a task may wait in PROVISIONING for
+	// capacity before it is stopped (DefaultProvisioningTimeout when 0):
+	// ecsd's --provisioning-timeout.
+	ProvisioningTimeout time.Duration
 }
+
+// DefaultProvisioningTimeout is how long a task waits in PROVISIONING for
+// its capacity provider's capacity before ECS stops it: "provisioning tasks
+// will wait for capacity for between 10 and 30 minutes before transitioning
+// to stopped" (AWS blog, "Deep Dive on Amazon ECS Cluster Auto Scaling";
+// aws/containers-roadmap#2381 calls 30 minutes the maximum). ecsd takes the
+// upper bound.
+const DefaultProvisioningTimeout = 30 * time.Minute
+
+// The stop code and reason of a task whose capacity never came [I: ECS
+// documents neither for this case; the reason is the one ECS gives when it
+// has no capacity for a task (RunTask, "Capacity is unavailable at this
+// time"), the stop code the one of tasks that never started].
+const (
+	ProvisioningTimeoutStopCode = types.TaskStopCodeTaskFailedToStart
+	ProvisioningTimeoutReason   = "Capacity is unavailable at this time. Please try again later or in a different availability zone"
+)
 
 // Scaling is the managed scaling loop of Auto Scaling group capacity
 // providers. ecsd has no Auto Scaling API, so each provider's group is
@@ -78,6 +99,9 @@ func NewScaling(cfg ScalingConfig, st store.Store) *Scaling {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ProvisioningTimeout <= 0 {
+		cfg.ProvisioningTimeout = DefaultProvisioningTimeout
 	}
 	return &Scaling{cfg: cfg, store: st, kick: make(chan struct{}, 1)}
 }
@@ -175,14 +199,12 @@ func (w *Scaling) provider(ctx context.Context, scope store.Scope, name string) 
 	if err != nil {
 		return ScalingResult{}, err
 	}
-	for _, arn := range pass.placed {
-		if w.cfg.TaskChangedFunc != nil {
-			w.cfg.TaskChangedFunc(arn)
+	if n := w.cfg.Notifier; n != nil {
+		for _, arn := range pass.placed {
+			n.Notify(notify.Task, arn)
 		}
-	}
-	for _, arn := range pass.services {
-		if w.cfg.ServiceChangedFunc != nil {
-			w.cfg.ServiceChangedFunc(arn)
+		for _, arn := range pass.services {
+			n.Notify(notify.Service, arn)
 		}
 	}
 	return pass.ScalingResult, nil
@@ -455,7 +477,9 @@ func waitingTasks(tx store.ReadTx, scope store.Scope, cluster, provider string) 
 	return out, nil
 }
 
-// placeWaiting places the provider's waiting tasks on its instances.
+// placeWaiting places the provider's waiting tasks on its instances, and
+// stops those that waited ProvisioningTimeout in vain. It returns the ARNs
+// of the tasks it placed or stopped.
 func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider string, now time.Time) ([]string, error) {
 	waiting, err := waitingTasks(tx, scope, cluster, provider)
 	if err != nil || len(waiting) == 0 {
@@ -479,7 +503,23 @@ func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider
 			CandidateFunc: records.OfCapacityProvider(provider),
 		})
 		if err != nil || len(got) == 0 {
-			continue // still waiting; scaling brings more
+			if now.Sub(wt.rec.CreatedAt) < w.cfg.ProvisioningTimeout {
+				continue // still waiting; scaling brings more
+			}
+			// Its capacity never came: stopped, as ECS stops it. The
+			// supervisor takes it from PROVISIONING to STOPPED.
+			t := ecs.RequestStop(wt.task, ProvisioningTimeoutStopCode, ProvisioningTimeoutReason, now)
+			rec, err := records.FromTask(scope, t)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.PutTask(rec); err != nil {
+				return nil, err
+			}
+			w.cfg.Logger.Info("task stopped: no capacity in time", "task", wt.rec.ID, "cluster", cluster,
+				"capacityProvider", provider, "waited", now.Sub(wt.rec.CreatedAt).String())
+			placed = append(placed, deref(t.TaskArn))
+			continue
 		}
 		pl := got[0]
 		t := wt.task
@@ -502,8 +542,8 @@ func (w *Scaling) placeWaiting(tx store.Tx, scope store.Scope, cluster, provider
 // is placed with once its instance is there: a service's task has its
 // service's (serviceRules, as when it was started), so a distinctInstance
 // or memberOf constraint holds for the tasks managed scaling brings
-// capacity for too; a standalone task has its revision's constraints (a
-// RunTask request's own strategy and constraints are not kept on the task).
+// capacity for too; a standalone task has its RunTask request's strategy
+// and constraints (kept with the task) and its revision's constraints.
 func waitingRules(tx store.ReadTx, scope store.Scope, cluster string, wt waitingTask) ([]placement.Strategy, []placement.Constraint, error) {
 	if name, ok := strings.CutPrefix(deref(wt.task.Group), ecs.ServiceGroup("")); ok {
 		rec, err := tx.Service(scope, cluster, name)
@@ -518,7 +558,7 @@ func waitingRules(tx store.ReadTx, scope store.Scope, cluster string, wt waiting
 			return nil, nil, err
 		}
 	}
-	return records.PlacementRules(nil, wt.td.PlacementConstraints, nil)
+	return records.RequestedPlacementRules(wt.rec.RequestedPlacement, wt.td)
 }
 
 func requirementsOf(need ecs.TaskRequirements) placement.Requirements {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/reconcile"
 	"github.com/ecsd/ecsd/internal/reconcile/capacity"
 	daemonplan "github.com/ecsd/ecsd/internal/reconcile/daemon"
@@ -41,10 +42,10 @@ type ServicesConfig struct {
 	Batch   int
 	NowFunc func() time.Time
 	Logger  *slog.Logger
-	// TaskChangedFunc, when set, is told the ARN of every task the
-	// scheduler starts or asks to stop, once the write has committed, so
-	// the task supervisor acts on it at once.
-	TaskChangedFunc func(taskARN string)
+	// Notifier, when set, is told of every task the scheduler starts or
+	// asks to stop (notify.Task), once the write has committed, so the
+	// task supervisor acts on it at once.
+	Notifier Notifier
 	// RandFunc, when set, drives the random placement strategy and breaks
 	// the ties other strategies leave (see records.Placer); nil places on
 	// the first instance in ARN order.
@@ -319,12 +320,12 @@ func (w *Services) Reconcile(ctx context.Context, arn string) (ServicePass, erro
 	}
 	pass.Changed = true
 	w.logPass(snap, plan)
-	if f := w.cfg.TaskChangedFunc; f != nil {
+	if n := w.cfg.Notifier; n != nil {
 		for _, a := range pass.Started {
-			f(a)
+			n.Notify(notify.Task, a)
 		}
 		for _, a := range pass.Stopped {
-			f(a)
+			n.Notify(notify.Task, a)
 		}
 	}
 	return pass, nil
@@ -992,54 +993,6 @@ func derefTime(t *time.Time) time.Time {
 }
 
 func timePtr(t time.Time) *time.Time { return &t }
-
-// KickTask queues the service a task belongs to, if any: the scheduler
-// looks again as soon as one of its tasks changes state.
-func (w *Services) KickTask(t store.Task) {
-	if t.Service != "" {
-		w.Kick(ecs.ServiceARN(t.Region, t.Account, t.Cluster, t.Service))
-	}
-}
-
-// WatchTaskWrites returns st, except that every task written through an
-// Update that commits is passed to fn afterwards. The server gives it to
-// the task supervisor so that the scheduler learns at once when a service
-// task starts running or stops, instead of at its next resync.
-func WatchTaskWrites(st store.Store, fn func(store.Task)) store.Store {
-	return &taskWatch{Store: st, fn: fn}
-}
-
-type taskWatch struct {
-	store.Store
-	fn func(store.Task)
-}
-
-func (s *taskWatch) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	var written []store.Task
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		written = written[:0] // a retried fn starts afresh
-		return fn(&taskWatchTx{Tx: tx, written: &written})
-	})
-	if err == nil {
-		for _, t := range written {
-			s.fn(t)
-		}
-	}
-	return err
-}
-
-type taskWatchTx struct {
-	store.Tx
-	written *[]store.Task
-}
-
-func (tx *taskWatchTx) PutTask(t store.Task) error {
-	if err := tx.Tx.PutTask(t); err != nil {
-		return err
-	}
-	*tx.written = append(*tx.written, t)
-	return nil
-}
 
 // keyQueue is a de-duplicating work queue of keys: a key queued while it
 // waits is queued once; a key queued while a worker holds it is handed

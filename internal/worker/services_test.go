@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecsd/ecsd/internal/control"
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 	"github.com/ecsd/ecsd/internal/worker"
@@ -507,11 +508,9 @@ func TestServicesHealthyAfter(t *testing.T) {
 func TestServicesLoopActsOnKicks(t *testing.T) {
 	f := newSchedFixture(t, 0)
 	f.sched = worker.NewServices(worker.ServicesConfig{Interval: time.Hour, NowFunc: f.clock.Now}, f.st)
-	f.ctl.NotifyFunc = func(topic, key string) {
-		if topic == control.TopicService {
-			f.sched.Kick(key)
-		}
-	}
+	hub := notify.New(nil)
+	hub.Subscribe(notify.Service, f.sched.Kick)
+	f.ctl.Notifier = hub
 	f.sched.Start(f.ctx)
 	t.Cleanup(f.sched.Stop)
 	td := f.register("web")

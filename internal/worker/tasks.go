@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/ecs"
+	"github.com/ecsd/ecsd/internal/notify"
 	"github.com/ecsd/ecsd/internal/records"
 	"github.com/ecsd/ecsd/internal/store"
 )
@@ -31,6 +33,13 @@ const (
 	LabelContainerName = "com.amazonaws.ecs.container-name"
 )
 
+// Notifier carries a loop's change notice to the loops that act on it, in
+// this replica and the others (notify.Hub in ecsd). Loops call it once
+// their write has committed.
+type Notifier interface {
+	Notify(topic notify.Topic, key string)
+}
+
 // TasksConfig tunes the task supervisor.
 type TasksConfig struct {
 	// TransitionDelay is how long a task stays in each lifecycle state
@@ -39,9 +48,29 @@ type TasksConfig struct {
 	// StoppedRetention is how long a STOPPED task stays describable. ECS
 	// documents "at least one hour".
 	StoppedRetention time.Duration
-	// Interval is the pause between passes when nothing kicks the loop;
-	// it bounds how late a container's own exit is noticed.
+	// Interval is the pause between housekeeping passes: purging STOPPED
+	// tasks past their retention (default 1s). Tasks themselves are
+	// looked at when a notice names them or their next change is due, not
+	// on an interval.
 	Interval time.Duration
+	// ResyncInterval is how often every task that is not STOPPED is
+	// looked at although nothing named it: the safety net for a notice
+	// lost (a replica's LISTEN connection dropped) and a runtime that
+	// does not report every change (default 10 minutes: a resync reads
+	// and inspects every live task, about 100 µs each, so with 100,000
+	// tasks it averages under 2% of a CPU). The loop also resyncs once
+	// when it starts, to adopt what it finds.
+	ResyncInterval time.Duration
+	// Notifier, when set, is told of every task the supervisor writes
+	// (notify.TaskStatus, and notify.Service for a service's task), once
+	// the write has committed.
+	Notifier Notifier
+	// NextChangeFunc, when set, says when the runtime's report of a group
+	// will next change by itself (the simulated runtime knows: a container
+	// scripted to exit after 30 seconds); zero if it will not. The
+	// supervisor looks at the task again then. Runtimes without it report
+	// changes as they happen (notify.Group) and are resynced.
+	NextChangeFunc func(ctx context.Context, id string) (time.Time, error)
 	// KeepStopped bounds how many STOPPED tasks keep their container
 	// groups: past it, the groups of the tasks that stopped longest ago
 	// are removed (their output handed to ArchiveFunc first), though the
@@ -69,7 +98,7 @@ type TasksConfig struct {
 	Logger   *slog.Logger
 	// SharedStore says other processes write the store too (several ecsd
 	// replicas on PostgreSQL). The decoded revisions the supervisor keeps
-	// then live for one pass only: a Reset on another replica restarts
+	// then live for one batch only: a Reset on another replica restarts
 	// revision numbers, and nothing tells this one.
 	SharedStore bool
 	// PassFunc, when set, is told how long each of the running loop's
@@ -77,43 +106,49 @@ type TasksConfig struct {
 	PassFunc func(took time.Duration, err error)
 }
 
-// Tasks is the task supervisor: a level-triggered loop that walks every
-// task that is not STOPPED through its lifecycle. Each pass re-reads the
-// tasks, makes the runtime match each task's state (start its containers,
-// stop them), observes the containers and records the next state with
+// Tasks is the task supervisor: a level-triggered loop over a keyed work
+// queue of task ARNs that walks each task through its lifecycle. A task is
+// looked at when a notice names it (RunTask, StopTask, the scheduler, the
+// runtime saw its containers change), when its next change is due (the
+// transition delay, a simulated container's scripted exit), and at the
+// slow resync; an idle task costs nothing between. Each look re-reads the
+// task, makes the runtime match its state (start its containers, stop
+// them), observes the containers and records the next state with
 // ecs.AdvanceTask. Driver calls happen outside store transactions; a write
 // applies only if the task is unchanged since it was read, so a StopTask
-// that raced a pass is never lost (the next pass sees it).
+// that raced a look is never lost (the task is queued again).
 type Tasks struct {
 	cfg    TasksConfig
 	store  store.Store
 	driver driver.Driver
+	queue  *dueQueue
 
 	mu     sync.Mutex // guards cancel and done
 	cancel context.CancelFunc
 	done   chan struct{}
-	kick   chan struct{}
 
-	passMu   sync.Mutex         // one pass at a time; guards what follows
-	entered  map[string]entered // task ID -> when it entered its lastStatus
-	decoded  map[string]decodedTask
-	defs     map[defKey]types.TaskDefinition
-	lastReap time.Time
-	lastTrim time.Time
-	removals sync.WaitGroup // Reset's background removals
+	passMu sync.Mutex // one pass at a time; guards what follows
+	// entered says when a task entered its lastStatus, for the
+	// transition delay; empty when there is none (the default), so an
+	// idle task is remembered nowhere.
+	entered   map[string]entered
+	defs      map[defKey]types.TaskDefinition
+	lastReap  time.Time
+	lastTrim  time.Time
+	lastPurge time.Time
+	removals  sync.WaitGroup // Reset's background removals
+	// resync asks the running loop for a resync at once (Resync).
+	resync atomic.Bool
 }
+
+// groupKey marks a queue key that is a runtime group's ID (notify.Group)
+// rather than a task ARN; the group's labels name its task.
+const groupKey = "group:"
 
 type entered struct {
 	status  string
 	version int64
 	at      time.Time
-}
-
-// decodedTask caches a task's decoded document by its stored bytes, so an
-// idle pass over thousands of tasks does not decode them all again.
-type decodedTask struct {
-	body []byte
-	task types.Task
 }
 
 type defKey struct {
@@ -130,8 +165,13 @@ func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
 	}
+	if cfg.ResyncInterval <= 0 {
+		cfg.ResyncInterval = 10 * time.Minute
+	}
 	if cfg.ReapInterval <= 0 {
-		cfg.ReapInterval = time.Minute
+		// Listing every group and reading its task costs as much as a
+		// resync; orphans (a reset's missed removals) can wait as long.
+		cfg.ReapInterval = 10 * time.Minute
 	}
 	if cfg.TrimInterval <= 0 {
 		cfg.TrimInterval = 5 * time.Second
@@ -150,21 +190,36 @@ func NewTasks(cfg TasksConfig, st store.Store, drv driver.Driver) *Tasks {
 	}
 	return &Tasks{
 		cfg: cfg, store: st, driver: drv,
-		kick:    make(chan struct{}, 1),
+		queue:   newDueQueue(),
 		entered: map[string]entered{},
-		decoded: map[string]decodedTask{},
 		defs:    map[defKey]types.TaskDefinition{},
 	}
 }
 
-// Kick wakes the loop at once; key (a task ARN) is informational: every
-// pass looks at every task.
-func (w *Tasks) Kick(key string) {
-	select {
-	case w.kick <- struct{}{}:
-	default:
+// Kick queues a task (by ARN) for a look; "" looks at nothing.
+func (w *Tasks) Kick(taskARN string) {
+	if taskARN != "" {
+		w.queue.Add(taskARN)
 	}
 }
+
+// KickGroup queues the task whose runtime group (by ID) changed.
+func (w *Tasks) KickGroup(id string) {
+	if id != "" {
+		w.queue.Add(groupKey + id)
+	}
+}
+
+// Resync has the running loop look at every live task at once, as at its
+// periodic resync: for when notices may have been missed (a replica's
+// LISTEN connection was re-established).
+func (w *Tasks) Resync() {
+	w.resync.Store(true)
+	w.queue.signal()
+}
+
+// QueueDepth is how many tasks wait for a look, now or at a later time.
+func (w *Tasks) QueueDepth() int { return w.queue.Len() }
 
 // PassResult says what one pass did.
 type PassResult struct {
@@ -178,9 +233,11 @@ type PassResult struct {
 	NextDue time.Time
 }
 
-// RunOnce makes one pass over every task that is not STOPPED, then purges
-// STOPPED tasks past their retention and, now and then, orphaned
-// container groups.
+// RunOnce makes one pass over every task that is not STOPPED (the
+// resync), then does the housekeeping: purges STOPPED tasks past their
+// retention and, now and then, orphaned container groups. Tests call it
+// directly; the running loop calls it at start and every ResyncInterval,
+// and looks at single tasks with RunQueued in between.
 func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
@@ -188,14 +245,24 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 	if w.cfg.SharedStore {
 		clear(w.defs)
 	}
-	seen := map[string]bool{}
+	var seen map[string]bool
+	if w.cfg.TransitionDelay > 0 {
+		seen = map[string]bool{}
+	}
 	after := ""
 	for {
-		page, defs, err := w.readPage(ctx, after)
+		var page []store.Task
+		err := w.store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			if page, err = tx.TasksToSupervise(after, w.cfg.Batch); err != nil {
+				return err
+			}
+			return w.readDefs(tx, page)
+		})
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("task supervisor: read tasks: %w", err)
 		}
-		if err := w.supervise(ctx, page, defs, seen, &res); err != nil {
+		if err := w.supervise(ctx, page, seen, &res); err != nil {
 			return res, err
 		}
 		if len(page) < w.cfg.Batch {
@@ -203,26 +270,86 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 		}
 		after = page[len(page)-1].ID
 	}
-	for id := range w.entered {
-		if !seen[id] {
-			delete(w.entered, id)
+	if seen != nil {
+		for id := range w.entered {
+			if !seen[id] {
+				delete(w.entered, id)
+			}
 		}
 	}
-	for id := range w.decoded {
-		if !seen[id] {
-			delete(w.decoded, id)
+	return res, w.housekeepLocked(ctx, &res)
+}
+
+// RunQueued looks at the tasks queued now or due by now, at most Batch
+// of them, and reports whether there were any.
+func (w *Tasks) RunQueued(ctx context.Context) (PassResult, bool, error) {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	var res PassResult
+	keys := w.queue.Take(w.cfg.NowFunc(), w.cfg.Batch)
+	if len(keys) == 0 {
+		return res, false, nil
+	}
+	if w.cfg.SharedStore {
+		clear(w.defs)
+	}
+	refs := make([]ecs.ResourceRef, 0, len(keys))
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, groupKey); ok {
+			// The runtime names the group; its label names the task.
+			g, err := w.driver.Inspect(ctx, id)
+			if err != nil {
+				continue // gone: reap's, if anyone's
+			}
+			k = g.Labels[LabelTaskARN]
+		}
+		if ref, ok := ecs.ParseResourceRef("task", k); ok && ref.IsARN && ref.Cluster != "" {
+			refs = append(refs, ref)
 		}
 	}
+	var page []store.Task
+	err := w.store.View(ctx, func(tx store.ReadTx) error {
+		page = page[:0]
+		for _, ref := range refs {
+			rec, err := tx.Task(store.Scope{Account: ref.Account, Region: ref.Region}, ref.Cluster, ref.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				delete(w.entered, ref.Name)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if rec.LastStatus == store.TaskStopped {
+				delete(w.entered, ref.Name)
+				continue
+			}
+			page = append(page, rec)
+		}
+		return w.readDefs(tx, page)
+	})
+	if err != nil {
+		for _, k := range keys {
+			w.queue.AddAt(k, w.cfg.NowFunc().Add(w.cfg.Interval)) // try again
+		}
+		return res, true, fmt.Errorf("task supervisor: read tasks: %w", err)
+	}
+	return res, true, w.supervise(ctx, page, nil, &res)
+}
+
+// housekeepLocked purges STOPPED tasks past their retention and, when
+// due, removes orphaned and surplus container groups.
+func (w *Tasks) housekeepLocked(ctx context.Context, res *PassResult) error {
+	w.lastPurge = w.cfg.NowFunc()
 	n, err := w.purge(ctx)
 	res.Purged = n
 	if err != nil {
-		return res, err
+		return err
 	}
 	if now := w.cfg.NowFunc(); w.lastReap.IsZero() || now.Sub(w.lastReap) >= w.cfg.ReapInterval {
 		n, err := w.reap(ctx)
 		res.Reaped = n
 		if err != nil {
-			return res, err
+			return err
 		}
 		w.lastReap = now
 	}
@@ -230,48 +357,44 @@ func (w *Tasks) RunOnce(ctx context.Context) (PassResult, error) {
 		n, err := w.trimStopped(ctx)
 		res.Trimmed = n
 		if err != nil {
-			return res, err
+			return err
 		}
 		w.lastTrim = now
 	}
-	return res, nil
+	return nil
 }
 
-// readPage reads a page of tasks to supervise and the revisions they run
-// that are not cached yet, in one snapshot.
-func (w *Tasks) readPage(ctx context.Context, after string) ([]store.Task, map[defKey]types.TaskDefinition, error) {
-	var page []store.Task
-	err := w.store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		if page, err = tx.TasksToSupervise(after, w.cfg.Batch); err != nil {
+// Housekeep is the housekeeping of RunOnce without the resync.
+func (w *Tasks) Housekeep(ctx context.Context) (PassResult, error) {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	var res PassResult
+	return res, w.housekeepLocked(ctx, &res)
+}
+
+// readDefs reads the revisions the tasks run that are not cached yet.
+func (w *Tasks) readDefs(tx store.ReadTx, page []store.Task) error {
+	for _, rec := range page {
+		k := defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}
+		if _, ok := w.defs[k]; ok {
+			continue
+		}
+		tdRec, err := tx.TaskDefinition(rec.Scope, k.family, k.revision)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		for _, rec := range page {
-			k := defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}
-			if _, ok := w.defs[k]; ok {
-				continue
-			}
-			tdRec, err := tx.TaskDefinition(rec.Scope, k.family, k.revision)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			td, err := records.TaskDefinition(tdRec)
-			if err != nil {
-				return err
-			}
-			// A revision's containers never change, so the cache never
-			// goes stale; it only grows with the revisions in use.
-			w.defs[k] = td
+		td, err := records.TaskDefinition(tdRec)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("task supervisor: read tasks: %w", err)
+		// A revision's containers never change, so the cache never goes
+		// stale; it only grows with the revisions in use.
+		w.defs[k] = td
 	}
-	return page, w.defs, nil
+	return nil
 }
 
 // pending is one task's outcome of a pass, waiting to be written.
@@ -283,28 +406,41 @@ type pending struct {
 	written bool
 }
 
-func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKey]types.TaskDefinition, seen map[string]bool, res *PassResult) error {
+// supervise steps every task of page, writes those that changed and
+// schedules the next look at each that waits for a time.
+func (w *Tasks) supervise(ctx context.Context, page []store.Task, seen map[string]bool, res *PassResult) error {
 	var writes []pending
 	for _, rec := range page {
-		seen[rec.ID] = true
+		if seen != nil {
+			seen[rec.ID] = true
+		}
 		if rec.ExternalAgent {
 			continue // its agent runs it and reports (control's agent API)
 		}
-		td, ok := defs[defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}]
+		td, ok := w.defs[defKey{rec.Scope, rec.TaskDefinition.Family, rec.TaskDefinition.Revision}]
 		if !ok {
 			w.cfg.Logger.Error("task supervisor: task definition of task not found", "task", rec.ID,
 				"family", rec.TaskDefinition.Family, "revision", rec.TaskDefinition.Revision)
 			continue
 		}
-		task, err := w.decode(rec)
+		task, err := records.Task(rec)
 		if err != nil {
 			w.cfg.Logger.Error("task supervisor: undecodable task", "task", rec.ID, "err", err)
 			continue
 		}
-		next, changed, err := w.step(ctx, rec.ID, task, td, rec.Reservation.Dynamic, res)
+		arn := deref(task.TaskArn)
+		next, changed, due, err := w.step(ctx, rec.ID, task, td, rec.Reservation.Dynamic)
 		if err != nil {
 			w.cfg.Logger.Error("task supervisor: runtime", "task", rec.ID, "err", err)
+			// Look again soon rather than at the resync.
+			w.queue.AddAt(arn, w.cfg.NowFunc().Add(w.cfg.Interval))
 			continue
+		}
+		if !due.IsZero() {
+			w.queue.AddAt(arn, due)
+			if res.NextDue.IsZero() || due.Before(res.NextDue) {
+				res.NextDue = due
+			}
 		}
 		if !changed {
 			continue
@@ -313,7 +449,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		if err != nil {
 			return fmt.Errorf("task supervisor: %w", err)
 		}
-		writes = append(writes, pending{read: rec, rec: out, arn: deref(next.TaskArn), task: next})
+		writes = append(writes, pending{read: rec, rec: out, arn: arn, task: next})
 	}
 	if len(writes) == 0 {
 		return nil
@@ -326,7 +462,7 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 			p.written = false
 			cur, err := tx.Task(p.read.Scope, p.read.Cluster, p.read.ID)
 			if errors.Is(err, store.ErrNotFound) || err == nil && !bytes.Equal(cur.Body, p.read.Body) {
-				raced++ // StopTask (or a reset) got there first; the next pass sees it
+				raced++ // StopTask (or a reset) got there first
 				continue
 			}
 			if err != nil {
@@ -340,18 +476,28 @@ func (w *Tasks) supervise(ctx context.Context, page []store.Task, defs map[defKe
 		return nil
 	})
 	if err != nil {
+		for _, p := range writes {
+			w.queue.AddAt(p.arn, w.cfg.NowFunc().Add(w.cfg.Interval))
+		}
 		return fmt.Errorf("task supervisor: write tasks: %w", err)
 	}
 	for _, p := range writes {
-		if p.written && p.read.LastStatus != p.rec.LastStatus {
+		if !p.written {
+			w.queue.Add(p.arn) // look again at what the racing write left
+			continue
+		}
+		if p.read.LastStatus != p.rec.LastStatus {
 			w.logTransition(p.rec, p.task)
+		}
+		if n := w.cfg.Notifier; n != nil {
+			n.Notify(notify.TaskStatus, p.arn)
+			if p.rec.Service != "" {
+				n.Notify(notify.Service, ecs.ServiceARN(p.rec.Region, p.rec.Account, p.rec.Cluster, p.rec.Service))
+			}
 		}
 	}
 	res.Changed += len(writes) - raced
 	res.Raced += raced
-	if raced > 0 {
-		w.Kick("") // look again soon rather than at the next resync
-	}
 	return nil
 }
 
@@ -381,58 +527,62 @@ func (w *Tasks) logTransition(rec store.Task, t types.Task) {
 	}
 }
 
-// decode returns the task a record holds, from the cache when its bytes
-// have not changed. Cached tasks are never modified: AdvanceTask copies.
-func (w *Tasks) decode(rec store.Task) (types.Task, error) {
-	if d, ok := w.decoded[rec.ID]; ok && bytes.Equal(d.body, rec.Body) {
-		return d.task, nil
-	}
-	task, err := records.Task(rec)
-	if err != nil {
-		return types.Task{}, err
-	}
-	w.decoded[rec.ID] = decodedTask{body: rec.Body, task: task}
-	return task, nil
-}
-
 // maxSteps bounds the transitions of one task in one pass; a full life
 // takes eight.
 const maxSteps = 12
 
 // step makes the runtime match the task and advances it as far as it can
-// go now.
-func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.TaskDefinition, ports []store.DynamicPort, res *PassResult) (types.Task, bool, error) {
+// go now. due is when the task should be looked at again although nothing
+// names it (zero: only then): its transition delay ends, or the runtime
+// expects its containers to change.
+func (w *Tasks) step(ctx context.Context, id string, task types.Task, td types.TaskDefinition, ports []store.DynamicPort) (next types.Task, changed bool, due time.Time, err error) {
 	now := w.cfg.NowFunc().UTC().Truncate(time.Millisecond)
 	start := task
+	delay := w.cfg.TransitionDelay
 	for range maxSteps {
 		obs, err := w.ensure(ctx, id, task, td, ports)
 		if err != nil {
-			return start, false, err
+			return start, false, time.Time{}, err
 		}
 		last := deref(task.LastStatus)
-		e, ok := w.entered[id]
-		if !ok || e.status != last {
-			// First sight of this state (or a restart): the delay counts
-			// from now.
-			e = entered{status: last, version: task.Version, at: now}
-			w.entered[id] = e
-		}
-		due := !now.Before(e.at.Add(w.cfg.TransitionDelay))
-		next, changed := ecs.AdvanceTask(task, ecs.StepInput{Definition: td, Observed: obs, Now: now, Due: due})
-		if !due && last != ecs.TaskStopped {
-			if at := e.at.Add(w.cfg.TransitionDelay); res.NextDue.IsZero() || at.Before(res.NextDue) {
-				res.NextDue = at
+		isDue := true
+		due = time.Time{}
+		if delay > 0 {
+			e, ok := w.entered[id]
+			if !ok || e.status != last {
+				// First sight of this state (or a restart): the delay
+				// counts from now.
+				e = entered{status: last, version: task.Version, at: now}
+				w.entered[id] = e
+			}
+			isDue = !now.Before(e.at.Add(delay))
+			if !isDue && last != ecs.TaskStopped {
+				due = e.at.Add(delay)
 			}
 		}
+		next, changed := ecs.AdvanceTask(task, ecs.StepInput{Definition: td, Observed: obs, Now: now, Due: isDue})
 		if !changed {
 			break
 		}
 		task = next
-		if s := deref(task.LastStatus); s != last {
+		if s := deref(task.LastStatus); s != last && delay > 0 {
 			w.entered[id] = entered{status: s, version: task.Version, at: now}
 		}
 	}
-	return task, task.Version != start.Version, nil
+	if deref(task.LastStatus) == ecs.TaskStopped {
+		delete(w.entered, id)
+		return task, task.Version != start.Version, time.Time{}, nil
+	}
+	if f := w.cfg.NextChangeFunc; f != nil {
+		at, err := f(ctx, id)
+		if err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return start, false, time.Time{}, err
+		}
+		if !at.IsZero() && (due.IsZero() || at.Before(due)) {
+			due = at
+		}
+	}
+	return task, task.Version != start.Version, due, nil
 }
 
 // ensure makes the runtime do what the task's state wants (start its
@@ -686,7 +836,9 @@ func (w *Tasks) reap(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Start runs the supervisor until Stop or ctx ends.
+// Start runs the supervisor until Stop or ctx ends: a resync at once and
+// every ResyncInterval, housekeeping every Interval, and in between a look
+// at each task as it is queued or falls due.
 func (w *Tasks) Start(ctx context.Context) {
 	w.mu.Lock()
 	if w.cancel != nil {
@@ -700,36 +852,51 @@ func (w *Tasks) Start(ctx context.Context) {
 		defer close(w.done)
 		timer := time.NewTimer(0)
 		defer timer.Stop()
-		for {
+		var resyncAt, housekeepAt time.Time // zero: now
+		for ctx.Err() == nil {
+			now := w.cfg.NowFunc()
 			began := time.Now()
-			res, err := w.RunOnce(ctx)
-			if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
-				f(time.Since(began), err)
+			var err error
+			ran := true
+			switch {
+			case w.resync.Swap(false) || !now.Before(resyncAt):
+				_, err = w.RunOnce(ctx)
+				resyncAt = now.Add(w.cfg.ResyncInterval)
+				housekeepAt = now.Add(w.cfg.Interval)
+			case !now.Before(housekeepAt):
+				_, err = w.Housekeep(ctx)
+				housekeepAt = now.Add(w.cfg.Interval)
+			default:
+				_, ran, err = w.RunQueued(ctx)
 			}
-			if err != nil && ctx.Err() == nil {
-				w.cfg.Logger.Error("task supervisor pass failed", "err", err)
-			}
-			wait := w.cfg.Interval
-			if !res.NextDue.IsZero() {
-				if d := time.Until(res.NextDue); d < wait {
-					wait = max(d, time.Millisecond)
+			if ran {
+				if f := w.cfg.PassFunc; f != nil && ctx.Err() == nil {
+					f(time.Since(began), err)
 				}
+				if err != nil && ctx.Err() == nil {
+					w.cfg.Logger.Error("task supervisor pass failed", "err", err)
+				}
+				continue // more may be queued or due
 			}
-			if res.Changed > 0 && w.cfg.TransitionDelay == 0 {
-				wait = 0 // keep going while tasks move
-			}
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.kick:
-			case <-timer.C:
+			// Nothing ready: sleep until a key is queued, the earliest
+			// due time, the housekeeping or the resync.
+			wake := min(housekeepAt.Sub(now), resyncAt.Sub(now))
+			if at, ready := w.queue.Next(); ready {
+				continue
+			} else if !at.IsZero() {
+				wake = min(wake, at.Sub(now))
 			}
 			if !timer.Stop() {
 				select {
 				case <-timer.C:
 				default:
 				}
+			}
+			timer.Reset(max(wake, time.Millisecond))
+			select {
+			case <-ctx.Done():
+			case <-w.queue.wake:
+			case <-timer.C:
 			}
 		}
 	}()
@@ -779,7 +946,7 @@ func (w *Tasks) Reset(ctx context.Context) error {
 	defer w.passMu.Unlock()
 	clear(w.defs)
 	clear(w.entered)
-	clear(w.decoded)
+	w.queue.Clear()
 	groups, err := w.driver.List(ctx, map[string]string{LabelManaged: "true"})
 	if err != nil {
 		return fmt.Errorf("task supervisor: list container groups: %w", err)

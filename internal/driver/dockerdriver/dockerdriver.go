@@ -305,6 +305,7 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 	if err := validateSpec(spec); err != nil {
 		return fmt.Errorf("docker runtime: %w", err)
 	}
+	spec = d.freeDynamicPorts(spec)
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return fmt.Errorf("docker runtime: %w", err)

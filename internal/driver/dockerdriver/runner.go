@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -354,7 +355,40 @@ func (d *Driver) startContainer(ctx context.Context, v *view, c driver.Container
 	if err := d.removeContainer(ctx, id); err != nil {
 		return err
 	}
+	if retry, ok := withoutDynamicPorts(c); ok && strings.Contains(err.Error(), "port is already allocated") {
+		// Something outside this ecsd (another ecsd, another program)
+		// took a host port ecsd chose: Docker picks one instead, as the
+		// agent picks another port when the one it chose is in use.
+		cfg, host, _ := d.containerConfig(v, retry, pulledAt)
+		resp, cerr := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, containerName(v.spec.ID, c.Name))
+		if cerr == nil {
+			serr := d.cli.ContainerStart(ctx, resp.ID, container.StartOptions{})
+			if serr == nil || ctx.Err() != nil || client.IsErrConnectionFailed(serr) {
+				return serr
+			}
+			if err := d.removeContainer(ctx, resp.ID); err != nil {
+				return err
+			}
+			err = serr
+		} else if cerrdefs.IsConflict(cerr) {
+			return nil
+		}
+	}
 	return d.placeholder(ctx, v, c, "CannotStartContainerError: "+err.Error(), pulledAt)
+}
+
+// withoutDynamicPorts returns c with its dynamic host ports set back to 0
+// (Docker's choice), and whether it had any.
+func withoutDynamicPorts(c driver.ContainerSpec) (driver.ContainerSpec, bool) {
+	found := false
+	pms := slices.Clone(c.PortMappings)
+	for i, pm := range pms {
+		if pm.Dynamic && pm.HostPort > 0 {
+			pms[i].HostPort, found = 0, true
+		}
+	}
+	c.PortMappings = pms
+	return c, found
 }
 
 // placeholder records that c gave up starting: a never-started container

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -297,4 +299,51 @@ func deviceMapping(dev driver.Device) container.DeviceMapping {
 		in = dev.HostPath
 	}
 	return container.DeviceMapping{PathOnHost: dev.HostPath, PathInContainer: in, CgroupPermissions: perms}
+}
+
+// freeDynamicPorts returns spec with each dynamic host port (one ecsd
+// chose from the ephemeral range) that something on this host already
+// holds set back to 0, so Docker picks a free one and networkBindings
+// report it: another ecsd, or any other program, may hold a port this
+// ecsd's placement knows nothing of. The ECS agent does the same check
+// (binding the port) before handing its choice to Docker. spec is not
+// modified.
+func (d *Driver) freeDynamicPorts(spec driver.GroupSpec) driver.GroupSpec {
+	if spec.NetworkMode != driver.NetworkBridge && spec.NetworkMode != "" {
+		return spec
+	}
+	cs := slices.Clone(spec.Containers)
+	for i := range cs {
+		pms := slices.Clone(cs[i].PortMappings)
+		for j, pm := range pms {
+			if pm.Dynamic && pm.HostPort > 0 && !portFree(d.bindIP, pm) {
+				pms[j].HostPort, pms[j].Dynamic = 0, false
+			}
+		}
+		cs[i].PortMappings = pms
+	}
+	spec.Containers = cs
+	return spec
+}
+
+// portFree reports whether the mapping's host port can be bound on ip and
+// on every address (a listener on 0.0.0.0 holds it for 127.0.0.1 too).
+func portFree(ip string, pm driver.PortMapping) bool {
+	for _, host := range []string{ip, ""} {
+		addr := net.JoinHostPort(host, strconv.Itoa(pm.HostPort))
+		if pm.Protocol == "udp" {
+			c, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return false
+			}
+			c.Close()
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }

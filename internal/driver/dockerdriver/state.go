@@ -375,7 +375,9 @@ func bindings(pms []driver.PortMapping, ports nat.PortMap) []driver.NetworkBindi
 	got := make([]*nat.PortBinding, len(pms))
 	for _, fixed := range []bool{true, false} {
 		for i, pm := range pms {
-			if (pm.HostPort > 0) != fixed {
+			// A dynamic host port ecsd chose may have been given up for
+			// Docker's choice (startContainer): it takes what is left.
+			if (pm.HostPort > 0 && !pm.Dynamic) != fixed {
 				continue
 			}
 			if b, ok := pick(pm, fixed); ok {

@@ -45,11 +45,27 @@ type Harness struct {
 	// that runs until stopped with a POSIX sh, stty and cat on its PATH
 	// (it may skip t where it cannot have one); nil skips the Exec cases.
 	Shell func(t *testing.T, name string) driver.ContainerSpec
+	// Capabilities say how the runtime does what runtimes legitimately
+	// do differently; the suite checks each its runtime's way.
+	Capabilities Capabilities
 	// Unsupported names cases (as Run names its subtests) the runtime
 	// legitimately cannot pass, with why: they are skipped with that
 	// message (Kubernetes starts a pod's containers together: no
 	// dependsOn ordering).
 	Unsupported map[string]string
+}
+
+// Capabilities are where runtimes legitimately differ.
+type Capabilities struct {
+	// NoEphemeralHostPorts: a bridge container port without a host port
+	// answers on the group's own address at the container port
+	// (Kubernetes has no ephemeral host ports) rather than on an
+	// ephemeral host port (Docker, the simulated runtime).
+	NoEphemeralHostPorts bool
+	// Hosts: the driver is a driver.HostLister with at least one host,
+	// runs a group on GroupSpec.Host and reports it in GroupState.Host,
+	// and SetDraining cordons a host (Kubernetes nodes).
+	Hosts bool
 }
 
 // Run runs the conformance suite.
@@ -71,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 	s.run(t, "DependsOn", s.dependsOn)
 	s.run(t, "BridgePortBindings", s.bridgePorts)
 	s.run(t, "Exec", s.exec)
+	s.run(t, "Hosts", s.hosts)
 }
 
 type suite struct{ h Harness }
@@ -424,7 +441,77 @@ func (s suite) bridgePorts(t *testing.T) {
 		return container(g, "web").Status == driver.StatusRunning
 	})
 	bs := container(g, "web").NetworkBindings
+	if s.h.Capabilities.NoEphemeralHostPorts {
+		if len(bs) != 1 || bs[0].ContainerPort != 8080 || bs[0].HostPort != 8080 || bs[0].Protocol != "tcp" || bs[0].BindIP == "" {
+			t.Errorf("bindings = %+v: want container port 8080 on the group's address", bs)
+		}
+		return
+	}
 	if len(bs) != 1 || bs[0].ContainerPort != 8080 || bs[0].HostPort <= 0 || bs[0].Protocol != "tcp" || bs[0].BindIP == "" {
 		t.Errorf("bindings = %+v: want one for container port 8080 on an ephemeral host port", bs)
 	}
+}
+
+// hosts: a runtime with several hosts lists them, runs a group on the
+// host its spec names, and cordons a host and lifts the cordon.
+func (s suite) hosts(t *testing.T) {
+	d := s.h.New(t)
+	hl, ok := d.(driver.HostLister)
+	if !s.h.Capabilities.Hosts {
+		if ok && len(hl.Hosts()) > 0 {
+			t.Fatalf("the runtime reports hosts %+v but its harness does not say Capabilities.Hosts", hl.Hosts())
+		}
+		t.Skip("a single-host runtime")
+	}
+	if !ok {
+		t.Fatal("Capabilities.Hosts, but the driver is no driver.HostLister")
+	}
+	hosts := hl.Hosts()
+	if len(hosts) == 0 {
+		t.Fatal("no hosts")
+	}
+	for i, h := range hosts {
+		if h.Name == "" || h.CPU <= 0 || h.MemoryMiB <= 0 || i > 0 && hosts[i-1].Name >= h.Name {
+			t.Fatalf("hosts = %+v: want named, with resources, sorted by name", hosts)
+		}
+	}
+	target := hosts[len(hosts)-1]
+	id := groupID(t, "g")
+	s.start(t, d, driver.GroupSpec{ID: id, Host: target.Name, Containers: []driver.ContainerSpec{s.h.RunsForever("app")}})
+	g := s.waitFor(t, d, id, "running on "+target.Name, func(g driver.GroupState) bool {
+		return container(g, "app").Status == driver.StatusRunning
+	})
+	if g.Host != target.Name {
+		t.Errorf("group runs on %q, want %q", g.Host, target.Name)
+	}
+	if err := hl.SetDraining(ctx, "no-such-host", true); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("SetDraining of an unknown host = %v, want ErrNotFound", err)
+	}
+	if target.Unschedulable {
+		return // someone else's cordon: not ours to lift
+	}
+	drained := func(want bool) {
+		t.Helper()
+		if err := hl.SetDraining(ctx, target.Name, want); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			var h driver.Host
+			for _, x := range hl.Hosts() {
+				if x.Name == target.Name {
+					h = x
+				}
+			}
+			if h.Draining == want && h.Unschedulable == want {
+				return
+			}
+			if i == 100 {
+				t.Fatalf("host %s: draining %v unschedulable %v, want %v", target.Name, h.Draining, h.Unschedulable, want)
+			}
+			s.h.Advance(s.h.Patience / 100)
+		}
+	}
+	t.Cleanup(func() { _ = hl.SetDraining(context.Background(), target.Name, false) })
+	drained(true)
+	drained(false)
 }

@@ -90,6 +90,17 @@ type Driver struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
+	// shared holds each distinct set of containers once, however many
+	// groups run it (every task of a revision does): the runtime keeps
+	// per group only what differs, so 100,000 simulated tasks cost little
+	// memory.
+	shared map[string]*sharedContainers
+}
+
+type sharedContainers struct {
+	key        string // the one copy every group sharing it refers to
+	containers []driver.ContainerSpec
+	refs       int
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -101,11 +112,13 @@ type group struct {
 	CreatedAt       time.Time        `json:"createdAt"`
 	StopRequestedAt time.Time        `json:"stopRequestedAt,omitzero"`
 	StopTimeout     time.Duration    `json:"stopTimeout,omitempty"`
+	// shareKey names the entry of Driver.shared its containers are.
+	shareKey string
 }
 
 // New opens the engine, loading the groups kept in cfg.Dir.
 func New(cfg Config) (*Driver, error) {
-	d := &Driver{dir: cfg.Dir, now: cfg.NowFunc, groups: map[string]*group{}}
+	d := &Driver{dir: cfg.Dir, now: cfg.NowFunc, groups: map[string]*group{}, shared: map[string]*sharedContainers{}}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -132,6 +145,7 @@ func New(cfg Config) (*Driver, error) {
 		if err := json.Unmarshal(b, &g); err != nil {
 			return nil, fmt.Errorf("simulated runtime: group file %s: %w", name, err)
 		}
+		g.Spec, g.shareKey = d.compactLocked(g.Spec)
 		d.groups[g.Spec.ID] = &g
 	}
 	return d, nil
@@ -147,8 +161,10 @@ func (d *Driver) Start(ctx context.Context, spec driver.GroupSpec) error {
 	if _, ok := d.groups[spec.ID]; ok {
 		return nil
 	}
-	g := &group{Spec: cloneSpec(spec), CreatedAt: d.now().UTC()}
+	g := &group{CreatedAt: d.now().UTC()}
+	g.Spec, g.shareKey = d.compactLocked(spec)
 	if err := d.saveLocked(g); err != nil {
+		d.releaseLocked(g.shareKey)
 		return err
 	}
 	d.groups[spec.ID] = g
@@ -186,6 +202,36 @@ func (d *Driver) Inspect(ctx context.Context, id string) (driver.GroupState, err
 	return g.state(d.now().UTC()), nil
 }
 
+// NextChange says when the group's state, as Inspect reports it, next
+// changes by itself (an image pulled, a container started, healthy or
+// exited); zero if it never will without a Stop. A supervisor can sleep
+// until then instead of inspecting the group again and again.
+func (d *Driver) NextChange(ctx context.Context, id string) (time.Time, error) {
+	d.mu.Lock()
+	g, ok := d.groups[id]
+	d.mu.Unlock()
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: %s", driver.ErrNotFound, id)
+	}
+	now := d.now().UTC()
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, tl := range g.timelines() {
+		consider(tl.pulledAt)
+		consider(tl.failAt)
+		consider(tl.startAt)
+		consider(tl.exitAt)
+		if tl.hasHealth {
+			consider(tl.healthAt)
+		}
+	}
+	return next, nil
+}
+
 // List computes the state of every group carrying all of labels, in ID
 // order.
 func (d *Driver) List(ctx context.Context, labels map[string]string) ([]driver.GroupState, error) {
@@ -218,6 +264,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 			return fmt.Errorf("simulated runtime: %w", err)
 		}
 	}
+	d.releaseLocked(d.groups[id].shareKey)
 	delete(d.groups, id)
 	return nil
 }
@@ -269,13 +316,63 @@ func hasLabels(have, want map[string]string) bool {
 	return true
 }
 
-// cloneSpec copies a spec deep enough that the caller can reuse its
-// slices and maps.
-func cloneSpec(s driver.GroupSpec) driver.GroupSpec {
-	b, _ := json.Marshal(s)
-	var out driver.GroupSpec
-	_ = json.Unmarshal(b, &out)
-	return out
+// compactLocked keeps of a spec what the simulation reads (the group's
+// ID, labels and network mode; each container's name, image, knobs,
+// ports, health check, dependencies and timeouts), copied so the caller
+// may reuse its slices and maps, with the containers shared with every
+// other group that has the same. Nothing may modify what it returns.
+func (d *Driver) compactLocked(s driver.GroupSpec) (driver.GroupSpec, string) {
+	out := driver.GroupSpec{ID: s.ID, NetworkMode: s.NetworkMode, Labels: make(map[string]string, len(s.Labels))}
+	for k, v := range s.Labels {
+		out.Labels[k] = v
+	}
+	cs := make([]driver.ContainerSpec, len(s.Containers))
+	for i, c := range s.Containers {
+		cs[i] = driver.ContainerSpec{
+			Name: c.Name, Image: c.Image, Essential: c.Essential,
+			PortMappings: c.PortMappings, HealthCheck: c.HealthCheck, DependsOn: c.DependsOn,
+			StopTimeout: c.StopTimeout, StartTimeout: c.StartTimeout,
+		}
+		for _, e := range c.Env {
+			if strings.HasPrefix(e.Name, "ECSD_SIM_") {
+				cs[i].Env = append(cs[i].Env, e)
+			}
+		}
+		for k, v := range c.Labels {
+			if strings.HasPrefix(k, "ECSD_SIM_") {
+				if cs[i].Labels == nil {
+					cs[i].Labels = map[string]string{}
+				}
+				cs[i].Labels[k] = v
+			}
+		}
+	}
+	b, err := json.Marshal(cs)
+	if err != nil { // cannot happen for these types; keep the copy unshared
+		out.Containers = cs
+		return out, ""
+	}
+	sc, ok := d.shared[string(b)] // no copy of b for the lookup
+	if !ok {
+		key := string(b)
+		// A deep copy through JSON, so nothing the caller holds is shared.
+		var own []driver.ContainerSpec
+		_ = json.Unmarshal(b, &own)
+		sc = &sharedContainers{key: key, containers: own}
+		d.shared[key] = sc
+	}
+	sc.refs++
+	out.Containers = sc.containers
+	return out, sc.key
+}
+
+// releaseLocked lets go of a group's share of its containers.
+func (d *Driver) releaseLocked(key string) {
+	if sc, ok := d.shared[key]; ok {
+		if sc.refs--; sc.refs <= 0 {
+			delete(d.shared, key)
+		}
+	}
 }
 
 // script is what a container was told to do.

@@ -23,7 +23,7 @@ func newDriver(t *testing.T, notify func(string)) (*kubedriver.Driver, *kubetest
 	ns := c.Namespace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test", NotifyFunc: notify})
+	d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test", NotifyFunc: notify, Nodes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +53,9 @@ func TestConformance(t *testing.T) {
 			return driver.ContainerSpec{Name: name, Image: "ecsd-test/app:1", Env: []driver.EnvVar{{Name: kubetest.EnvIgnoreTerm, Value: "1"}}}
 		},
 		Patience: 20 * time.Second,
+		// Pods answer on their own IP (no ephemeral host ports); nodes
+		// are hosts.
+		Capabilities: drivertest.Capabilities{NoEphemeralHostPorts: true, Hosts: true},
 		Unsupported: map[string]string{
 			"DependsOn": "a pod starts its containers together; dependsOn is not enforced (docs/kubernetes-runtime.md)",
 			"Exec":      "kwok runs no processes",
@@ -71,7 +74,7 @@ func TestConformanceKubelet(t *testing.T) {
 			ns := c.Namespace(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test"})
+			d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test", Nodes: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,6 +96,9 @@ func TestConformanceKubelet(t *testing.T) {
 			return driver.ContainerSpec{Name: name, Image: tiny, Command: []string{"ignore-term"}}
 		},
 		Patience: 60 * time.Second,
+		// Pods answer on their own IP (no ephemeral host ports); the real
+		// node is a host.
+		Capabilities: drivertest.Capabilities{NoEphemeralHostPorts: true, Hosts: true},
 		Unsupported: map[string]string{
 			"DependsOn": "a pod starts its containers together; dependsOn is not enforced (docs/kubernetes-runtime.md)",
 			"Exec":      "the Kubernetes driver has no ECS Exec",

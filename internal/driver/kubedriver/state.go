@@ -54,7 +54,7 @@ func groupState(pod *corev1.Pod, now time.Time) (driver.GroupState, error) {
 	if err != nil {
 		return driver.GroupState{}, err
 	}
-	g := driver.GroupState{ID: spec.ID, Labels: spec.Labels, CreatedAt: pod.CreationTimestamp.Time}
+	g := driver.GroupState{ID: spec.ID, Labels: spec.Labels, CreatedAt: pod.CreationTimestamp.Time, Host: pod.Spec.NodeName}
 	if g.Labels == nil {
 		g.Labels = map[string]string{}
 	}

@@ -420,6 +420,30 @@ func RevisionSummary(region, account, cluster, service string, d types.Deploymen
 	}
 }
 
+// StopPrimary marks the service's PRIMARY deployment, when its id is
+// deploymentID, FAILED as StopServiceDeployment leaves it: "stopped" for
+// stopType ABORT, "rolled back" for ROLLBACK (the caller then rolls the
+// service back, reconcile.RollBack). It reports false, changing nothing,
+// when deploymentID is not the PRIMARY deployment.
+func StopPrimary(s *types.Service, deploymentID string, stopType types.StopServiceDeploymentStopType, now time.Time) bool {
+	i := slices.IndexFunc(s.Deployments, func(d types.Deployment) bool {
+		return deref(d.Id) == deploymentID && deref(d.Status) == ecs.DeploymentPrimary
+	})
+	if i < 0 {
+		return false
+	}
+	s.Deployments = slices.Clone(s.Deployments)
+	p := &s.Deployments[i]
+	p.RolloutState = types.DeploymentRolloutStateFailed
+	if stopType == types.StopServiceDeploymentStopTypeAbort {
+		p.RolloutStateReason = ptr("ECS deployment " + deploymentID + " stopped.")
+		p.UpdatedAt = timePtr(now)
+	} else {
+		p.RolloutStateReason = ptr("ECS deployment " + deploymentID + " rolled back.")
+	}
+	return true
+}
+
 // Update is what an UpdateService request asks: nil and empty members
 // leave the service as it is.
 type Update struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -354,5 +355,52 @@ func TestPropertyOnePrimary(t *testing.T) {
 				t.Fatalf("run %d step %d: rollout %s, %d sources for %d deployments", run, step, d.RolloutState, len(sources), len(before))
 			}
 		}
+	}
+}
+
+func TestStopPrimary(t *testing.T) {
+	base := func() types.Service {
+		s := New(types.Service{TaskDefinition: ptr("arn:td:1")}, Identity{ARN: svcARN})
+		StartDeployment(&s, "ecs-svc/1", Extras{}, t0)
+		StartDeployment(&s, "ecs-svc/2", Extras{}, t0)
+		return s
+	}
+	for _, tc := range []struct {
+		name       string
+		id         string
+		stopType   types.StopServiceDeploymentStopType
+		want       bool
+		wantReason string
+		wantUpdate bool
+	}{
+		{name: "abort", id: "ecs-svc/2", stopType: types.StopServiceDeploymentStopTypeAbort, want: true,
+			wantReason: "ECS deployment ecs-svc/2 stopped.", wantUpdate: true},
+		{name: "rollback", id: "ecs-svc/2", stopType: types.StopServiceDeploymentStopTypeRollback, want: true,
+			wantReason: "ECS deployment ecs-svc/2 rolled back."},
+		{name: "not the PRIMARY", id: "ecs-svc/1", stopType: types.StopServiceDeploymentStopTypeAbort},
+		{name: "unknown", id: "ecs-svc/9", stopType: types.StopServiceDeploymentStopTypeRollback},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			before := slices.Clone(s.Deployments)
+			got := StopPrimary(&s, tc.id, tc.stopType, t0.Add(time.Hour))
+			if got != tc.want {
+				t.Fatalf("StopPrimary = %v, want %v", got, tc.want)
+			}
+			if !got {
+				if !reflect.DeepEqual(before, s.Deployments) {
+					t.Error("a refused stop changed the deployments")
+				}
+				return
+			}
+			p := s.Deployments[0]
+			if p.RolloutState != types.DeploymentRolloutStateFailed || deref(p.RolloutStateReason) != tc.wantReason ||
+				p.UpdatedAt.Equal(t0.Add(time.Hour)) != tc.wantUpdate {
+				t.Errorf("PRIMARY after stop: %s %q updated %v", p.RolloutState, deref(p.RolloutStateReason), p.UpdatedAt)
+			}
+			if before[0].RolloutState != types.DeploymentRolloutStateInProgress {
+				t.Error("the caller's deployments were modified in place")
+			}
+		})
 	}
 }

@@ -33,8 +33,20 @@ func (s *Store) Notify(ctx context.Context, payload string) error {
 // loops' periodic passes make up for. ready, if not nil, is closed once
 // the first LISTEN is in place.
 func (s *Store) Listen(ctx context.Context, retry time.Duration, ready chan<- struct{}, fn func(payload string)) {
+	s.ListenEach(ctx, retry, func() {
+		if ready != nil {
+			close(ready)
+			ready = nil
+		}
+	}, fn)
+}
+
+// ListenEach is Listen, calling onListen each time a LISTEN is in place:
+// at first, and after every reconnection, when the caller may want to
+// make up for the notifications it missed meanwhile.
+func (s *Store) ListenEach(ctx context.Context, retry time.Duration, onListen func(), fn func(payload string)) {
 	for ctx.Err() == nil && !s.isClosed() {
-		err := s.listenOnce(ctx, &ready, fn)
+		err := s.listenOnce(ctx, onListen, fn)
 		if ctx.Err() != nil || s.isClosed() {
 			return
 		}
@@ -49,7 +61,7 @@ func (s *Store) Listen(ctx context.Context, retry time.Duration, ready chan<- st
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}, fn func(string)) error {
+func (s *Store) listenOnce(ctx context.Context, onListen func(), fn func(string)) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -65,9 +77,8 @@ func (s *Store) listenOnce(ctx context.Context, ready *chan<- struct{}, fn func(
 		if _, err := pc.Exec(ctx, "LISTEN "+kickChannel); err != nil {
 			return err
 		}
-		if *ready != nil {
-			close(*ready)
-			*ready = nil
+		if onListen != nil {
+			onListen()
 		}
 		for {
 			n, err := pc.WaitForNotification(ctx)

@@ -236,6 +236,9 @@ INSERT INTO ecsd_lease (id, epoch) VALUES (1, 0);
 	// 6: host ports chosen from the instance's ephemeral range
 	// (sqlitestore's migration of the same column).
 	`ALTER TABLE tasks ADD COLUMN reserved_dynamic_ports TEXT COLLATE "C" NOT NULL DEFAULT '';`,
+	// 7: what a RunTask request asked of placement, for a task waiting in
+	// PROVISIONING (sqlitestore's migration of the same column).
+	`ALTER TABLE tasks ADD COLUMN requested_placement BYTEA NOT NULL DEFAULT '';`,
 }
 
 // migrationLock is the advisory lock key replicas starting together take

@@ -381,7 +381,7 @@ VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.Account, s.Region, s.Cluste
 // Tasks.
 
 const taskColumns = "account, region, cluster, id, family, revision, service, started_by, launch_type, desired_status, last_status, created_at, stopped_at, " +
-	"task_group, container_instance, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, external_agent, protected_until, reserved_dynamic_ports, body"
+	"task_group, container_instance, reserved_cpu, reserved_memory, reserved_ports, reserved_ports_udp, reserved_gpus, external_agent, protected_until, reserved_dynamic_ports, requested_placement, body"
 
 func scanTask(row interface{ Scan(...any) error }) (store.Task, error) {
 	var (
@@ -393,10 +393,13 @@ func scanTask(row interface{ Scan(...any) error }) (store.Task, error) {
 	)
 	err := row.Scan(&k.Account, &k.Region, &k.Cluster, &k.ID, &k.TaskDefinition.Family, &k.TaskDefinition.Revision,
 		&k.Service, &k.StartedBy, &k.LaunchType, &k.DesiredStatus, &k.LastStatus, &created, &stopped,
-		&k.Group, &k.ContainerInstance, &k.Reservation.CPU, &k.Reservation.Memory, &ports, &portsUDP, &gpuIDs, &k.ExternalAgent, &protected, &dynamic, &k.Body)
+		&k.Group, &k.ContainerInstance, &k.Reservation.CPU, &k.Reservation.Memory, &ports, &portsUDP, &gpuIDs, &k.ExternalAgent, &protected, &dynamic, &k.RequestedPlacement, &k.Body)
 	k.CreatedAt, k.StoppedAt, k.ProtectedUntil = toTime(created), toTime(stopped), toTime(protected)
 	k.Reservation.Ports, k.Reservation.PortsUDP, k.Reservation.GPUIDs = splitInts(ports), splitInts(portsUDP), splitStrings(gpuIDs)
 	k.Reservation.Dynamic = store.ParseDynamicPorts(dynamic)
+	if len(k.RequestedPlacement) == 0 {
+		k.RequestedPlacement = nil
+	}
 	return k, err
 }
 
@@ -501,7 +504,7 @@ func (t *tx) PutTask(k store.Task) error {
 	// that places a task that waited in PROVISIONING without an instance
 	// (capacity providers). A placed task never moves.
 	r := k.Reservation
-	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.db.ExecContext(t.ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	family = excluded.family, revision = excluded.revision, service = excluded.service, started_by = excluded.started_by,
 	launch_type = excluded.launch_type, desired_status = excluded.desired_status, last_status = excluded.last_status,
@@ -511,6 +514,7 @@ ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 	reserved_ports = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports ELSE tasks.reserved_ports END,
 	reserved_ports_udp = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_ports_udp ELSE tasks.reserved_ports_udp END,
 	reserved_gpus = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_gpus ELSE tasks.reserved_gpus END,
+	requested_placement = CASE WHEN length(tasks.requested_placement) = 0 THEN excluded.requested_placement ELSE tasks.requested_placement END,
 	reserved_dynamic_ports = CASE WHEN tasks.container_instance = '' THEN excluded.reserved_dynamic_ports ELSE tasks.reserved_dynamic_ports END,
 	external_agent = CASE WHEN tasks.container_instance = '' THEN excluded.external_agent ELSE tasks.external_agent END,
 	container_instance = CASE WHEN tasks.container_instance = '' THEN excluded.container_instance ELSE tasks.container_instance END`,
@@ -518,7 +522,7 @@ ON CONFLICT (account, region, cluster, id) DO UPDATE SET
 		k.Service, k.StartedBy, k.LaunchType, k.DesiredStatus, k.LastStatus,
 		fromTime(k.CreatedAt), fromTime(k.StoppedAt),
 		k.Group, k.ContainerInstance, r.CPU, r.Memory, joinInts(r.Ports), joinInts(r.PortsUDP), strings.Join(r.GPUIDs, ","), k.ExternalAgent,
-		fromTime(k.ProtectedUntil), store.FormatDynamicPorts(r.Dynamic), blob(k.Body))
+		fromTime(k.ProtectedUntil), store.FormatDynamicPorts(r.Dynamic), blob(k.RequestedPlacement), blob(k.Body))
 	if err != nil {
 		return fail("put task "+k.ID, err)
 	}

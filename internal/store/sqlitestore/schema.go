@@ -253,6 +253,9 @@ CREATE INDEX capacity_providers_active ON capacity_providers (account, region, n
 	// port mappings without a hostPort (store.FormatDynamicPorts), held
 	// like the static ones while the task is not STOPPED.
 	`ALTER TABLE tasks ADD COLUMN reserved_dynamic_ports TEXT NOT NULL DEFAULT '';`,
+	// What a RunTask request asked of placement, for a task that waits in
+	// PROVISIONING for capacity (store.Task.RequestedPlacement).
+	`ALTER TABLE tasks ADD COLUMN requested_placement BLOB NOT NULL DEFAULT x'';`,
 }
 
 // migrate brings the schema to len(migrations) in one transaction, so a

@@ -197,10 +197,15 @@ func testTaskPlacement(t *testing.T, s store.Store) {
 
 	// A task put first without an instance (waiting in PROVISIONING for a
 	// capacity provider's capacity) is placed by a later put, once.
+	// What its RunTask request asked of placement stays with it through
+	// later puts that do not carry it.
 	waiting := placedTaskRec(scopeA, "prod", "t7", "", "PROVISIONING", store.Reservation{})
+	waiting.RequestedPlacement = []byte(`{"placementStrategy":[{"type":"spread","field":"instanceId"}]}`)
 	put(t, s, waiting)
+	wantEqual(t, "waiting task", waiting, read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t7") }))
 	placed := placedTaskRec(scopeA, "prod", "t7", "a1", store.TaskPending, r2)
 	put(t, s, placed)
+	placed.RequestedPlacement = waiting.RequestedPlacement
 	wantEqual(t, "waiting task placed", placed, read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t7") }))
 	put(t, s, placedTaskRec(scopeA, "prod", "t7", "b2", store.TaskRunning, r1))
 	if got := read(t, s, func(tx store.ReadTx) (store.Task, error) { return tx.Task(scopeA, "prod", "t7") }); got.ContainerInstance != "a1" || got.Reservation.CPU != r2.CPU {
