@@ -571,6 +571,17 @@ func TestThousand(t *testing.T) {
 	running := time.Since(start)
 	atRunning := k.snapshot()
 	rssRunning, _ := p.memory()
+	// The start figures now, in case the stop phase does not finish.
+	fmt.Printf("\n%d tasks on %d kwok nodes: RunTask calls answered in %.1f s (%.0f tasks/s); all RUNNING %.1f s after the first RunTask (%.0f tasks/s)\n",
+		total, len(kwok.Nodes), accepted.Seconds(), float64(total)/accepted.Seconds(), running.Seconds(), float64(total)/running.Seconds())
+	fmt.Printf("ecsd resident memory: %.0f MiB idle, %.0f MiB with %d tasks running\n", rssIdle, rssRunning, total)
+	fmt.Printf("Kubernetes API requests ecsd made per task until all RUNNING:")
+	for key, v := range atRunning {
+		if d := v - idle[key]; d > 0 {
+			fmt.Printf(" %s %.2f;", key, float64(d)/float64(total))
+		}
+	}
+	fmt.Println()
 
 	start = time.Now()
 	stops := make(chan string)
