@@ -74,7 +74,7 @@ func TestConformanceKubelet(t *testing.T) {
 			ns := c.Namespace(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test"})
+			d, err := kubedriver.New(ctx, kubedriver.Config{Client: c.Client, Namespace: ns, Scope: "test", Nodes: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,6 +96,9 @@ func TestConformanceKubelet(t *testing.T) {
 			return driver.ContainerSpec{Name: name, Image: tiny, Command: []string{"ignore-term"}}
 		},
 		Patience: 60 * time.Second,
+		// Pods answer on their own IP (no ephemeral host ports); the real
+		// node is a host.
+		Capabilities: drivertest.Capabilities{NoEphemeralHostPorts: true, Hosts: true},
 		Unsupported: map[string]string{
 			"DependsOn": "a pod starts its containers together; dependsOn is not enforced (docs/kubernetes-runtime.md)",
 			"Exec":      "the Kubernetes driver has no ECS Exec",
