@@ -49,12 +49,40 @@ func KubeScope(dir string) (string, error) {
 func KubeClientConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig == "" {
 		if c, err := rest.InClusterConfig(); err == nil {
-			return c, nil
+			return withKubeRate(c), nil
 		}
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return withKubeRate(c), nil
+}
+
+// The client-side rate limit of ecsd's requests to the API server.
+// client-go's default (5 requests/s, bursts of 10) paced the supervisor:
+// every pod create, stop-annotation patch and delete waited its turn, so
+// 1,000 RunTask→RUNNING took 200 s (5/s exactly) and 1,000 StopTask
+// (2 requests each) fell minutes behind the API server
+// (docs/benchmarks.md). The API server's own priority and fairness
+// protects it; this only bounds a runaway loop.
+const (
+	kubeQPS   = 200
+	kubeBurst = 400
+)
+
+// withKubeRate raises c's rate limit to kubeQPS/kubeBurst unless the
+// configuration already set one.
+func withKubeRate(c *rest.Config) *rest.Config {
+	if c.QPS == 0 && c.RateLimiter == nil {
+		c.QPS = kubeQPS
+	}
+	if c.Burst == 0 && c.RateLimiter == nil {
+		c.Burst = kubeBurst
+	}
+	return c
 }
 
 // openKube opens the kubernetes runtime: pods in one namespace of an
