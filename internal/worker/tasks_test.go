@@ -448,28 +448,38 @@ func TestGroupSpec(t *testing.T) {
 	}
 }
 
-// refusingDriver refuses every Start, as an API server refuses a pod over
-// a namespace's quota.
-type refusingDriver struct{ *fakedriver.Driver }
+// refusingDriver refuses every Start with msg, as an API server refuses a
+// pod over a namespace's quota.
+type refusingDriver struct {
+	*fakedriver.Driver
+	msg string
+}
 
-func (refusingDriver) Start(context.Context, driver.GroupSpec) error {
-	return fmt.Errorf("%w: pods \"x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1", driver.ErrRefused)
+func (d refusingDriver) Start(context.Context, driver.GroupSpec) error {
+	return fmt.Errorf("%w: %s", driver.ErrRefused, d.msg)
 }
 
 func TestTasksRefusedByRuntime(t *testing.T) {
-	r := newRig(t, 0)
-	w := worker.NewTasks(worker.TasksConfig{NowFunc: r.clk.Now, StoppedRetention: time.Hour}, r.st, refusingDriver{r.drv})
-	td := register(t, r.st, types.NetworkModeAwsvpc, container("web", true))
-	id := runTask(t, r.st, td, t0)
-	if _, err := w.RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	task := mustTask(t, r.st, id)
-	const reason = `CannotCreateContainerError: pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`
-	if *task.LastStatus != "STOPPED" || task.StopCode != types.TaskStopCodeTaskFailedToStart || *task.StoppedReason != reason {
-		t.Fatalf("last %s code %s reason %v", *task.LastStatus, task.StopCode, task.StoppedReason)
-	}
-	if c := task.Containers[0]; c.ExitCode != nil || c.Reason == nil || *c.Reason != reason {
-		t.Errorf("container = %+v, want no exit code, the refusal as reason", c)
+	for _, tc := range []struct{ msg, reason string }{
+		{`pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`,
+			`CannotCreateContainerError: pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`},
+		// The runtime names ECS's error itself: kept as it is.
+		{`ResourceInitializationError: failed to read env files: open /x.env: no such file or directory`,
+			`ResourceInitializationError: failed to read env files: open /x.env: no such file or directory`},
+	} {
+		r := newRig(t, 0)
+		w := worker.NewTasks(worker.TasksConfig{NowFunc: r.clk.Now, StoppedRetention: time.Hour}, r.st, refusingDriver{r.drv, tc.msg})
+		td := register(t, r.st, types.NetworkModeAwsvpc, container("web", true))
+		id := runTask(t, r.st, td, t0)
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		task := mustTask(t, r.st, id)
+		if *task.LastStatus != "STOPPED" || task.StopCode != types.TaskStopCodeTaskFailedToStart || *task.StoppedReason != tc.reason {
+			t.Fatalf("last %s code %s reason %v", *task.LastStatus, task.StopCode, *task.StoppedReason)
+		}
+		if c := task.Containers[0]; c.ExitCode != nil || c.Reason == nil || *c.Reason != tc.reason {
+			t.Errorf("container = %+v, want no exit code, the refusal as reason", c)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package kubedriver
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +74,14 @@ func q(s string) resource.Quantity { return resource.MustParse(s) }
 func TestContainerMapping(t *testing.T) {
 	f, tr := false, true
 	uid, gid := int64(1000), int64(50)
+	dir := t.TempDir()
+	envA, envB := filepath.Join(dir, "a.env"), filepath.Join(dir, "b.env")
+	if err := os.WriteFile(envA, []byte("X=file-a\nY=file-a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envB, []byte("# comment\nY=file-b\nZ=file-b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		mode string
@@ -81,6 +92,10 @@ func TestContainerMapping(t *testing.T) {
 			want: func(c *corev1.Container) { c.Command, c.Args = []string{"/bin/sh", "-c"}, []string{"echo hi"} }},
 		{name: "environment, later wins", in: driver.ContainerSpec{Env: []driver.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}, {Name: "A", Value: "3"}}},
 			want: func(c *corev1.Container) { c.Env = []corev1.EnvVar{{Name: "A", Value: "3"}, {Name: "B", Value: "2"}} }},
+		{name: "environmentFiles: first file wins, environment wins over files", in: driver.ContainerSpec{EnvFiles: []string{envA, "file://" + envB}, Env: []driver.EnvVar{{Name: "X", Value: "env"}, {Name: "W", Value: "env"}}},
+			want: func(c *corev1.Container) {
+				c.Env = []corev1.EnvVar{{Name: "X", Value: "env"}, {Name: "Y", Value: "file-a"}, {Name: "Z", Value: "file-b"}, {Name: "W", Value: "env"}}
+			}},
 		{name: "cpu is a request", in: driver.ContainerSpec{CPU: 512},
 			want: func(c *corev1.Container) { c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: q("500m")} }},
 		{name: "memory is limit and request", in: driver.ContainerSpec{MemoryMiB: 256},
@@ -188,6 +203,12 @@ func TestPodMapping(t *testing.T) {
 	}
 	if _, err := buildPod(driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", MountPoints: []driver.MountPoint{{Volume: "nope"}}}}}, "s", t0); err == nil {
 		t.Errorf("a mount of an undefined volume was accepted")
+	}
+	// An env file ecsd cannot read: refused (retrying reads the same
+	// file), with the Docker runtime's reason.
+	_, err = buildPod(driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", EnvFiles: []string{"/nonexistent/ecsd.env"}}}}, "s", t0)
+	if !errors.Is(err, driver.ErrRefused) || !strings.Contains(err.Error(), ": ResourceInitializationError: failed to read env files: ") {
+		t.Errorf("unreadable env file: %v", err)
 	}
 }
 
