@@ -448,6 +448,31 @@ func TestGroupSpec(t *testing.T) {
 	}
 }
 
+// TestGroupSpecTaskResources: the task's own cpu and memory (an override
+// wins over the revision), never the containers' sums.
+func TestGroupSpecTaskResources(t *testing.T) {
+	cd := []types.ContainerDefinition{{Name: sp("app"), Image: sp("img"), Memory: i32(128), Cpu: 256}}
+	for _, tc := range []struct {
+		name             string
+		tdCPU, tdMem     *string
+		ovCPU, ovMem     *string
+		wantCPU, wantMem int
+	}{
+		{name: "none: containers' values only", wantCPU: 0, wantMem: 0},
+		{name: "revision", tdCPU: sp("1024"), tdMem: sp("2048"), wantCPU: 1024, wantMem: 2048},
+		{name: "override wins", tdCPU: sp("1024"), tdMem: sp("2048"), ovCPU: sp("512"), ovMem: sp("1 GB"), wantCPU: 512, wantMem: 1024},
+		{name: "vCPU form", ovCPU: sp("0.5 vCPU"), wantCPU: 512},
+	} {
+		td := types.TaskDefinition{Family: sp("web"), Revision: 1, Cpu: tc.tdCPU, Memory: tc.tdMem, ContainerDefinitions: cd}
+		task := types.Task{TaskArn: sp("arn:aws:ecs:us-east-1:123456789012:task/default/abc"), Cpu: sp("256"), Memory: sp("128"),
+			Overrides: &types.TaskOverride{Cpu: tc.ovCPU, Memory: tc.ovMem}}
+		spec := worker.GroupSpec("abc", task, td)
+		if spec.TaskCPU != tc.wantCPU || spec.TaskMemoryMiB != tc.wantMem {
+			t.Errorf("%s: TaskCPU %d TaskMemoryMiB %d, want %d %d", tc.name, spec.TaskCPU, spec.TaskMemoryMiB, tc.wantCPU, tc.wantMem)
+		}
+	}
+}
+
 // refusingDriver refuses every Start with msg, as an API server refuses a
 // pod over a namespace's quota.
 type refusingDriver struct {

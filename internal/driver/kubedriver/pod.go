@@ -247,7 +247,27 @@ func buildPod(spec driver.GroupSpec, scope string, now time.Time) (*corev1.Pod, 
 	if grace > 0 {
 		ps.TerminationGracePeriodSeconds = &grace
 	}
+	ps.Resources = podResources(spec)
 	return pod, nil
+}
+
+// podResources maps the task's own cpu and memory onto pod-level
+// resources (Kubernetes' PodLevelResources, on by default since v1.34):
+// on EC2 ECS makes them the task's cgroup limits, shared by its
+// containers, and reserves them on the instance: a limit and an equal
+// request. The containers' own values stay theirs inside it.
+func podResources(spec driver.GroupSpec) *corev1.ResourceRequirements {
+	if spec.TaskCPU <= 0 && spec.TaskMemoryMiB <= 0 {
+		return nil
+	}
+	l := corev1.ResourceList{}
+	if spec.TaskCPU > 0 {
+		l[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(spec.TaskCPU)*1000/1024, resource.DecimalSI)
+	}
+	if spec.TaskMemoryMiB > 0 {
+		l[corev1.ResourceMemory] = *resource.NewQuantity(int64(spec.TaskMemoryMiB)<<20, resource.BinarySI)
+	}
+	return &corev1.ResourceRequirements{Limits: l, Requests: l.DeepCopy()}
 }
 
 func podVolume(v driver.Volume) corev1.Volume {

@@ -274,3 +274,38 @@ func TestStatusMapping(t *testing.T) {
 		t.Errorf("deleted pending pod = %+v, want failed to start: %s", g.Containers[0], reasonGone)
 	}
 }
+
+// TestPodResources: the task's cpu and memory are pod-level limits and
+// requests; the containers keep their own values inside them.
+func TestPodResources(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cpu, mem int
+		want     *corev1.ResourceRequirements
+	}{
+		{name: "none", want: nil},
+		{name: "cpu and memory", cpu: 512, mem: 1024, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("1Gi")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("1Gi")}}},
+		{name: "memory only", mem: 512, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: q("512Mi")},
+			Requests: corev1.ResourceList{corev1.ResourceMemory: q("512Mi")}}},
+		{name: "cpu only, vCPU fractions", cpu: 256, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: q("250m")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: q("250m")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod, err := buildPod(driver.GroupSpec{ID: "g", TaskCPU: tc.cpu, TaskMemoryMiB: tc.mem,
+				Containers: []driver.ContainerSpec{{Name: "a", Image: "i", CPU: 128, MemoryMiB: 64}}}, "s", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, pod.Spec.Resources); diff != "" {
+				t.Errorf("pod resources (-want +got):\n%s", diff)
+			}
+			if c := pod.Spec.Containers[0].Resources; c.Limits.Memory().String() != "64Mi" || c.Requests.Cpu().String() != "125m" {
+				t.Errorf("container resources changed: %+v", c)
+			}
+		})
+	}
+}
