@@ -222,6 +222,11 @@ type GroupSpec struct {
 	// Volumes are what the containers' MountPoints name.
 	Volumes    []Volume
 	Containers []ContainerSpec
+	// TaskCPU (CPU units, 1024 a vCPU) and TaskMemoryMiB are the task's
+	// own cpu and memory (the revision's or an override's), hard limits
+	// for the whole group; 0 is none set (not the containers' sum).
+	TaskCPU       int `json:",omitempty"`
+	TaskMemoryMiB int `json:",omitempty"`
 }
 
 // Volume kinds.

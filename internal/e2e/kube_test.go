@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -227,4 +229,56 @@ func TestKubeServiceScales(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "1 running task", running(1))
 	waitFor(t, 30*time.Second, "1 running pod", pods(1))
+}
+
+// TestKubeEnvFilesAndTaskResources: a task's environmentFiles reach the
+// pod's env as on Docker (environment wins), its task-level cpu and memory
+// become pod-level resources, and an unreadable env file fails the task
+// with the Docker runtime's reason.
+func TestKubeEnvFilesAndTaskResources(t *testing.T) {
+	e, cluster, ns := kubeServer(t)
+	c := e.defaultClient()
+	envFile := filepath.Join(t.TempDir(), "app.env")
+	if err := os.WriteFile(envFile, []byte("FROM_FILE=file\nBOTH=file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	register := func(family, file string) string {
+		out, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String(family), Cpu: aws.String("512"), Memory: aws.String("1024"),
+			ContainerDefinitions: []types.ContainerDefinition{{
+				Name: aws.String("app"), Image: aws.String("ecsd-test/app:1"), MemoryReservation: aws.Int32(128),
+				Environment:      []types.KeyValuePair{{Name: aws.String("BOTH"), Value: aws.String("environment")}},
+				EnvironmentFiles: []types.EnvironmentFile{{Type: types.EnvironmentFileTypeS3, Value: aws.String(file)}},
+			}},
+		})
+		if err != nil {
+			t.Fatalf("RegisterTaskDefinition: %v", err)
+		}
+		return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	arn := aws.ToString(runKubeTask(t, c, register("kube-envfile", envFile)).TaskArn)
+	waitKubeTask(t, c, arn, "RUNNING")
+	pod, err := podOf(t, cluster, ns, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, ev := range pod.Spec.Containers[0].Env {
+		env[ev.Name] = ev.Value
+	}
+	if env["FROM_FILE"] != "file" || env["BOTH"] != "environment" {
+		t.Errorf("pod env = %v: want FROM_FILE from the file, BOTH from environment", env)
+	}
+	r := pod.Spec.Resources
+	if r == nil || r.Limits.Cpu().MilliValue() != 500 || r.Limits.Memory().String() != "1Gi" || r.Requests.Memory().String() != "1Gi" {
+		t.Errorf("pod-level resources = %+v: want 500m cpu, 1Gi memory", r)
+	}
+
+	missing := filepath.Join(t.TempDir(), "missing.env")
+	arn = aws.ToString(runKubeTask(t, c, register("kube-envfile-missing", missing)).TaskArn)
+	stopped := waitKubeTask(t, c, arn, "STOPPED")
+	want := "ResourceInitializationError: failed to read env files: open " + missing + ": no such file or directory"
+	if stopped.StopCode != types.TaskStopCodeTaskFailedToStart || aws.ToString(stopped.Containers[0].Reason) != want {
+		t.Errorf("stopped: code %s container reason %q, want TaskFailedToStart, %q", stopped.StopCode, aws.ToString(stopped.Containers[0].Reason), want)
+	}
 }

@@ -405,6 +405,11 @@ func FargateSizeValid(cpu, mem int) bool {
 	return false
 }
 
+// TaskCPUUnits and TaskMemoryMiB read a task-level cpu or memory value
+// (a revision's or an override's) as RegisterTaskDefinition does.
+func TaskCPUUnits(s string) (int, error)  { return parseCPU(s) }
+func TaskMemoryMiB(s string) (int, error) { return parseMemory(s) }
+
 // parseCPU reads a task cpu value: CPU units ("1024") or vCPUs ("1 vCPU",
 // "0.25 vcpu"), as ECS accepts, returning CPU units.
 func parseCPU(s string) (int, error) {

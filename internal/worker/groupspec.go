@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecsd/ecsd/internal/driver"
+	"github.com/ecsd/ecsd/internal/ecs"
 	"github.com/ecsd/ecsd/internal/store"
 )
 
@@ -34,6 +35,21 @@ func GroupSpec(id string, task types.Task, td types.TaskDefinition) driver.Group
 		}
 	}
 	spec := driver.GroupSpec{ID: id, Labels: labels, NetworkMode: mode, Volumes: volumes(td.Volumes)}
+	// The task's own cpu and memory, overridden or from the revision; not
+	// task.Cpu/Memory, which fall back to the containers' sums.
+	cpu, mem := td.Cpu, td.Memory
+	if task.Overrides != nil && task.Overrides.Cpu != nil {
+		cpu = task.Overrides.Cpu
+	}
+	if task.Overrides != nil && task.Overrides.Memory != nil {
+		mem = task.Overrides.Memory
+	}
+	if cpu != nil {
+		spec.TaskCPU, _ = ecs.TaskCPUUnits(*cpu)
+	}
+	if mem != nil {
+		spec.TaskMemoryMiB, _ = ecs.TaskMemoryMiB(*mem)
+	}
 	for _, cd := range td.ContainerDefinitions {
 		o := overrides[deref(cd.Name)]
 		c := driver.ContainerSpec{

@@ -637,11 +637,17 @@ func (w *Tasks) ensure(ctx context.Context, id string, task types.Task, td types
 // gave up starting, with the runtime's words as the reason.
 func refused(spec driver.GroupSpec, err error) ecs.Observation {
 	msg := strings.TrimPrefix(err.Error(), driver.ErrRefused.Error()+": ")
+	reason := "CannotCreateContainerError: " + msg
+	if strings.HasPrefix(msg, "ResourceInitializationError: ") {
+		// The runtime already named ECS's error (an env file ecsd
+		// could not read): no container was ever created.
+		reason = msg
+	}
 	obs := ecs.Observation{Present: true}
 	for _, c := range spec.Containers {
 		obs.Containers = append(obs.Containers, ecs.ObservedContainer{
 			Name: c.Name, State: ecs.ObservedExited, Health: types.HealthStatusUnknown,
-			Reason: "CannotCreateContainerError: " + msg,
+			Reason: reason,
 		})
 	}
 	return obs

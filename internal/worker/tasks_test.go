@@ -448,28 +448,63 @@ func TestGroupSpec(t *testing.T) {
 	}
 }
 
-// refusingDriver refuses every Start, as an API server refuses a pod over
-// a namespace's quota.
-type refusingDriver struct{ *fakedriver.Driver }
+// TestGroupSpecTaskResources: the task's own cpu and memory (an override
+// wins over the revision), never the containers' sums.
+func TestGroupSpecTaskResources(t *testing.T) {
+	cd := []types.ContainerDefinition{{Name: sp("app"), Image: sp("img"), Memory: i32(128), Cpu: 256}}
+	for _, tc := range []struct {
+		name             string
+		tdCPU, tdMem     *string
+		ovCPU, ovMem     *string
+		wantCPU, wantMem int
+	}{
+		{name: "none: containers' values only", wantCPU: 0, wantMem: 0},
+		{name: "revision", tdCPU: sp("1024"), tdMem: sp("2048"), wantCPU: 1024, wantMem: 2048},
+		{name: "override wins", tdCPU: sp("1024"), tdMem: sp("2048"), ovCPU: sp("512"), ovMem: sp("1 GB"), wantCPU: 512, wantMem: 1024},
+		{name: "vCPU form", ovCPU: sp("0.5 vCPU"), wantCPU: 512},
+	} {
+		td := types.TaskDefinition{Family: sp("web"), Revision: 1, Cpu: tc.tdCPU, Memory: tc.tdMem, ContainerDefinitions: cd}
+		task := types.Task{TaskArn: sp("arn:aws:ecs:us-east-1:123456789012:task/default/abc"), Cpu: sp("256"), Memory: sp("128"),
+			Overrides: &types.TaskOverride{Cpu: tc.ovCPU, Memory: tc.ovMem}}
+		spec := worker.GroupSpec("abc", task, td)
+		if spec.TaskCPU != tc.wantCPU || spec.TaskMemoryMiB != tc.wantMem {
+			t.Errorf("%s: TaskCPU %d TaskMemoryMiB %d, want %d %d", tc.name, spec.TaskCPU, spec.TaskMemoryMiB, tc.wantCPU, tc.wantMem)
+		}
+	}
+}
 
-func (refusingDriver) Start(context.Context, driver.GroupSpec) error {
-	return fmt.Errorf("%w: pods \"x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1", driver.ErrRefused)
+// refusingDriver refuses every Start with msg, as an API server refuses a
+// pod over a namespace's quota.
+type refusingDriver struct {
+	*fakedriver.Driver
+	msg string
+}
+
+func (d refusingDriver) Start(context.Context, driver.GroupSpec) error {
+	return fmt.Errorf("%w: %s", driver.ErrRefused, d.msg)
 }
 
 func TestTasksRefusedByRuntime(t *testing.T) {
-	r := newRig(t, 0)
-	w := worker.NewTasks(worker.TasksConfig{NowFunc: r.clk.Now, StoppedRetention: time.Hour}, r.st, refusingDriver{r.drv})
-	td := register(t, r.st, types.NetworkModeAwsvpc, container("web", true))
-	id := runTask(t, r.st, td, t0)
-	if _, err := w.RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	task := mustTask(t, r.st, id)
-	const reason = `CannotCreateContainerError: pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`
-	if *task.LastStatus != "STOPPED" || task.StopCode != types.TaskStopCodeTaskFailedToStart || *task.StoppedReason != reason {
-		t.Fatalf("last %s code %s reason %v", *task.LastStatus, task.StopCode, task.StoppedReason)
-	}
-	if c := task.Containers[0]; c.ExitCode != nil || c.Reason == nil || *c.Reason != reason {
-		t.Errorf("container = %+v, want no exit code, the refusal as reason", c)
+	for _, tc := range []struct{ msg, reason string }{
+		{`pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`,
+			`CannotCreateContainerError: pods "x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`},
+		// The runtime names ECS's error itself: kept as it is.
+		{`ResourceInitializationError: failed to read env files: open /x.env: no such file or directory`,
+			`ResourceInitializationError: failed to read env files: open /x.env: no such file or directory`},
+	} {
+		r := newRig(t, 0)
+		w := worker.NewTasks(worker.TasksConfig{NowFunc: r.clk.Now, StoppedRetention: time.Hour}, r.st, refusingDriver{r.drv, tc.msg})
+		td := register(t, r.st, types.NetworkModeAwsvpc, container("web", true))
+		id := runTask(t, r.st, td, t0)
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		task := mustTask(t, r.st, id)
+		if *task.LastStatus != "STOPPED" || task.StopCode != types.TaskStopCodeTaskFailedToStart || *task.StoppedReason != tc.reason {
+			t.Fatalf("last %s code %s reason %v", *task.LastStatus, task.StopCode, *task.StoppedReason)
+		}
+		if c := task.Containers[0]; c.ExitCode != nil || c.Reason == nil || *c.Reason != tc.reason {
+			t.Errorf("container = %+v, want no exit code, the refusal as reason", c)
+		}
 	}
 }

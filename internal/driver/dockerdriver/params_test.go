@@ -269,14 +269,3 @@ func TestVolumeAndEnvFileFailures(t *testing.T) {
 		t.Errorf("volumes of the group left: %+v", vols.Volumes)
 	}
 }
-
-func TestParseEnvFile(t *testing.T) {
-	got, err := parseEnvFile([]byte("A=1\n  # indented comment\nB=\n=nokey\nA=2\nC= spaced \n  D=lead\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []driver.EnvVar{{Name: "A", Value: "2"}, {Name: "B", Value: ""}, {Name: "C", Value: " spaced "}, {Name: "D", Value: "lead"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}

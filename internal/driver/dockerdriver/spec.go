@@ -128,7 +128,7 @@ func checkLabelKey(k string) error {
 // container definition. A reason says why c cannot be created (an env
 // file that cannot be read, a volume that is not there), in ECS's words.
 func (d *Driver) containerConfig(v *view, c driver.ContainerSpec, pulledAt time.Time) (*container.Config, *container.HostConfig, string) {
-	fromFiles, err := readEnvFiles(c.EnvFiles)
+	fromFiles, err := driver.ReadEnvFiles(c.EnvFiles)
 	if err != nil {
 		return nil, nil, "ResourceInitializationError: failed to read env files: " + err.Error()
 	}

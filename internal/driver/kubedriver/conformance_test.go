@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/ecsd/ecsd/internal/driver"
 	"github.com/ecsd/ecsd/internal/driver/drivertest"
 	"github.com/ecsd/ecsd/internal/driver/kubedriver"
@@ -104,4 +106,38 @@ func TestConformanceKubelet(t *testing.T) {
 			"Exec":      "the Kubernetes driver has no ECS Exec",
 		},
 	})
+}
+
+// TestPodLevelResources: the API server keeps a task's cpu and memory as
+// pod-level resources (a disabled feature gate would drop the field
+// silently) and the scheduler places the pod.
+func TestPodLevelResources(t *testing.T) {
+	d, c, ns := newDriver(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	spec := driver.GroupSpec{ID: "plr", TaskCPU: 512, TaskMemoryMiB: 1024, Containers: []driver.ContainerSpec{
+		{Name: "a", Image: "ecsd-test/app:1", Essential: true, MemoryReservationMiB: 256},
+		{Name: "b", Image: "ecsd-test/app:1", Essential: true},
+	}}
+	if err := d.Start(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods %v: %v", pods, err)
+	}
+	r := pods.Items[0].Spec.Resources
+	if r == nil || r.Limits.Cpu().String() != "500m" || r.Limits.Memory().String() != "1Gi" || r.Requests.Memory().String() != "1Gi" {
+		t.Fatalf("pod-level resources = %+v, want cpu 500m, memory 1Gi", r)
+	}
+	for {
+		g, err := d.Inspect(ctx, "plr")
+		if err == nil && g.Running() && g.Containers[0].Status == driver.StatusRunning {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not running: %+v %v", g, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -198,7 +198,16 @@ func buildPod(spec driver.GroupSpec, scope string, now time.Time) (*corev1.Pod, 
 		ps.Volumes = append(ps.Volumes, podVolume(v))
 	}
 	for i, c := range spec.Containers {
-		kc, extra, err := buildContainer(c, names[i], spec.NetworkMode, volumes, spec.Containers)
+		// ecsd reads environment files itself, as the Docker runtime does
+		// (the node never sees them): their variables go into the pod
+		// spec before the container's environment, which wins over them.
+		fromFiles, err := driver.ReadEnvFiles(c.EnvFiles)
+		if err != nil {
+			// Retrying reads the same files: the task fails to start,
+			// with the Docker runtime's reason.
+			return nil, fmt.Errorf("%w: ResourceInitializationError: failed to read env files: %s", driver.ErrRefused, err)
+		}
+		kc, extra, err := buildContainer(c, fromFiles, names[i], spec.NetworkMode, volumes, spec.Containers)
 		if err != nil {
 			return nil, fmt.Errorf("container %s: %w", c.Name, err)
 		}
@@ -238,7 +247,27 @@ func buildPod(spec driver.GroupSpec, scope string, now time.Time) (*corev1.Pod, 
 	if grace > 0 {
 		ps.TerminationGracePeriodSeconds = &grace
 	}
+	ps.Resources = podResources(spec)
 	return pod, nil
+}
+
+// podResources maps the task's own cpu and memory onto pod-level
+// resources (Kubernetes' PodLevelResources, on by default since v1.34):
+// on EC2 ECS makes them the task's cgroup limits, shared by its
+// containers, and reserves them on the instance: a limit and an equal
+// request. The containers' own values stay theirs inside it.
+func podResources(spec driver.GroupSpec) *corev1.ResourceRequirements {
+	if spec.TaskCPU <= 0 && spec.TaskMemoryMiB <= 0 {
+		return nil
+	}
+	l := corev1.ResourceList{}
+	if spec.TaskCPU > 0 {
+		l[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(spec.TaskCPU)*1000/1024, resource.DecimalSI)
+	}
+	if spec.TaskMemoryMiB > 0 {
+		l[corev1.ResourceMemory] = *resource.NewQuantity(int64(spec.TaskMemoryMiB)<<20, resource.BinarySI)
+	}
+	return &corev1.ResourceRequirements{Limits: l, Requests: l.DeepCopy()}
 }
 
 func podVolume(v driver.Volume) corev1.Volume {
@@ -267,7 +296,7 @@ func volumeName(n string) string {
 	return "v-" + s + "-" + shortHash(n)
 }
 
-func buildContainer(c driver.ContainerSpec, name, mode string, volumes map[string]driver.Volume, all []driver.ContainerSpec) (corev1.Container, []corev1.Volume, error) {
+func buildContainer(c driver.ContainerSpec, fromFiles []driver.EnvVar, name, mode string, volumes map[string]driver.Volume, all []driver.ContainerSpec) (corev1.Container, []corev1.Volume, error) {
 	kc := corev1.Container{
 		Name:       name,
 		Image:      c.Image,
@@ -282,9 +311,10 @@ func buildContainer(c driver.ContainerSpec, name, mode string, volumes map[strin
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
-	// Later entries win, as in Docker.
+	// Later entries win, as in Docker; the files' come first, so
+	// environment overrides them (ECS's precedence).
 	idx := map[string]int{}
-	for _, e := range c.Env {
+	for _, e := range append(append([]driver.EnvVar(nil), fromFiles...), c.Env...) {
 		if i, ok := idx[e.Name]; ok {
 			kc.Env[i].Value = e.Value
 			continue

@@ -1,6 +1,9 @@
 package kubedriver
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +74,14 @@ func q(s string) resource.Quantity { return resource.MustParse(s) }
 func TestContainerMapping(t *testing.T) {
 	f, tr := false, true
 	uid, gid := int64(1000), int64(50)
+	dir := t.TempDir()
+	envA, envB := filepath.Join(dir, "a.env"), filepath.Join(dir, "b.env")
+	if err := os.WriteFile(envA, []byte("X=file-a\nY=file-a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envB, []byte("# comment\nY=file-b\nZ=file-b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		mode string
@@ -81,6 +92,10 @@ func TestContainerMapping(t *testing.T) {
 			want: func(c *corev1.Container) { c.Command, c.Args = []string{"/bin/sh", "-c"}, []string{"echo hi"} }},
 		{name: "environment, later wins", in: driver.ContainerSpec{Env: []driver.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}, {Name: "A", Value: "3"}}},
 			want: func(c *corev1.Container) { c.Env = []corev1.EnvVar{{Name: "A", Value: "3"}, {Name: "B", Value: "2"}} }},
+		{name: "environmentFiles: first file wins, environment wins over files", in: driver.ContainerSpec{EnvFiles: []string{envA, "file://" + envB}, Env: []driver.EnvVar{{Name: "X", Value: "env"}, {Name: "W", Value: "env"}}},
+			want: func(c *corev1.Container) {
+				c.Env = []corev1.EnvVar{{Name: "X", Value: "env"}, {Name: "Y", Value: "file-a"}, {Name: "Z", Value: "file-b"}, {Name: "W", Value: "env"}}
+			}},
 		{name: "cpu is a request", in: driver.ContainerSpec{CPU: 512},
 			want: func(c *corev1.Container) { c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: q("500m")} }},
 		{name: "memory is limit and request", in: driver.ContainerSpec{MemoryMiB: 256},
@@ -189,6 +204,12 @@ func TestPodMapping(t *testing.T) {
 	if _, err := buildPod(driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", MountPoints: []driver.MountPoint{{Volume: "nope"}}}}}, "s", t0); err == nil {
 		t.Errorf("a mount of an undefined volume was accepted")
 	}
+	// An env file ecsd cannot read: refused (retrying reads the same
+	// file), with the Docker runtime's reason.
+	_, err = buildPod(driver.GroupSpec{ID: "g", Containers: []driver.ContainerSpec{{Name: "a", EnvFiles: []string{"/nonexistent/ecsd.env"}}}}, "s", t0)
+	if !errors.Is(err, driver.ErrRefused) || !strings.Contains(err.Error(), ": ResourceInitializationError: failed to read env files: ") {
+		t.Errorf("unreadable env file: %v", err)
+	}
 }
 
 // TestStatusMapping reads pod states the kubelet reports.
@@ -251,5 +272,40 @@ func TestStatusMapping(t *testing.T) {
 	pending.Status.Phase = corev1.PodPending
 	if g, _ := groupState(pending, now); !g.Containers[0].FailedToStart() || g.Containers[0].Reason != reasonGone {
 		t.Errorf("deleted pending pod = %+v, want failed to start: %s", g.Containers[0], reasonGone)
+	}
+}
+
+// TestPodResources: the task's cpu and memory are pod-level limits and
+// requests; the containers keep their own values inside them.
+func TestPodResources(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cpu, mem int
+		want     *corev1.ResourceRequirements
+	}{
+		{name: "none", want: nil},
+		{name: "cpu and memory", cpu: 512, mem: 1024, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("1Gi")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("1Gi")}}},
+		{name: "memory only", mem: 512, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: q("512Mi")},
+			Requests: corev1.ResourceList{corev1.ResourceMemory: q("512Mi")}}},
+		{name: "cpu only, vCPU fractions", cpu: 256, want: &corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: q("250m")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: q("250m")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod, err := buildPod(driver.GroupSpec{ID: "g", TaskCPU: tc.cpu, TaskMemoryMiB: tc.mem,
+				Containers: []driver.ContainerSpec{{Name: "a", Image: "i", CPU: 128, MemoryMiB: 64}}}, "s", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, pod.Spec.Resources); diff != "" {
+				t.Errorf("pod resources (-want +got):\n%s", diff)
+			}
+			if c := pod.Spec.Containers[0].Resources; c.Limits.Memory().String() != "64Mi" || c.Requests.Cpu().String() != "125m" {
+				t.Errorf("container resources changed: %+v", c)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package dockerdriver
+package driver
 
 import (
 	"bufio"
@@ -8,19 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/ecsd/ecsd/internal/driver"
 )
 
-// readEnvFiles reads a container's environment files in order. ECS reads
+// ReadEnvFiles reads a container's environment files in order. ECS reads
 // them from S3; ecsd reads local files (an absolute path or a file://
 // URL), because it has no S3. The format is Docker's env-file, as on
 // Fargate: VARIABLE=VALUE per line, everything after the first '=' is the
 // value, lines starting with '#' and lines without '=' are skipped. Within
 // a file the last line for a name wins; across files the first file that
 // sets a name wins, as the ECS agent merges them.
-func readEnvFiles(files []string) ([]driver.EnvVar, error) {
-	var out []driver.EnvVar
+func ReadEnvFiles(files []string) ([]EnvVar, error) {
+	var out []EnvVar
 	seen := map[string]bool{}
 	for _, f := range files {
 		path, err := envFilePath(f)
@@ -62,8 +60,8 @@ func envFilePath(f string) (string, error) {
 
 // parseEnvFile returns a file's variables in first-appearance order, each
 // with the value of its last line.
-func parseEnvFile(b []byte) ([]driver.EnvVar, error) {
-	var out []driver.EnvVar
+func parseEnvFile(b []byte) ([]EnvVar, error) {
+	var out []EnvVar
 	index := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -82,7 +80,7 @@ func parseEnvFile(b []byte) ([]driver.EnvVar, error) {
 			continue
 		}
 		index[name] = len(out)
-		out = append(out, driver.EnvVar{Name: name, Value: value})
+		out = append(out, EnvVar{Name: name, Value: value})
 	}
 	return out, sc.Err()
 }
